@@ -1,0 +1,80 @@
+//! The RingCentral stand-in. Facts it follows: `docs/ringcentral-sandbox.md`.
+//!
+//! # Layout
+//! - [`errors`]: RingCentral's API and OAuth error bodies.
+//! - [`paging`]: `page`/`perPage`, `paging` and absolute `navigation` URIs.
+//! - [`oauth`]: token, authorize and revoke endpoints; sessions and token rotation.
+//! - [`rate_limit`]: per (user, app, group) windows, penalties and headers.
+//! - [`guard`]: the middleware every API route sits behind (token, then rate limit).
+//! - [`directory`]: the account's data and the deterministic fixture.
+//! - [`subscriptions`]: subscriptions, the validation handshake, notification delivery.
+
+pub mod directory;
+pub mod errors;
+pub mod guard;
+pub mod oauth;
+pub mod paging;
+pub mod rate_limit;
+pub mod subscriptions;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::Router;
+
+use crate::faults::{FaultLayerState, Faults};
+use crate::{Credentials, SandboxConfig};
+
+/// What the stand-in was started with.
+#[derive(Debug, Clone)]
+pub struct RcConfig {
+    pub credentials: Credentials,
+    /// The rate-limit window (60 s at RingCentral).
+    pub window: Duration,
+    pub seed: u64,
+}
+
+/// Everything the RingCentral stand-in knows. Locks are never held across an await.
+pub struct RcState {
+    pub config: RcConfig,
+    /// This server's origin, for absolute `uri` and `navigation` values.
+    pub base_url: String,
+    pub directory: Mutex<directory::Directory>,
+    pub auth: Mutex<oauth::AuthState>,
+    pub limiter: Mutex<rate_limit::RateLimiter>,
+    pub subscriptions: Mutex<subscriptions::Subscriptions>,
+    pub faults: Arc<Faults>,
+    /// Client for validation requests and notification delivery.
+    pub http: reqwest::Client,
+}
+
+impl RcState {
+    pub fn new(config: &SandboxConfig, base_url: String) -> Arc<RcState> {
+        Arc::new(RcState {
+            config: RcConfig { credentials: config.credentials.clone(), window: config.window, seed: config.seed },
+            base_url,
+            directory: Mutex::new(directory::Directory::generate(config.seed, config.contacts)),
+            auth: Mutex::new(oauth::AuthState::default()),
+            limiter: Mutex::new(rate_limit::RateLimiter::default()),
+            subscriptions: Mutex::new(subscriptions::Subscriptions::default()),
+            faults: Faults::new(config.seed),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_else(|_| reqwest::Client::new()),
+        })
+    }
+}
+
+/// The whole RingCentral stand-in.
+pub fn router(state: Arc<RcState>) -> Router {
+    let faults = FaultLayerState { faults: state.faults.clone(), render: errors::forced };
+    Router::new()
+        .merge(oauth::routes())
+        .merge(crate::faults::routes(state.faults.clone()))
+        .fallback(|| async { errors::api_error(StatusCode::NOT_FOUND, "CMN-120", "Invalid URI") })
+        .layer(from_fn_with_state(faults, crate::faults::middleware))
+        .with_state(state)
+}

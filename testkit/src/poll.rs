@@ -1,0 +1,39 @@
+//! Waiting on a condition with a deadline. Tests never sleep as synchronisation: they poll
+//! what they are waiting for and fail with a message when the deadline passes.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+const STEP: Duration = Duration::from_millis(10);
+
+/// Polls `cond` until it returns `Some`, or panics with `what` after `timeout`.
+pub fn wait_until<T>(what: &str, timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = cond() {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(STEP);
+    }
+}
+
+/// Async form of [`wait_until`].
+pub async fn wait_until_async<T, F, Fut>(what: &str, timeout: Duration, mut cond: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = cond().await {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(STEP).await;
+    }
+}
