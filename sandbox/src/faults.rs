@@ -183,7 +183,10 @@ impl Faults {
             let retry_after = Some(r.rule.retry_after.unwrap_or(1));
             if let Some(&status) = r.rule.statuses.get(r.next_status) {
                 r.next_status += 1;
-                forced = Some(Forced { status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), retry_after });
+                forced = Some(Forced {
+                    status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    retry_after,
+                });
             } else if r.storm_until.is_some_and(|until| now < until) {
                 forced = Some(Forced { status: StatusCode::TOO_MANY_REQUESTS, retry_after });
             } else if r.rule.error_rate > 0.0 && rng.random::<f64>() < r.rule.error_rate {
@@ -243,7 +246,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(faults: Arc<Faults>) -> Router<S
             async move {
                 let Json(rule) = match body {
                     Ok(b) => b,
-                    Err(e) => return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": e.body_text() }))).into_response(),
+                    Err(e) => {
+                        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": e.body_text() })))
+                            .into_response()
+                    }
                 };
                 match f.add(rule) {
                     Ok(id) => (StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response(),
@@ -266,7 +272,15 @@ mod tests {
     use super::*;
 
     fn rule(route: &str) -> FaultRule {
-        FaultRule { route: route.into(), statuses: vec![], error_rate: 0.0, error_status: 503, latency_ms: 0, storm_secs: 0.0, retry_after: None }
+        FaultRule {
+            route: route.into(),
+            statuses: vec![],
+            error_rate: 0.0,
+            error_status: 503,
+            latency_ms: 0,
+            storm_secs: 0.0,
+            retry_after: None,
+        }
     }
 
     #[test]

@@ -44,12 +44,7 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig {
-            seed: 1,
-            contacts: None,
-            window: Duration::from_secs(60),
-            credentials: Credentials::default(),
-        }
+        SandboxConfig { seed: 1, contacts: None, window: Duration::from_secs(60), credentials: Credentials::default() }
     }
 }
 

@@ -29,10 +29,8 @@ impl RedisServer {
     }
 
     fn start_with(appendonly: bool) -> RedisServer {
-        let dir = tempfile::Builder::new()
-            .prefix("snapsync-redis-")
-            .tempdir()
-            .expect("create a temp dir for redis-server");
+        let dir =
+            tempfile::Builder::new().prefix("snapsync-redis-").tempdir().expect("create a temp dir for redis-server");
         let mut server = RedisServer { port: 0, appendonly, dir, child: None };
         // A port found free can be taken before redis binds it; try a few.
         for _ in 0..5 {
@@ -41,7 +39,9 @@ impl RedisServer {
                 return server;
             }
         }
-        panic!("redis-server did not start on a free port after 5 tries; is redis-server installed? (.ci/run installs it)");
+        panic!(
+            "redis-server did not start on a free port after 5 tries; is redis-server installed? (.ci/run installs it)"
+        );
     }
 
     /// `redis://127.0.0.1:PORT`.

@@ -47,13 +47,7 @@ pub fn not_found(name: &str, value: &str) -> Response {
 
 /// 400 CMN-101 "Parameter [name] value is invalid".
 pub fn invalid_param(name: &str, value: &str) -> Response {
-    param_error(
-        StatusCode::BAD_REQUEST,
-        "CMN-101",
-        &format!("Parameter [{name}] value is invalid"),
-        name,
-        Some(value),
-    )
+    param_error(StatusCode::BAD_REQUEST, "CMN-101", &format!("Parameter [{name}] value is invalid"), name, Some(value))
 }
 
 /// An OAuth endpoint error.

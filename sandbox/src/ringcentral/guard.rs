@@ -6,8 +6,8 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::{from_fn_with_state, Next};
-use axum::routing::MethodRouter;
 use axum::response::Response;
+use axum::routing::MethodRouter;
 
 use super::errors;
 use super::rate_limit::Group;

@@ -34,9 +34,18 @@ pub fn authenticate(state: &RcState, token: Option<&str>) -> Result<Caller, Resp
     auth.tokens.get(token).cloned().ok_or_else(|| errors::unauthorized("OAU-213", "Token not found"))
 }
 
-async fn token(State(state): State<Arc<RcState>>, _headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    State(state): State<Arc<RcState>>,
+    _headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if form.get("assertion") != Some(&state.config.credentials.jwt) {
-        return errors::oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "OAU-140", "Invalid resource owner credentials");
+        return errors::oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "OAU-140",
+            "Invalid resource owner credentials",
+        );
     }
     let (account_id, extension_id) = {
         let dir = state.directory.lock().unwrap_or_else(|e| e.into_inner());
@@ -48,7 +57,12 @@ async fn token(State(state): State<Arc<RcState>>, _headers: HeaderMap, Form(form
     let session_id = format!("session-{}", auth.next);
     auth.tokens.insert(
         access.clone(),
-        Caller { account_id, extension_id, client_id: state.config.credentials.client_id.clone(), session_id: session_id.clone() },
+        Caller {
+            account_id,
+            extension_id,
+            client_id: state.config.credentials.client_id.clone(),
+            session_id: session_id.clone(),
+        },
     );
     Json(json!({
         "access_token": access,

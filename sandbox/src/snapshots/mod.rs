@@ -15,7 +15,10 @@ pub struct SnapshotsState {
 
 impl SnapshotsState {
     pub fn new(config: &SandboxConfig) -> Arc<SnapshotsState> {
-        Arc::new(SnapshotsState { api_key: config.credentials.snapshots_api_key.clone(), faults: Faults::new(config.seed) })
+        Arc::new(SnapshotsState {
+            api_key: config.credentials.snapshots_api_key.clone(),
+            faults: Faults::new(config.seed),
+        })
     }
 }
 
