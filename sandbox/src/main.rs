@@ -7,18 +7,15 @@ use clap::Parser;
 use snapsync_sandbox::credentials::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_JWT, DEFAULT_SNAPSHOTS_API_KEY};
 use snapsync_sandbox::{Credentials, Sandbox, SandboxConfig};
 
-const CREDENTIALS_HELP: &str = const_format_help();
-
-const fn const_format_help() -> &'static str {
-    concat!(
+/// Shown after `--help`: the credentials a fresh sandbox accepts.
+const CREDENTIALS_HELP: &str = concat!(
         "Sandbox credentials (not secrets; they only open the stand-ins):\n",
         "  RingCentral client id      sandbox-client-id\n",
         "  RingCentral client secret  sandbox-client-secret\n",
         "  RingCentral JWT            eyJhbGciOiJub25lIn0.eyJzdWIiOiJzYW5kYm94LWFkbWluIn0.sandbox  (logs in as extension 101)\n",
         "  Snapshots API key          sandbox-snapshots-key\n",
-        "Override them with --client-id, --client-secret, --jwt and --snapshots-api-key."
-    )
-}
+    "Override them with --client-id, --client-secret, --jwt and --snapshots-api-key."
+);
 
 /// RingCentral and Snapshots stand-ins for snapsync's tests, demo and benchmarks.
 #[derive(Parser, Debug)]
