@@ -77,9 +77,11 @@ fn list(state: &RcState, extension_id: Option<u64>, list_path: &str, raw: Option
     };
     let records: Vec<Value> = {
         let tel = state.telephony.lock().unwrap_or_else(|e| e.into_inner());
-        tel.calls
-            .iter()
-            .rev()
+        // Newest first; among equal times, the later-made one first.
+        let mut newest_first: Vec<&Call> = tel.calls.iter().rev().collect();
+        newest_first.sort_by_key(|c| std::cmp::Reverse(c.start));
+        newest_first
+            .into_iter()
             .filter(|c| extension_id.is_none_or(|e| c.extension_id == e))
             .filter(|c| direction.is_empty() || direction.contains(&c.direction))
             .filter(|c| types.is_empty() || types.contains(&c.call_type))

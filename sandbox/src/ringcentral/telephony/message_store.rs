@@ -60,9 +60,11 @@ async fn list(
     };
     let records: Vec<serde_json::Value> = {
         let tel = state.telephony.lock().unwrap_or_else(|e| e.into_inner());
-        tel.messages
-            .iter()
-            .rev()
+        // Newest first; among equal times, the later-made one first.
+        let mut newest_first: Vec<&super::Message> = tel.messages.iter().rev().collect();
+        newest_first.sort_by_key(|m| std::cmp::Reverse(m.created));
+        newest_first
+            .into_iter()
             .filter(|m| m.extension_id == extension_id)
             .filter(|m| types.is_empty() || types.contains(&m.message_type))
             // RingCentral lists live and deleted messages unless asked; purged ones never.
