@@ -21,12 +21,36 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::subscriptions::{timestamp, Blacklisted, DeliverySettings};
+use super::subscriptions::{timestamp, Blacklisted};
 use super::webhooks::{self, Outcome};
 use super::{errors, event_filters, RcState};
 
 /// How often the renewal-reminder tick looks at subscriptions.
 const REMINDER_TICK: Duration = Duration::from_millis(200);
+
+/// Knobs tests turn through `PUT /sandbox/subscriptions/settings`.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverySettings {
+    /// Budget of the validation handshake (RingCentral: 3 s).
+    pub handshake_timeout: Duration,
+    /// Budget of one notification POST (RingCentral: the same 3 s).
+    pub delivery_timeout: Duration,
+    /// A subscription is blacklisted after this many consecutive failed deliveries...
+    pub blacklist_after_failures: u32,
+    /// ...spanning at least this long (RingCentral: about 10 minutes).
+    pub blacklist_after: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            handshake_timeout: Duration::from_secs(3),
+            delivery_timeout: Duration::from_secs(3),
+            blacklist_after_failures: 10,
+            blacklist_after: Duration::from_secs(600),
+        }
+    }
+}
 
 /// One notification to send.
 struct Target {
