@@ -27,6 +27,8 @@ use super::{errors, event_filters, RcState};
 
 /// How often the renewal-reminder tick looks at subscriptions.
 const REMINDER_TICK: Duration = Duration::from_millis(200);
+/// Delivery records kept for `GET /sandbox/deliveries`.
+const MAX_RECORDED: usize = 10_000;
 
 /// Knobs tests turn through `PUT /sandbox/subscriptions/settings`.
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +130,11 @@ fn record(state: &RcState, target: &Target, uuid: &str, outcome: &Outcome) {
         "status": status,
         "at": timestamp(now),
     }));
+    // A long-running sandbox (the demo) keeps only the most recent records.
+    if subs.deliveries.len() > MAX_RECORDED {
+        let excess = subs.deliveries.len() - MAX_RECORDED;
+        subs.deliveries.drain(..excess);
+    }
     let settings = subs.settings;
     let Some(sub) = subs.by_id.get_mut(&target.subscription_id) else {
         return;
