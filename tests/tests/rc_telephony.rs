@@ -137,6 +137,23 @@ async fn ended_calls_and_voicemails_fill_the_call_log() {
     assert!(detailed["records"][0]["lastModifiedTime"].is_string());
     let (_, simple) = api.get(&format!("{EXT}/call-log")).await;
     assert!(simple["records"][0].get("legs").is_none());
+}
+
+// Call-log reads are Heavy (10 per window), so the single-record and error cases get a
+// sandbox (and a rate-limit budget) of their own.
+#[tokio::test]
+async fn call_log_single_records_errors_and_date_window() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    let from = json!({ "phoneNumber": "+16505550100", "name": "Jane Doe" });
+    let (status, answered) = api
+        .control(
+            Method::POST,
+            "/sandbox/calls/end",
+            json!({ "from": from, "direction": "Inbound", "durationSecs": 42 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answered}");
 
     let (status, one) = api.get(&format!("{EXT}/call-log/{}", answered["id"].as_str().unwrap())).await;
     assert_eq!((status, &one["id"]), (200, &answered["id"]));
