@@ -85,4 +85,13 @@ mod tests {
         );
         assert_ne!(a.iter().map(|o| &o.name).collect::<Vec<_>>(), b.iter().map(|o| &o.name).collect::<Vec<_>>());
     }
+
+    #[test]
+    fn default_seed_cast_matches_the_docs() {
+        // docs/snapshots-sandbox.md lists these; change both together.
+        let names: Vec<_> = fixture(1).into_iter().map(|o| o.name).collect();
+        let expected =
+            ["Femi Adeyemi", "Alice Moreno", "Dmitri Volkov", "Ines Carvalho", "Bilal Chaudhry", "Carmen Ortiz"];
+        assert_eq!(names, expected);
+    }
 }
