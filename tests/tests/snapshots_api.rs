@@ -28,6 +28,9 @@ async fn api_key_is_required_and_every_answer_has_a_request_id() {
     let unknown = s.get("/nope").await;
     assert_eq!((unknown.status, unknown.code()), (404, "not_found"));
     assert!(unknown.header("x-request-id").is_some());
+    // Unknown paths and methods are behind the key too.
+    assert_eq!(send(s.bare(Method::GET, "/nope")).await.status, 401);
+    assert_eq!(send(s.bare(Method::DELETE, "/accounts/acc_1")).await.status, 401);
     let control = s.control(Method::GET, "/sandbox/records", None).await;
     assert!(control.header("x-request-id").is_some(), "control answers carry a request id too");
 }
