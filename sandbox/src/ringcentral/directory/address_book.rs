@@ -13,6 +13,8 @@ pub struct Contact {
     pub deleted: bool,
     /// The book's change sequence number of this contact's last change.
     pub seq: u64,
+    /// When it last changed. Kept for inspection only: `PersonalContactResource` has no
+    /// such field, so it is never rendered.
     pub last_modified: String,
 }
 
