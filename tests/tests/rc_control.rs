@@ -4,7 +4,9 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use snapsync_tests::{rc_token, start_sandbox, Sandbox};
+use std::time::Duration;
+
+use snapsync_tests::{rc_token, start_sandbox, start_sandbox_with, Sandbox};
 
 async fn get(sandbox: &Sandbox, token: &str, path: &str) -> (u16, Value) {
     let resp =
@@ -71,6 +73,10 @@ async fn contacts_create_patch_delete() {
     assert_missing(control(&sandbox, Method::POST, "/sandbox/extensions/400000999/contacts", Some("{}")).await);
     assert_missing(control(&sandbox, Method::PATCH, "/sandbox/extensions/400000101/contacts/1", Some("{}")).await);
     assert_missing(control(&sandbox, Method::PATCH, "/sandbox/extensions/400000101/contacts/x", Some("{}")).await);
+    assert_missing(control(&sandbox, Method::DELETE, "/sandbox/extensions/abc/contacts/500000001", None).await);
+    assert_missing(
+        control(&sandbox, Method::POST, "/sandbox/extensions/400000999/address-book-sync/reset", None).await,
+    );
     // Contact 500000081 lives in 102's book, not 101's.
     assert_missing(control(&sandbox, Method::DELETE, "/sandbox/extensions/400000101/contacts/500000081", None).await);
 
@@ -105,6 +111,8 @@ async fn sites_and_emergency_locations_control() {
     assert_bad(control(&sandbox, Method::POST, "/sandbox/sites", Some(access)).await, "siteAccess");
     assert_bad(control(&sandbox, Method::PATCH, "/sandbox/sites/400000204", Some(r#"{"id":"1"}"#)).await, "id");
     assert_missing(control(&sandbox, Method::PATCH, "/sandbox/sites/999", Some("{}")).await);
+    let op = r#"{"name":"B","operator":{"id":"400000999"}}"#;
+    assert_bad(control(&sandbox, Method::POST, "/sandbox/sites", Some(op)).await, "operator.id");
 
     let loc = r#"{"name":"Denver Floor 3","site":{"id":"400000204"},
                   "address":{"street":"1 Main St","city":"Denver","state":"CO","stateName":"Colorado","zip":"80202"}}"#;
@@ -130,6 +138,8 @@ async fn sites_and_emergency_locations_control() {
     let bad_site = r#"{"name":"X","site":{"id":"nowhere"}}"#;
     assert_bad(control(&sandbox, Method::POST, "/sandbox/emergency-locations", Some(bad_site)).await, "site.id");
     assert_bad(control(&sandbox, Method::POST, "/sandbox/emergency-locations", Some("{}")).await, "name");
+    let no_id = r#"{"name":"X","site":{"name":"HQ"}}"#;
+    assert_bad(control(&sandbox, Method::POST, "/sandbox/emergency-locations", Some(no_id)).await, "site.id");
 
     // A site still holding a location, and the main site, cannot go.
     assert_bad(control(&sandbox, Method::DELETE, "/sandbox/sites/400000204", None).await, "400000204");
@@ -165,6 +175,7 @@ async fn account_and_business_address_control() {
         control(&sandbox, Method::PATCH, "/sandbox/account", Some(r#"{"mainNumber":"555"}"#)).await,
         "mainNumber",
     );
+    assert_bad(control(&sandbox, Method::PATCH, "/sandbox/account", Some(r#"{"federated":"no"}"#)).await, "federated");
     let op = r#"{"operator":{"id":"400000999"}}"#;
     assert_bad(control(&sandbox, Method::PATCH, "/sandbox/account", Some(op)).await, "operator");
 
@@ -179,5 +190,17 @@ async fn account_and_business_address_control() {
     let nested = r#"{"businessAddress":{"street2":"x"}}"#;
     assert_bad(control(&sandbox, Method::PATCH, "/sandbox/business-address", Some(nested)).await, "businessAddress");
     assert_bad(control(&sandbox, Method::PATCH, "/sandbox/business-address", Some(r#"{"email":1}"#)).await, "email");
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_address_book_takes_no_more_contacts() {
+    // With 100,000 contacts, 400000101..=400000110 each hold RingCentral's 10,000 cap.
+    let sandbox = start_sandbox_with(Duration::from_secs(60), Some(100_000)).await;
+    let body = Some(r#"{"firstName":"One","lastName":"Toomany"}"#);
+    assert_bad(control(&sandbox, Method::POST, "/sandbox/extensions/400000101/contacts", body).await, "full");
+    let (s, created) = control(&sandbox, Method::POST, "/sandbox/extensions/400000111/contacts", body).await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["id"], 500100001);
     sandbox.stop().await;
 }

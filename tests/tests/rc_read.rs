@@ -222,6 +222,8 @@ async fn personal_contact_by_id() {
     assert_error(s, &b, 404, "CMN-102", "contactId");
     let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/extension/400000999/address-book/contact").await;
     assert_error(s, &b, 404, "CMN-102", "extensionId");
+    let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/extension/~/address-book/contact?phoneNumber=12").await;
+    assert_error(s, &b, 400, "CMN-101", "phoneNumber");
     let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/extension/~/address-book/contact?startsWith=zz").await;
     assert_eq!(s, 200);
     assert_eq!(b["paging"]["totalElements"], 0);

@@ -163,6 +163,8 @@ async fn isync_pages_and_stale_tokens() {
     assert_bad_param(s, &b, "syncToken");
     let (s, b) = get(&sandbox, &token, &format!("{base}?syncType=FSync&pageId=987654")).await;
     assert_bad_param(s, &b, "pageId");
+    let (s, b) = get(&sandbox, &token, &format!("{base}?syncType=FSync&pageId=abc")).await;
+    assert_bad_param(s, &b, "pageId");
     let (s, b) = get(&sandbox, &token, &format!("{base}?syncType=ISync")).await;
     assert_bad_param(s, &b, "syncToken");
     sandbox.stop().await;

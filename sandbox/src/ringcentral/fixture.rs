@@ -275,7 +275,7 @@ fn extensions(rng: &mut Rng, sites: &[Site]) -> Vec<ExtensionRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ringcentral::directory::MAX_CONTACTS_PER_EXTENSION;
+    use crate::ringcentral::directory::{ContactFields, MAX_CONTACTS_PER_EXTENSION};
 
     #[test]
     fn same_seed_same_data_other_seed_other_names() {
@@ -286,6 +286,24 @@ mod tests {
         assert_eq!(first(&a), first(&b));
         assert_eq!(a.extensions[5].name, b.extensions[5].name);
         assert!(first(&a) != first(&c) || a.extensions[5].name != c.extensions[5].name);
+    }
+
+    #[test]
+    fn messy_cases_in_the_default_company() {
+        let d = generate(1, None);
+        let all: Vec<&ContactFields> = d.books.values().flat_map(|b| b.alive().map(|c| &c.fields)).collect();
+        assert_eq!(all.len(), 200);
+        assert_eq!(all.iter().filter(|f| f.email.is_none()).count(), 20);
+        assert_eq!(
+            all.iter().filter(|f| f.business_phone.as_deref().is_some_and(|p| p.starts_with('('))).count(),
+            24,
+            "20 + 4 duplicates of national-format contacts"
+        );
+        assert_eq!(all.iter().filter(|f| f.company.is_none()).count(), 20);
+        assert_eq!((0..200).filter(|&i| messiness(i) == Messy::DuplicateOfPrevious).count(), 8);
+        let dup = &d.books[&FIRST_EXTENSION_ID].contacts[&(FIRST_CONTACT_ID + 7)].fields;
+        let original = &d.books[&FIRST_EXTENSION_ID].contacts[&(FIRST_CONTACT_ID + 6)].fields;
+        assert!(dup.email.is_some() && dup.email == original.email);
     }
 
     #[test]
