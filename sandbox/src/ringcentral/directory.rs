@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use address_book::{AddressBook, Contact, SyncCursor};
+
+mod address_book;
+
 /// RingCentral's cap on personal contacts per user (DOCS `address-book/index.md`).
 pub const MAX_CONTACTS_PER_EXTENSION: usize = 10_000;
 
@@ -75,11 +79,14 @@ impl Directory {
 }
 
 /// `GET .../business-address` minus `uri`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct BusinessAddressInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_site_name: Option<String>,
     pub business_address: PostalAddress,
 }
@@ -87,7 +94,7 @@ pub struct BusinessAddressInfo {
 /// `{country, state, city, street, zip}`: business addresses of accounts, sites and
 /// extension contacts, and personal contacts' addresses (`ContactAddressInfo`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PostalAddress {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
@@ -101,9 +108,10 @@ pub struct PostalAddress {
     pub zip: Option<String>,
 }
 
-/// A site (`SiteInfo` minus `uri`; the operator's `uri` is rendered).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// A site (`SiteInfo` minus `uri`; the operator's `uri` is rendered). Missing fields
+/// default so the control API can check a patch one field at a time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Site {
     pub id: String,
     pub name: String,
@@ -123,8 +131,8 @@ pub struct Site {
     pub code: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct SiteOperator {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,8 +143,8 @@ pub struct SiteOperator {
 
 /// An emergency location (`CommonEmergencyLocationResource` minus `uri`; `site.name` is
 /// rendered from the site so renaming a site shows everywhere).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct EmergencyLocation {
     pub id: String,
     pub name: String,
@@ -147,7 +155,6 @@ pub struct EmergencyLocation {
     pub sync_status: String,
     pub address_type: String,
     pub visibility: String,
-    #[serde(default)]
     pub owners: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address_format_id: Option<String>,
@@ -159,7 +166,7 @@ pub struct EmergencyLocation {
 /// An emergency location's address: unlike a site's, it has `street2`, `stateName` and
 /// the country/state ids and ISO codes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LocationAddress {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
@@ -228,7 +235,7 @@ pub struct ExtensionContact {
 /// A personal contact's documented fields (`PersonalContactResource` minus `uri`, `id`,
 /// `availability`). All optional: real address books are full of half-filled entries.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContactFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
@@ -286,69 +293,6 @@ pub struct ContactFields {
     pub other_address: Option<PostalAddress>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ringtone_index: Option<String>,
-}
-
-/// One personal contact, alive or deleted (a tombstone kept for ISync).
-#[derive(Debug, Clone)]
-pub struct Contact {
-    pub id: u64,
-    pub fields: ContactFields,
-    pub deleted: bool,
-    /// The book's change sequence number of this contact's last change.
-    pub seq: u64,
-    pub last_modified: String,
-}
-
-/// One extension's personal address book.
-#[derive(Debug, Default)]
-pub struct AddressBook {
-    /// All contacts by id, tombstones included (they carry `deleted`).
-    pub contacts: BTreeMap<u64, Contact>,
-    /// Sequence number of the latest change; a sync token names one of these.
-    pub seq: u64,
-    /// Number of alive contacts.
-    pub alive: usize,
-}
-
-impl AddressBook {
-    /// Alive contacts in id order.
-    pub fn alive(&self) -> impl Iterator<Item = &Contact> {
-        self.contacts.values().filter(|c| !c.deleted)
-    }
-
-    pub fn get_alive(&self, id: u64) -> Option<&Contact> {
-        self.contacts.get(&id).filter(|c| !c.deleted)
-    }
-
-    /// Adds a new contact as the next change.
-    pub fn insert(&mut self, id: u64, fields: ContactFields, now: String) -> &Contact {
-        self.seq += 1;
-        self.alive += 1;
-        let contact = Contact { id, fields, deleted: false, seq: self.seq, last_modified: now };
-        self.contacts.insert(id, contact);
-        &self.contacts[&id]
-    }
-
-    /// Replaces an alive contact's fields as the next change.
-    pub fn update(&mut self, id: u64, fields: ContactFields, now: String) -> Option<&Contact> {
-        let contact = self.contacts.get_mut(&id).filter(|c| !c.deleted)?;
-        self.seq += 1;
-        contact.fields = fields;
-        contact.seq = self.seq;
-        contact.last_modified = now;
-        Some(contact)
-    }
-
-    /// Turns an alive contact into a tombstone as the next change.
-    pub fn delete(&mut self, id: u64, now: String) -> Option<&Contact> {
-        let contact = self.contacts.get_mut(&id).filter(|c| !c.deleted)?;
-        self.seq += 1;
-        self.alive -= 1;
-        contact.deleted = true;
-        contact.seq = self.seq;
-        contact.last_modified = now;
-        Some(contact)
-    }
 }
 
 /// RingCentral's timestamp format, e.g. `2026-01-15T10:00:00.000Z`.

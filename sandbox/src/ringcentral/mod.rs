@@ -6,7 +6,13 @@
 //! - [`oauth`]: token, authorize and revoke endpoints; sessions and token rotation.
 //! - [`rate_limit`]: per (user, app, group) windows, penalties and headers.
 //! - [`guard`]: the middleware every API route sits behind (token, then rate limit).
-//! - [`directory`]: the account's data and the deterministic fixture.
+//! - [`directory`]: the account's data (typed records, address books with change sequences).
+//! - [`fixture`]: the deterministic default company built from the seed.
+//! - [`query`]: multi-valued query parameters and enum checks.
+//! - [`account`], [`extensions`], [`locations`], [`contacts`], [`company_directory`]: the read
+//!   endpoints.
+//! - [`address_book_sync`]: FSync/ISync over the personal address books.
+//! - [`control`]: the `/sandbox/` control API for the account's data.
 //! - [`subscriptions`]: the Subscription API and its store.
 //! - [`event_filters`]: supported event filters, `~` normalisation, event matching.
 //! - [`webhooks`]: the validation handshake and the POST of one notification.
@@ -14,14 +20,21 @@
 //! - [`telephony`]: message store (voicemail), call log, `/sandbox/voicemail` and `/sandbox/calls/end`.
 
 pub mod account;
+pub mod address_book_sync;
+pub mod company_directory;
+pub mod contacts;
+pub mod control;
 pub mod delivery;
 pub mod directory;
 pub mod errors;
 pub mod event_filters;
+pub mod extensions;
 pub mod fixture;
 pub mod guard;
+pub mod locations;
 pub mod oauth;
 pub mod paging;
+pub mod query;
 pub mod rate_limit;
 pub mod subscriptions;
 pub mod telephony;
@@ -89,6 +102,12 @@ pub fn router(state: Arc<RcState>) -> Router {
         .merge(subscriptions::routes(&state))
         .merge(delivery::routes(&state))
         .merge(telephony::routes(&state))
+        .merge(extensions::routes(&state))
+        .merge(locations::routes(&state))
+        .merge(contacts::routes(&state))
+        .merge(address_book_sync::routes(&state))
+        .merge(company_directory::routes(&state))
+        .merge(control::routes())
         .merge(crate::faults::routes(state.faults.clone()))
         .fallback(|| async { errors::api_error(StatusCode::NOT_FOUND, "CMN-120", "Invalid URI") })
         .layer(from_fn_with_state(faults, crate::faults::middleware))
