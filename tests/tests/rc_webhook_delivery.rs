@@ -60,19 +60,52 @@ async fn voicemail_is_delivered_with_ringcentral_headers_and_envelope() {
 }
 
 #[tokio::test]
-async fn notify_fires_extension_info_events_only_to_matching_filters() {
+async fn account_change_fires_extension_info_event_and_contact_site_changes_fire_none() {
     let sandbox = start_sandbox().await;
     let api = RcClient::new(&sandbox).await;
     let mut info_rx = Receiver::start(Handshake::Echo).await;
     let mut vm_rx = Receiver::start(Handshake::Echo).await;
-    assert_eq!(api.create(webhook(&info_rx.url, &["/restapi/v1.0/account/~/extension/~"])).await.0, 200);
+    let everything = [
+        "/restapi/v1.0/account/~/extension/~",
+        "/restapi/v1.0/account/~/extension",
+        "/restapi/v1.0/account/~/directory/entries",
+    ];
+    assert_eq!(api.create(webhook(&info_rx.url, &everything)).await.0, 200);
     assert_eq!(api.create(webhook(&vm_rx.url, &[VOICEMAIL])).await.0, 200);
 
-    let body = json!({ "extensionId": "400000101", "eventType": "Update", "hints": ["AccountSettings"] });
-    snapsync_sandbox::ringcentral::subscriptions::notify(sandbox.rc_state(), ADMIN_EVENT_PREFIX, body.clone());
+    // RingCentral has no event for personal contacts, sites or emergency locations.
+    let (status, _) = api
+        .control(
+            Method::POST,
+            "/sandbox/extensions/400000101/contacts",
+            json!({ "firstName": "Ada", "lastName": "Lovelace" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(api.control(Method::PATCH, "/sandbox/sites/400000202", json!({ "name": "NYC Office" })).await.0, 200);
+    assert_eq!(
+        api.control(Method::PATCH, "/sandbox/emergency-locations/400000304", json!({ "name": "NYC Lobby" })).await.0,
+        200
+    );
+    // An account change fires the extension-info event with the AccountSettings hint.
+    let (status, _) = api.control(Method::PATCH, "/sandbox/account", json!({ "mainNumber": "+16505550199" })).await;
+    assert_eq!(status, 200);
     let n = info_rx.next_notification().await;
     assert_eq!(n.body["event"], ADMIN_EVENT_PREFIX);
-    assert_eq!(n.body["body"], body);
+    assert_eq!(
+        n.body["body"],
+        json!({ "extensionId": "400000101", "eventType": "Update", "hints": ["AccountSettings"] })
+    );
+    // Deliveries are recorded in order, so the account event being the only one so far
+    // shows the contact, site and location changes fired nothing.
+    // (A delivery is recorded once its answer is in, which can trail the receiver's view.)
+    let delivered =
+        snapsync_tests::wait_until_async("the account event's delivery record", Duration::from_secs(5), || async {
+            let d = api.deliveries().await;
+            (!d.is_empty()).then_some(d)
+        })
+        .await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
 
     // The voicemail subscriber got nothing: its next notification is the voicemail itself.
     api.control(Method::POST, "/sandbox/voicemail", json!({})).await;
