@@ -10,3 +10,4 @@
 //! mapping and owner routing arrive with the queue-engine and pipeline issues.
 
 pub mod jobs;
+pub mod queue;

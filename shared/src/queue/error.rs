@@ -1,0 +1,37 @@
+//! Queue errors. A dropped connection is told apart so workers and the producer back off
+//! and retry instead of giving up.
+
+/// A queue operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("redis {op} failed: {source}")]
+    Redis {
+        op: &'static str,
+        #[source]
+        source: redis::RedisError,
+    },
+    #[error("unexpected reply from redis {op}: {detail}")]
+    Reply { op: &'static str, detail: String },
+    #[error("invalid queue configuration: {}", .0.join("; "))]
+    Config(Vec<String>),
+}
+
+impl QueueError {
+    pub(crate) fn redis(op: &'static str) -> impl FnOnce(redis::RedisError) -> QueueError {
+        move |source| QueueError::Redis { op, source }
+    }
+
+    /// True when Redis could not be reached or the connection dropped: worth retrying.
+    pub fn is_connection(&self) -> bool {
+        match self {
+            QueueError::Redis { source, .. } => {
+                source.is_io_error()
+                    || source.is_connection_dropped()
+                    || source.is_connection_refusal()
+                    || source.is_timeout()
+                    || matches!(source.kind(), redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading))
+            }
+            _ => false,
+        }
+    }
+}

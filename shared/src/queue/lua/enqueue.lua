@@ -1,0 +1,44 @@
+-- ARGV: tag, then per job: id, kind, payload, max_attempts, delay_ms (0 = now), unique_key ('' = none), unique_ttl_ms
+-- Returns per job: 1, id (created) or 0, existing id (duplicate id or live unique key).
+local ready, scheduled = tag .. ':ready', tag .. ':scheduled'
+local out = {}
+local pushed = 0
+for i = 2, #ARGV, 7 do
+  local id, kind, payload, max = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local due, uniq, uttl = now + tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
+  local jk = jobkey(id)
+  local existing = nil
+  if redis.call('EXISTS', jk) == 1 then
+    existing = id
+  elseif uniq ~= '' then
+    local uk = tag .. ':unique:' .. uniq
+    if not redis.call('SET', uk, id, 'NX', 'PX', uttl) then
+      existing = redis.call('GET', uk) or id
+    end
+  end
+  if existing then
+    out[#out + 1] = 0
+    out[#out + 1] = existing
+  else
+    local fields = { 'k', kind, 'p', payload, 'a', 0, 'm', max, 'c', now }
+    if uniq ~= '' then fields[#fields + 1] = 'u'; fields[#fields + 1] = uniq end
+    if due > now then
+      fields[#fields + 1] = 's'; fields[#fields + 1] = 'scheduled'
+      fields[#fields + 1] = 'd'; fields[#fields + 1] = due
+      redis.call('HSET', jk, unpack(fields))
+      redis.call('ZADD', scheduled, due, id)
+      move(kind, nil, 'scheduled')
+    else
+      fields[#fields + 1] = 's'; fields[#fields + 1] = 'ready'
+      redis.call('HSET', jk, unpack(fields))
+      redis.call('LPUSH', ready, id)
+      move(kind, nil, 'ready')
+      pushed = pushed + 1
+    end
+    out[#out + 1] = 1
+    out[#out + 1] = id
+  end
+end
+flush_counts()
+wake(pushed)
+return out

@@ -1,0 +1,27 @@
+//! # The Redis queue storage
+//!
+//! snapsync's own job storage on Redis (why not apalis-redis: `../shared/QUEUE.md`).
+//! Jobs move between five states — ready, scheduled, running (leased), done, dead — by Lua
+//! scripts over the keys of one hash tag `{prefix:queue}`, so a queue lives in one Redis
+//! Cluster slot and a prefix isolates deployments. Key layout: `docs/queue.md`.
+//!
+//! # Layout
+//! - [`config`]: [`QueueConfig`] (lease, attempts, backoff, dedup TTL, retention).
+//! - [`types`]: ids, [`NewJob`], [`Leased`], [`Failure`] and the other values of the API.
+//! - [`storage`]: [`Queue`] and its moves (enqueue, reserve, ack, fail, heartbeat, recover)
+//!   and the [`Waiter`] that blocks an idle worker until work arrives.
+//! - [`backoff`]: retry delays, exponential with full jitter and a cap.
+//! - [`error`]: [`QueueError`], telling a dropped connection from other failures.
+//! - `lua/`: the scripts; `common.lua` is prepended to each.
+
+pub mod backoff;
+pub mod config;
+pub mod error;
+pub mod storage;
+pub mod types;
+
+pub use backoff::{backoff, backoff_ceiling};
+pub use config::QueueConfig;
+pub use error::QueueError;
+pub use storage::{Queue, Waiter};
+pub use types::{Enqueued, FailOutcome, Failure, JobId, Leased, NewJob, Reserved, WorkerId, WorkerInfo};
