@@ -1,0 +1,66 @@
+//! Producer-side control seen by worker processes: a paused queue reserves nothing and runs
+//! its jobs after resume; a live unique key makes enqueue a no-op, even after the first job
+//! finished.
+
+mod queue_support;
+
+use std::time::Duration;
+
+use queue_support::{assert_each_once, job, Harness, Op, WorkerOpts};
+use redis::AsyncCommands;
+use snapsync::queue::Enqueued;
+use snapsync_testkit::wait_until_async;
+
+#[tokio::test]
+async fn a_paused_queue_reserves_nothing_and_runs_its_jobs_after_resume() {
+    let h = Harness::start("pause").await;
+    let w = h.worker(&WorkerOpts::default());
+    let mut conn = h.conn.clone();
+    let () = conn.set(h.key("paused"), 1).await.expect("pause");
+    let paused_at = h.redis_now_ms().await;
+    let tags: Vec<String> = (0..5).map(|i| format!("p{i}")).collect();
+    h.enqueue(tags.iter().map(|t| job(t, Op::Noop)).collect()).await;
+
+    // The enqueue woke the worker; its heartbeats show it alive and looping for over a lease
+    // (three heartbeat periods) after the pause — long enough to have taken the jobs.
+    wait_until_async("the worker to heartbeat a lease past the pause", Duration::from_secs(10), || async {
+        h.last_beat(w.id()).await.filter(|&beat| beat >= paused_at + 1000)
+    })
+    .await;
+    let s = h.sizes().await;
+    assert_eq!((s.ready, s.running), (5, 0), "a paused queue reserved jobs: {s:?}");
+    assert!(h.runs().await.is_empty());
+
+    // Resume as the inspection API does: clear the flag and push a wake token.
+    let () = conn.del(h.key("paused")).await.expect("resume");
+    let () = conn.lpush(h.key("wake"), "1").await.expect("wake");
+    h.wait_done_tags(5, Duration::from_secs(10)).await;
+    assert_each_once(&h, &tags).await;
+}
+
+#[tokio::test]
+async fn a_live_unique_key_dedups_enqueues_even_after_the_job_finished() {
+    let h = Harness::start("unique").await;
+    let _w = h.worker(&WorkerOpts::default().concurrency(1).prefetch(1));
+    let first = h.queue.enqueue(job("u1", Op::Noop).unique("webhook:42")).await.expect("enqueue");
+    let Enqueued::Created(id) = first else { panic!("first enqueue with a fresh key: {first:?}") };
+    let second = h.queue.enqueue(job("u2", Op::Noop).unique("webhook:42")).await.expect("enqueue");
+    assert_eq!(second, Enqueued::Duplicate(id.clone()));
+    h.wait_state(&id, "done", Duration::from_secs(10)).await;
+
+    // The key outlives the job (unique TTL), so a redelivered webhook still does nothing.
+    let third = h.queue.enqueue(job("u3", Op::Noop).unique("webhook:42")).await.expect("enqueue");
+    assert_eq!(third, Enqueued::Duplicate(id.clone()));
+    // A different key is a different job. With one slot and FIFO order, once it finished
+    // anything enqueued before it would have started.
+    let other = h.queue.enqueue(job("u4", Op::Noop).unique("webhook:43")).await.expect("enqueue");
+    let Enqueued::Created(other) = other else { panic!("a fresh key creates a job: {other:?}") };
+    h.wait_state(&other, "done", Duration::from_secs(10)).await;
+
+    let runs = h.runs().await;
+    assert_eq!(runs.get("u1"), Some(&1));
+    assert_eq!(runs.get("u4"), Some(&1));
+    assert_eq!((runs.get("u2"), runs.get("u3")), (None, None), "a duplicate ran: {runs:?}");
+    let s = h.sizes().await;
+    assert_eq!((s.ready, s.scheduled, s.running, s.done), (0, 0, 0, 2));
+}
