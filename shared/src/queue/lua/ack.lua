@@ -16,9 +16,11 @@ for i = 5, #ARGV do
   end
 end
 if #z > 0 then redis.call('ZADD', done, unpack(z)) end
--- Retention, bounded per call: by count, then by age.
-trim_oldest(done, 'done', keep_count)
-local old = redis.call('ZRANGEBYSCORE', done, '-inf', now - keep_age, 'LIMIT', 0, 100)
+-- Retention, bounded per call (100 more than this call added, so it keeps up with any batch size
+-- and works a backlog down): by count, then by age.
+local limit = 100 + #z / 2
+trim_oldest(done, 'done', keep_count, limit)
+local old = redis.call('ZRANGEBYSCORE', done, '-inf', now - keep_age, 'LIMIT', 0, limit)
 if #old > 0 then
   for _, id in ipairs(old) do
     local jk = jobkey(id)

@@ -26,11 +26,13 @@ local function add_history(jk, worker, attempt, err)
   while #h > 20 do table.remove(h, 1) end
   redis.call('HSET', jk, 'h', cjson.encode(h))
 end
--- Drops the oldest members of a retention zset beyond `cap`, at most 100 per call, with their hashes.
-local function trim_oldest(zkey, state, cap)
+-- Drops the oldest members of a retention zset beyond `cap`, at most `limit` per call, with their
+-- hashes. Callers pass a limit above what the call itself added, so the set cannot outgrow the cap
+-- under batches larger than 100 and a backlog beyond it shrinks call by call.
+local function trim_oldest(zkey, state, cap, limit)
   local excess = redis.call('ZCARD', zkey) - cap
   if excess <= 0 then return end
-  if excess > 100 then excess = 100 end
+  if excess > limit then excess = limit end
   local old = redis.call('ZRANGE', zkey, 0, excess - 1)
   for _, id in ipairs(old) do
     local jk = jobkey(id)

@@ -14,7 +14,7 @@ if permanent or tonumber(f[3]) >= tonumber(f[4]) then
   redis.call('HSET', jk, 's', 'dead', 'r', reason, 'e', err, 'f', now)
   redis.call('ZADD', tag .. ':dead', now, id)
   move(f[2], 'running', 'dead')
-  trim_oldest(tag .. ':dead', 'dead', dead_cap)
+  trim_oldest(tag .. ':dead', 'dead', dead_cap, 100)
   flush_counts()
   return 0
 end

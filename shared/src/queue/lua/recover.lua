@@ -25,7 +25,7 @@ for _, id in ipairs(ids) do
     end
   end
 end
-trim_oldest(tag .. ':dead', 'dead', dead_cap)
+trim_oldest(tag .. ':dead', 'dead', dead_cap, 100 + #ids)
 flush_counts()
 wake(requeued)
 return #ids
