@@ -1,6 +1,6 @@
 //! Producer-side control seen by worker processes: a paused queue reserves nothing and runs
-//! its jobs after resume; a live unique key makes enqueue a no-op, even after the first job
-//! finished.
+//! its jobs after resume; retrying a dead job runs it again; a live unique key makes enqueue
+//! a no-op, even after the first job finished.
 
 mod queue_support;
 
@@ -8,15 +8,16 @@ use std::time::Duration;
 
 use queue_support::{assert_each_once, job, Harness, Op, WorkerOpts};
 use redis::AsyncCommands;
-use snapsync::queue::Enqueued;
+use snapsync::queue::{Enqueued, JobState, RetryOutcome};
 use snapsync_testkit::wait_until_async;
 
 #[tokio::test]
 async fn a_paused_queue_reserves_nothing_and_runs_its_jobs_after_resume() {
     let h = Harness::start("pause").await;
     let w = h.worker(&WorkerOpts::default());
-    let mut conn = h.conn.clone();
-    let () = conn.set(h.key("paused"), 1).await.expect("pause");
+    assert!(h.queue.pause().await.expect("pause"));
+    let flag: Option<String> = h.conn.clone().get(h.key("paused")).await.expect("GET paused");
+    assert!(flag.is_some(), "pause sets the flag the reserve script reads");
     let paused_at = h.redis_now_ms().await;
     let tags: Vec<String> = (0..5).map(|i| format!("p{i}")).collect();
     h.enqueue(tags.iter().map(|t| job(t, Op::Noop)).collect()).await;
@@ -31,9 +32,8 @@ async fn a_paused_queue_reserves_nothing_and_runs_its_jobs_after_resume() {
     assert_eq!((s.ready, s.running), (5, 0), "a paused queue reserved jobs: {s:?}");
     assert!(h.runs().await.is_empty());
 
-    // Resume as the inspection API does: clear the flag and push a wake token.
-    let () = conn.del(h.key("paused")).await.expect("resume");
-    let () = conn.lpush(h.key("wake"), "1").await.expect("wake");
+    // Resume wakes the idle worker at once (its wake token), not on some later poll.
+    assert!(h.queue.resume().await.expect("resume"));
     h.wait_done_tags(5, Duration::from_secs(10)).await;
     assert_each_once(&h, &tags).await;
 }
@@ -63,4 +63,27 @@ async fn a_live_unique_key_dedups_enqueues_even_after_the_job_finished() {
     assert_eq!((runs.get("u2"), runs.get("u3")), (None, None), "a duplicate ran: {runs:?}");
     let s = h.sizes().await;
     assert_eq!((s.ready, s.scheduled, s.running, s.done), (0, 0, 0, 2));
+}
+
+#[tokio::test]
+async fn retrying_a_dead_job_runs_it_again() {
+    let h = Harness::start("retry-dead").await;
+    let _w = h.worker(&WorkerOpts::default());
+    // One attempt allowed, and the first one fails: dead with "max attempts reached".
+    let id = h.enqueue(vec![job("r", Op::Fail(1)).max_attempts(1)]).await.remove(0);
+    let dead = h.wait_state(&id, "dead", Duration::from_secs(10)).await;
+    assert_eq!(dead.get("r").map(String::as_str), Some("max attempts reached"), "{dead:?}");
+    assert_eq!((h.runs_of("r").await, h.done_of("r").await), (1, 0));
+
+    assert_eq!(h.queue.retry(&id).await.expect("retry"), RetryOutcome::Retried { from: JobState::Dead });
+    h.wait_state(&id, "done", Duration::from_secs(10)).await;
+    assert_eq!((h.runs_of("r").await, h.done_of("r").await), (2, 1), "the retried job ran again and succeeded");
+    // Attempts restart from 0, so the rerun is attempt 1 again; the failed attempt stays in the history.
+    let attempts: Vec<u32> = h.runs_log("r").await.iter().map(|r| r.attempt).collect();
+    assert_eq!(attempts, vec![1, 1]);
+    let detail = h.queue.get(&id).await.expect("get").expect("the job exists");
+    assert_eq!(detail.summary.state, JobState::Done);
+    assert_eq!(detail.history.len(), 1, "{:?}", detail.history);
+    let s = h.sizes().await;
+    assert_eq!((s.dead, s.done), (0, 1));
 }
