@@ -69,21 +69,29 @@ async fn a_live_unique_key_dedups_enqueues_even_after_the_job_finished() {
 async fn retrying_a_dead_job_runs_it_again() {
     let h = Harness::start("retry-dead").await;
     let _w = h.worker(&WorkerOpts::default());
-    // One attempt allowed, and the first one fails: dead with "max attempts reached".
-    let id = h.enqueue(vec![job("r", Op::Fail(1)).max_attempts(1)]).await.remove(0);
+    // A permanent error: dead after one run, whatever its attempts.
+    let id = h.enqueue(vec![job("r", Op::Permanent)]).await.remove(0);
     let dead = h.wait_state(&id, "dead", Duration::from_secs(10)).await;
-    assert_eq!(dead.get("r").map(String::as_str), Some("max attempts reached"), "{dead:?}");
-    assert_eq!((h.runs_of("r").await, h.done_of("r").await), (1, 0));
+    assert_eq!(dead.get("r").map(String::as_str), Some("permanent error"), "{dead:?}");
+    let died_at: u64 = dead.get("f").and_then(|f| f.parse().ok()).expect("dead time");
+    assert_eq!(h.runs_of("r").await, 1);
 
     assert_eq!(h.queue.retry(&id).await.expect("retry"), RetryOutcome::Retried { from: JobState::Dead });
-    h.wait_state(&id, "done", Duration::from_secs(10)).await;
-    assert_eq!((h.runs_of("r").await, h.done_of("r").await), (2, 1), "the retried job ran again and succeeded");
-    // Attempts restart from 0, so the rerun is attempt 1 again; the failed attempt stays in the history.
+    // It runs again (and, still failing permanently, dies again with a second history entry).
+    let again = wait_until_async("the retried job to die again", Duration::from_secs(10), || async {
+        let hash = h.job_hash(&id).await;
+        let f: u64 = hash.get("f").and_then(|f| f.parse().ok()).unwrap_or(0);
+        (hash.get("s").map(String::as_str) == Some("dead") && f > died_at).then_some(hash)
+    })
+    .await;
+    assert_eq!(again.get("a").map(String::as_str), Some("1"), "a retry from dead restarts attempts: {again:?}");
+    assert_eq!(h.runs_of("r").await, 2, "the retried job ran again");
+    // Attempts restart from 0, so the rerun is attempt 1 again; both failures are in the history.
     let attempts: Vec<u32> = h.runs_log("r").await.iter().map(|r| r.attempt).collect();
     assert_eq!(attempts, vec![1, 1]);
     let detail = h.queue.get(&id).await.expect("get").expect("the job exists");
-    assert_eq!(detail.summary.state, JobState::Done);
-    assert_eq!(detail.history.len(), 1, "{:?}", detail.history);
+    assert_eq!(detail.summary.state, JobState::Dead);
+    assert_eq!(detail.history.len(), 2, "{:?}", detail.history);
     let s = h.sizes().await;
-    assert_eq!((s.dead, s.done), (0, 1));
+    assert_eq!((s.ready, s.running, s.dead, s.done), (0, 0, 1, 0));
 }

@@ -36,7 +36,14 @@ async fn a_redis_restart_mid_run_loses_and_repeats_nothing_and_workers_resume_by
     // Redis was down may have started again, so runs may exceed one; completions may not.
     let done = h.done().await;
     let not_once: Vec<_> = before.iter().filter(|t| done.get(*t).copied() != Some(1)).take(20).collect();
-    assert!(not_once.is_empty(), "not done exactly once: {not_once:?}");
+    if let Some(tag) = not_once.first() {
+        let i: usize = tag[1..].parse().expect("tag b<n>");
+        panic!(
+            "not done exactly once: {not_once:?}\nruns of {tag}: {:?}\njob: {:?}",
+            h.runs_log(tag).await,
+            h.job_hash(&ids[i]).await
+        );
+    }
     let runs = h.runs().await;
     let repeated = before.iter().filter(|t| runs.get(*t).copied().unwrap_or(0) > 1).count();
     eprintln!("{repeated} of {} jobs started more than once across the restart", before.len());
