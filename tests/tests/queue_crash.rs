@@ -66,7 +66,7 @@ async fn a_job_that_kills_its_worker_every_time_is_dead_after_max_attempts() {
 
     // Like a supervisor: whenever the worker is gone, start another. Each run of the job kills
     // the worker holding it; the next worker recovers the expired lease.
-    let mut workers = vec![h.worker(&opts)];
+    let mut workers = vec![h.worker_may_die(&opts)];
     let deadline = Instant::now() + Duration::from_secs(40);
     let hash = loop {
         let hash = h.job_hash(&id).await;
@@ -77,7 +77,7 @@ async fn a_job_that_kills_its_worker_every_time_is_dead_after_max_attempts() {
         let current = workers.last_mut().expect("a worker");
         if !current.is_running() {
             assert!(workers.len() <= 4, "more workers died than the job has attempts");
-            workers.push(h.worker(&opts));
+            workers.push(h.worker_may_die(&opts));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     };

@@ -122,6 +122,11 @@ impl Harness {
         WorkerProcess::spawn(&self.redis.url(), &self.prefix, opts)
     }
 
+    /// Starts a worker that may be killed by its first job before it prints `ready`.
+    pub fn worker_may_die(&self, opts: &WorkerOpts) -> WorkerProcess {
+        WorkerProcess::spawn_may_die(&self.redis.url(), &self.prefix, opts)
+    }
+
     /// A key of the queue: `{prefix:jobs}:<suffix>`.
     pub fn key(&self, suffix: &str) -> String {
         format!("{{{}:jobs}}:{suffix}", self.prefix)
