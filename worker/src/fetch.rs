@@ -81,6 +81,9 @@ pub(crate) async fn run(shared: Arc<Shared>, tx: mpsc::UnboundedSender<Buffered>
                             return;
                         }
                     },
+                    // The abandoned BLPOP still blocks its connection server-side; a fresh
+                    // connection keeps the next wait from queueing behind it.
+                    _ = shared.rearm.notified() => waiter = None,
                     _ = shared.stop.cancelled() => return,
                 }
             }

@@ -58,7 +58,9 @@ pub(crate) async fn run(shared: Arc<Shared>, done: CancellationToken) {
         }
         if now >= next_recover {
             next_recover = Instant::now() + recover_every;
-            if recover_after.is_some_and(|t| Instant::now() < t) {
+            // Not while our own heartbeat fails: Redis may just be back and our leases not yet
+            // renewed, and recovering them would run our jobs twice.
+            if backoff.failing() || recover_after.is_some_and(|t| Instant::now() < t) {
                 continue;
             }
             recover_after = None;

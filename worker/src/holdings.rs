@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use snapsync::queue::{Failure, JobId, Queue, WorkerInfo};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::job::JobMeta;
@@ -67,6 +67,9 @@ pub(crate) struct Shared {
     pub stop: CancellationToken,
     /// The shutdown deadline passed: cut the jobs still running.
     pub abort: CancellationToken,
+    /// A retry was scheduled here: an idle fetch loop looks again now, so its wait ends at
+    /// the retry's due time instead of the 1 s idle cap.
+    pub rearm: Notify,
     /// The worker is registered in Redis (first heartbeat went through).
     pub ready: watch::Sender<bool>,
     /// apalis has started polling the backend (so `WorkerContext::stop` is accepted).
@@ -88,6 +91,7 @@ impl Shared {
             settle_tx,
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
+            rearm: Notify::new(),
             ready: watch::channel(false).0,
             polled: watch::channel(false).0,
         };

@@ -109,6 +109,9 @@ async fn fail(shared: &Shared, meta: JobMeta, failure: Failure) {
     let error = match &failure {
         Failure::Retry { error, .. } | Failure::Permanent { error } => error.as_str(),
     };
+    if matches!(outcome, FailOutcome::Scheduled { .. }) {
+        shared.rearm.notify_one();
+    }
     match outcome {
         FailOutcome::Scheduled { after } => tracing::warn!(
             job_id = %meta.id, kind = %meta.kind, attempt = meta.attempt, retry_in = ?after, error,
