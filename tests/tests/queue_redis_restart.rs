@@ -1,5 +1,6 @@
 //! Redis dies (SIGKILL) and comes back (AOF on) in the middle of a run: every job is done
-//! exactly once and the same worker processes, never restarted, go on with new work.
+//! exactly once, no attempt is handed out twice, and the same worker processes, never
+//! restarted, go on with new work.
 
 mod queue_support;
 
@@ -32,21 +33,39 @@ async fn a_redis_restart_mid_run_loses_and_repeats_nothing_and_workers_resume_by
     for id in &ids {
         h.wait_state(id, "done", Duration::from_secs(10)).await;
     }
-    // Done exactly once each. A run whose start was recorded but that could not finish while
-    // Redis was down may have started again, so runs may exceed one; completions may not.
-    let done = h.done().await;
-    let not_once: Vec<_> = before.iter().filter(|t| done.get(*t).copied() != Some(1)).take(20).collect();
-    if let Some(tag) = not_once.first() {
-        let i: usize = tag[1..].parse().expect("tag b<n>");
-        panic!(
-            "not done exactly once: {not_once:?}\nruns of {tag}: {:?}\njob: {:?}",
-            h.runs_log(tag).await,
-            h.job_hash(&ids[i]).await
-        );
+    // Every job is done once in the queue (its one accepted ack) and no attempt is handed out
+    // twice: each job's recorded runs are distinct attempts ending with its last one, and every
+    // earlier attempt is accounted for by a history entry.
+    //
+    // Two ambiguities are inherent to killing Redis mid-call, and allowed for exactly:
+    // - a reserve applied by Redis whose reply was lost: no worker knows it holds the job, so
+    //   its lease lapses ("worker lost") — allowed only for an attempt that never started;
+    //   a worker running a job keeps its lease through a short outage;
+    // - the handler's success record lives in the killed Redis: when Redis dies after applying
+    //   `HINCRBY done` but before replying, the handler fails the attempt and the retry records
+    //   a second success — allowed only when an earlier attempt failed recording its success.
+    let (done, mut repeated) = (h.done().await, 0);
+    for (tag, id) in before.iter().zip(&ids) {
+        let hash = h.job_hash(id).await;
+        let attempts: u32 = hash.get("a").and_then(|a| a.parse().ok()).expect("attempts `a`");
+        let ran: Vec<u32> = h.runs_log(tag).await.iter().map(|r| r.attempt).collect();
+        let history = h.history(id).await;
+        let context = format!("job {tag} ({id}): runs {ran:?}, job {hash:?}");
+        assert!(ran.windows(2).all(|w| w[0] < w[1]), "an attempt ran twice: {context}");
+        assert_eq!(ran.last(), Some(&attempts), "the last attempt is the one that ran to done: {context}");
+        let mut accounted: Vec<u32> = history.iter().map(|a| a.a).collect();
+        accounted.push(attempts);
+        assert!(accounted.iter().copied().eq(1..=attempts), "an attempt with no record: {context}");
+        for lost in history.iter().filter(|a| a.e.contains("worker lost")) {
+            assert!(!ran.contains(&lost.a), "a running job lost its lease in the outage: {context}");
+        }
+        let unrecorded = history.iter().filter(|a| a.e.contains("cannot record the success")).count() as u64;
+        let completions = done.get(tag).copied().unwrap_or(0);
+        assert!(completions >= 1, "a job done in the queue never completed: {context}");
+        assert!(completions <= 1 + unrecorded, "a second completion not explained by a failed write: {context}");
+        repeated += u32::from(attempts > 1);
     }
-    let runs = h.runs().await;
-    let repeated = before.iter().filter(|t| runs.get(*t).copied().unwrap_or(0) > 1).count();
-    eprintln!("{repeated} of {} jobs started more than once across the restart", before.len());
+    eprintln!("{repeated} of {} jobs needed a second attempt across the restart", before.len());
     let s = h.sizes().await;
     assert_eq!((s.ready, s.scheduled, s.running, s.dead), (0, 0, 0, 0), "{s:?}");
 
