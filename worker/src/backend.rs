@@ -39,6 +39,7 @@ pub struct RedisBackend<Args> {
     buffer: Option<mpsc::UnboundedReceiver<Buffered>>,
     tasks: Option<Tasks>,
     closing: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    closed: bool,
     _args: PhantomData<fn() -> Args>,
 }
 
@@ -111,6 +112,7 @@ impl<Args> RedisBackend<Args> {
             buffer: None,
             tasks: None,
             closing: None,
+            closed: false,
             _args: PhantomData,
         }
     }
@@ -188,16 +190,16 @@ impl<Args: DeserializeOwned> Backend for RedisBackend<Args> {
     }
 
     fn poll_close(&mut self, cx: &mut Context<'_>, _worker: &WorkerContext) -> Poll<Result<(), Infallible>> {
-        if self.closing.is_none() {
-            let shared = self.shared.clone();
-            let buffer = self.buffer.take();
-            let tasks = self.tasks.take();
-            self.closing = Some(Box::pin(close(shared, buffer, tasks)));
+        if self.closed {
+            return Poll::Ready(Ok(()));
         }
-        match self.closing.as_mut() {
-            Some(f) => f.as_mut().poll(cx).map(Ok),
-            None => Poll::Ready(Ok(())),
-        }
+        let shared = &self.shared;
+        let (buffer, tasks) = (&mut self.buffer, &mut self.tasks);
+        let closing = self.closing.get_or_insert_with(|| Box::pin(close(shared.clone(), buffer.take(), tasks.take())));
+        std::task::ready!(closing.as_mut().poll(cx));
+        self.closing = None;
+        self.closed = true;
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -46,8 +46,10 @@ pub(crate) async fn run(shared: Arc<Shared>, tx: mpsc::UnboundedSender<Buffered>
                 backoff.reset();
                 let got = r.jobs.len();
                 for job in r.jobs {
-                    shared.hold(job.id.clone());
+                    // reserve returns at most as many jobs as it was asked for, so a slot is
+                    // always there; a job beyond them would be left to its lease expiring.
                     let Some(slot) = permit.split(1) else { break };
+                    shared.hold(job.id.clone());
                     if tx.send((job, slot)).is_err() {
                         return;
                     }

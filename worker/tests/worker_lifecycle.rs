@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::AsyncCommands;
@@ -29,6 +29,8 @@ struct Harness {
     worker: JoinHandle<Result<(), snapsync_worker::RunError>>,
     worker_id: String,
     handle: snapsync_worker::BackendHandle,
+    /// Every job the handler started, in order.
+    ran: Arc<Mutex<Vec<JobId>>>,
     _server: RedisServer,
 }
 
@@ -51,9 +53,12 @@ async fn start(test: &str, concurrency: usize, prefetch: usize, release: Arc<Not
     let handle = backend.handle();
     let worker_id = handle.worker_id().0.clone();
     let panics = Arc::new(AtomicU32::new(0));
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let seen = ran.clone();
     let handler = move |job: Job, meta: JobMeta| {
         let release = release.clone();
         let panics = panics.clone();
+        seen.lock().unwrap().push(meta.id.clone());
         async move {
             match job.op.as_str() {
                 "panic_once" if meta.attempt == 1 => {
@@ -72,7 +77,7 @@ async fn start(test: &str, concurrency: usize, prefetch: usize, release: Arc<Not
         let _ = stopped.await;
     }));
     tokio::time::timeout(WAIT, handle.clone().ready()).await.expect("worker registers within 10 s");
-    Harness { queue, redis, stop: Some(stop), worker, worker_id, handle, _server: server }
+    Harness { queue, redis, stop: Some(stop), worker, worker_id, handle, ran, _server: server }
 }
 
 impl Harness {
@@ -194,4 +199,35 @@ async fn stop_finishes_running_jobs_and_hands_back_prefetched_ones() {
     }
     let score: Option<f64> = h.redis.clone().zscore(format!("{tag}:workers"), &worker_id).await.unwrap();
     assert_eq!(score, None, "the worker deregistered");
+}
+
+#[tokio::test]
+async fn a_prefetched_job_whose_lease_is_lost_is_dropped_not_run() {
+    let release = Arc::new(Notify::new());
+    let h = start("lost", 1, 2, release.clone()).await;
+    let first = h.enqueue(r#"{"op":"block"}"#).await;
+    let second = h.enqueue(r#"{"op":"ok"}"#).await;
+    let tag = h.queue.tag().to_string();
+    let inflight = |h: &Harness| {
+        let mut r = h.redis.clone();
+        let key = format!("{tag}:worker:{}", h.worker_id);
+        async move { r.hget::<_, _, Option<String>>(key, "inflight").await.unwrap().unwrap_or_default() }
+    };
+    // The second job waits in the buffer and its lease is renewed by the heartbeat.
+    wait_until_async("the heartbeat to renew the buffered job", WAIT, || async {
+        inflight(&h).await.contains(&second.0).then_some(())
+    })
+    .await;
+    // Another worker takes it over (as after a lease expiry and recovery).
+    let _: () = h.redis.clone().hset(format!("{tag}:job:{second}"), "w", "another-worker").await.unwrap();
+    wait_until_async("the heartbeat to report the lease lost", WAIT, || async {
+        (!inflight(&h).await.contains(&second.0)).then_some(())
+    })
+    .await;
+    release.notify_one();
+    h.wait_state(&first, "done").await;
+    let h = h.stop().await;
+    assert_eq!(*h.ran.lock().unwrap(), vec![first], "the lost job was not run here");
+    let job = h.job(&second).await;
+    assert_eq!(job.get("w").map(String::as_str), Some("another-worker"), "nor handed back: {job:?}");
 }
