@@ -194,3 +194,18 @@ async fn a_permanent_error_is_dead_at_once_and_a_panic_counts_as_a_failed_attemp
     h.wait_state(&next, "done", Duration::from_secs(10)).await;
     assert!(w.is_running());
 }
+
+#[tokio::test]
+async fn an_idle_worker_runs_a_delayed_job_when_it_comes_due() {
+    let h = Harness::start("delayed-idle").await;
+    let _w = h.worker(&WorkerOpts::default());
+    // The worker is idle, blocked on the wake list for up to a second; the delayed enqueue
+    // must wake it so it re-reads the next due time instead of sleeping through it.
+    let ids = h.enqueue(vec![job("late", Op::Noop).delayed(Duration::from_millis(300))]).await;
+    let hash = h.wait_state(&ids[0], "done", Duration::from_secs(5)).await;
+    let created: u64 = hash.get("c").and_then(|c| c.parse().ok()).expect("created time `c`");
+    let finished: u64 = hash.get("f").and_then(|f| f.parse().ok()).expect("finish time `f`");
+    let due = created + 300;
+    assert!(finished >= due, "ran {} ms before it was due", due - finished);
+    assert!(finished - due <= PICKUP_SLACK_MS, "ran {} ms after it was due", finished - due);
+}

@@ -3,6 +3,7 @@
 local ready, scheduled = tag .. ':ready', tag .. ':scheduled'
 local out = {}
 local pushed = 0
+local delayed = 0
 for i = 2, #ARGV, 7 do
   local id, kind, payload, max = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local due, uniq, uttl = now + tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
@@ -28,6 +29,7 @@ for i = 2, #ARGV, 7 do
       redis.call('HSET', jk, unpack(fields))
       redis.call('ZADD', scheduled, due, id)
       move(kind, nil, 'scheduled')
+      delayed = delayed + 1
     else
       fields[#fields + 1] = 's'; fields[#fields + 1] = 'ready'
       redis.call('HSET', jk, unpack(fields))
@@ -40,5 +42,8 @@ for i = 2, #ARGV, 7 do
   end
 end
 flush_counts()
+-- A delayed job wakes one idle worker too, so it re-reads the next due time instead of
+-- sleeping through a wait computed before this job existed.
+if delayed > 0 then pushed = pushed + 1 end
 wake(pushed)
 return out
