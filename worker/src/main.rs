@@ -24,7 +24,7 @@ struct Cli {
     #[arg(long)]
     prefetch: Option<usize>,
     /// Lease of a reserved job, renewed every third of it while held.
-    #[arg(long, default_value_t = 30_000)]
+    #[arg(long, default_value_t = 15_000)]
     lease_ms: u64,
     /// On SIGTERM, how long running jobs may take to finish.
     #[arg(long, default_value_t = 30)]

@@ -10,7 +10,8 @@ pub struct QueueConfig {
     pub prefix: String,
     pub queue: String,
     /// How long a reserved job stays leased without a heartbeat; an expired lease returns
-    /// the job to ready (and counts as an attempt).
+    /// the job to ready (and counts as an attempt). Workers recover expired leases every
+    /// lease/2, so a crashed worker's job runs again within 1.5 × lease (22.5 s by default).
     pub lease: Duration,
     pub default_max_attempts: u32,
     /// Max attempts per job kind; kinds not listed use `default_max_attempts`.
@@ -34,7 +35,7 @@ impl Default for QueueConfig {
         QueueConfig {
             prefix: "snapsync".into(),
             queue: "jobs".into(),
-            lease: Duration::from_secs(30),
+            lease: Duration::from_secs(15),
             default_max_attempts: 5,
             max_attempts: HashMap::new(),
             backoff_base: Duration::from_secs(1),
