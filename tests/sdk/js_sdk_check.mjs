@@ -1,0 +1,135 @@
+// Drives RingCentral's official JavaScript SDK (npm `@ringcentral/sdk`) against a server URL.
+//
+// Usage: RC_SDK_NODE_DIR=<dir with node_modules> node js_sdk_check.mjs
+//          SERVER CLIENT_ID CLIENT_SECRET JWT WEBHOOK_ADDRESS [EXTENSIONS_PER_PAGE] [CONTACTS_PER_PAGE]
+//
+// The SDK is installed outside the source tree (under the cargo target dir), so it is loaded
+// with a require rooted there. It is used the documented way (new SDK({server, clientId,
+// clientSecret}).platform(), login({jwt}), get/post, refresh(), logout()); when the server
+// answers something the SDK does not accept, the SDK's own error is what gets reported.
+//
+// Prints exactly one JSON line: what it saw, the steps that passed (`steps`), and on failure
+// `failed_step` and `error`. Exit status 0 only when every step passed.
+
+import {createRequire} from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.RC_SDK_NODE_DIR || process.cwd(), 'package.json'));
+const {SDK} = require('@ringcentral/sdk');
+const sdkVersion = require('@ringcentral/sdk/package.json').version;
+
+const EXTENSIONS = '/restapi/v1.0/account/~/extension';
+const CONTACTS = '/restapi/v1.0/account/~/extension/~/address-book/contact';
+const SUBSCRIPTIONS = '/restapi/v1.0/subscription';
+const TOKEN_FIELDS = ['access_token', 'token_type', 'expires_in', 'refresh_token', 'refresh_token_expires_in',
+    'scope', 'owner_id', 'endpoint_id', 'session_id'];
+
+const [server, clientId, clientSecret, jwt, webhook, extPerPage = '10', contactsPerPage = '50'] =
+    process.argv.slice(2);
+const report = {sdk: `@ringcentral/sdk ${sdkVersion}`, steps: []};
+let current = null;
+
+// Parses a response the way a careful caller would: only when RingCentral says it is JSON.
+async function json(sdk, res) {
+    if (!sdk.client().isJson(res)) {
+        throw new Error(`${res.url}: Content-Type is ${res.headers.get('content-type')}, not application/json`);
+    }
+    return res.json();
+}
+
+async function pageThrough(sdk, platform, url, perPage, key) {
+    const records = [];
+    const pages = [];
+    let body;
+    for (let page = 1; ; page++) {
+        if (page > 1000) throw new Error(`${url}: navigation.nextPage never ends`);
+        body = await json(sdk, await platform.get(url, {page, perPage}));
+        records.push(...body.records);
+        const hasNext = Boolean(body.navigation && body.navigation.nextPage);
+        pages.push({page: body.paging.page, records: body.records.length, has_next: hasNext});
+        if (!hasNext) break;
+    }
+    report[key] = {count: records.length, pages, ids: records.map(r => r.id),
+        total_elements: body.paging.totalElements};
+}
+
+async function run() {
+    const sdk = new SDK({server, clientId, clientSecret, appName: 'snapsync-sdk-check', appVersion: '1.0.0'});
+    const platform = sdk.platform();
+
+    current = 'login';
+    const login = await json(sdk, await platform.login({jwt}));
+    report.token_fields = TOKEN_FIELDS.filter(f => f in login);
+    report.token_type = login.token_type;
+    report.logged_in = await platform.loggedIn();
+    const firstToken = (await platform.auth().data()).access_token;
+    report.steps.push(current);
+
+    current = 'extensions';
+    await pageThrough(sdk, platform, EXTENSIONS, Number(extPerPage), 'extensions');
+    report.steps.push(current);
+
+    current = 'contacts';
+    await pageThrough(sdk, platform, CONTACTS, Number(contactsPerPage), 'contacts');
+    report.steps.push(current);
+
+    current = 'error_probe';
+    // A bad perPage must come back as RingCentral's error body on the SDK's error.
+    try {
+        await platform.get(EXTENSIONS, {perPage: 'lots'});
+        report.error_probe = {status: 200};
+    } catch (e) {
+        const probe = {status: e.response ? e.response.status : null};
+        if (e.response && sdk.client().isJson(e.response)) probe.errorCode = (await e.response.json()).errorCode;
+        report.error_probe = probe;
+    }
+    report.steps.push(current);
+
+    current = 'create_subscription';
+    const created = await json(sdk, await platform.post(SUBSCRIPTIONS, {
+        eventFilters: ['/restapi/v1.0/account/~/extension'],
+        deliveryMode: {transportType: 'WebHook', address: webhook, verificationToken: 'sdk-check-verification'},
+        expiresIn: 3600,
+    }));
+    report.subscription = {id: created.id, status: created.status,
+        transportType: created.deliveryMode.transportType, eventFilters: created.eventFilters};
+    report.steps.push(current);
+
+    current = 'get_subscription';
+    const fetched = await json(sdk, await platform.get(`${SUBSCRIPTIONS}/${created.id}`));
+    report.subscription_get = {id: fetched.id, status: fetched.status};
+    report.steps.push(current);
+
+    current = 'refresh';
+    const refreshed = await json(sdk, await platform.refresh());
+    report.refresh_token_fields = TOKEN_FIELDS.filter(f => f in refreshed);
+    report.token_changed = (await platform.auth().data()).access_token !== firstToken;
+    report.steps.push(current);
+
+    current = 'call_after_refresh';
+    const again = await json(sdk, await platform.get(EXTENSIONS, {perPage: 1}));
+    report.after_refresh_records = again.records.length;
+    report.steps.push(current);
+
+    current = 'logout';
+    const revoked = (await platform.auth().data()).access_token;
+    await platform.logout();
+    report.logged_in_after_logout = Boolean((await platform.auth().data()).access_token);
+    // The revoked token must no longer open the API (checked outside the SDK, which has
+    // already forgotten it).
+    const after = await fetch(server + EXTENSIONS, {headers: {Authorization: `Bearer ${revoked}`}});
+    report.revoked_token_status = after.status;
+    report.steps.push(current);
+}
+
+try {
+    await run();
+    console.log(JSON.stringify(report));
+} catch (e) {
+    report.failed_step = current;
+    if (e.response) report.error_status = e.response.status;
+    // The SDK's message may quote request headers; keep bearer tokens out of test logs.
+    report.error = `${e.name}: ${e.message}`.replace(/(bearer )[\w.-]+/gi, '$1<redacted>');
+    console.log(JSON.stringify(report));
+    process.exitCode = 1;
+}

@@ -1,0 +1,183 @@
+//! RingCentral's own client libraries, pointed at the stand-in as their server URL, log in with
+//! a JWT, page through extensions and personal contacts, create and read back a webhook
+//! subscription, refresh, and log out. They parse and check what they receive (content types,
+//! token fields, status codes), so this is the test that the stand-in speaks RingCentral.
+//!
+//! Each test installs its SDK once under the target dir (`tests/sdk/toolchains.rs`), starts the
+//! sandbox and a webhook receiver on free ports, runs the SDK script from `tests/sdk/`, and
+//! checks the one JSON line it prints against the sandbox's own listings.
+
+#[path = "../sdk/toolchains.rs"]
+mod toolchains;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use serde_json::Value;
+use snapsync_tests::{rc_token, start_sandbox, Sandbox};
+
+/// What the webhook receiver saw.
+#[derive(Default)]
+struct Received {
+    validations: usize,
+    notifications: usize,
+}
+
+/// The webhook receiver: echoes `Validation-Token` (200, empty JSON-typed body) the way
+/// RingCentral's sample servers do, and counts what arrives.
+async fn hook(State(seen): State<Arc<Mutex<Received>>>, headers: HeaderMap) -> Response {
+    let mut resp = Response::new(Body::empty());
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    match headers.get("validation-token") {
+        Some(token) => {
+            seen.validations += 1;
+            resp.headers_mut().insert("validation-token", token.clone());
+        }
+        None => seen.notifications += 1,
+    }
+    resp
+}
+
+/// Starts the webhook receiver on a free port; returns its address and what it has received.
+async fn start_receiver() -> (String, Arc<Mutex<Received>>) {
+    let seen = Arc::new(Mutex::new(Received::default()));
+    let app = Router::new().route("/hook", post(hook)).with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the webhook receiver");
+    let addr = listener.local_addr().expect("receiver address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), seen)
+}
+
+/// The ids of every record of a list endpoint, read by following `navigation.nextPage.uri`
+/// with a plain HTTP client: the reference the SDKs' counts are checked against.
+async fn list_ids(sandbox: &Sandbox, token: &str, path: &str, per_page: usize) -> Vec<u64> {
+    let client = reqwest::Client::new();
+    let mut url = format!("{}{path}?perPage={per_page}", sandbox.rc_url());
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        let resp = client.get(&url).bearer_auth(token).send().await.expect("reference listing");
+        assert_eq!(resp.status(), 200, "reference GET {url}");
+        let body: Value = resp.json().await.expect("reference listing is JSON");
+        let records = body["records"].as_array().expect("records[] in list response");
+        ids.extend(records.iter().map(|r| r["id"].as_u64().expect("numeric record id")));
+        match body["navigation"]["nextPage"]["uri"].as_str() {
+            Some(next) => url = next.to_string(),
+            None => return ids,
+        }
+    }
+    panic!("{path}: navigation.nextPage never ends");
+}
+
+/// Runs an SDK script (`program args...`) with a deadline; returns its JSON report, panicking
+/// with the SDK's error and the whole output when it failed.
+async fn run_script(program: &Path, args: &[String], envs: &[(&str, &Path)]) -> Value {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).kill_on_drop(true);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{} {:?} did not finish within 90 s", program.display(), args))
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("script printed no JSON report.\nstdout:\n{stdout}\nstderr:\n{stderr}"));
+    assert!(
+        out.status.success(),
+        "SDK step `{}` failed: {}\npassed steps: {}\nreport: {report}\nstderr:\n{stderr}",
+        report["failed_step"],
+        report["error"],
+        report["steps"]
+    );
+    report
+}
+
+/// Checks an SDK report against the sandbox's own listings and the receiver.
+async fn check_report(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Received>>) {
+    let token = rc_token(sandbox).await;
+    let extensions = list_ids(sandbox, &token, "/restapi/v1.0/account/~/extension", 100).await;
+    let contacts = list_ids(sandbox, &token, "/restapi/v1.0/account/~/extension/~/address-book/contact", 1000).await;
+    assert_eq!(extensions.len(), 25, "the fixture has 25 extensions");
+
+    let ids = |key: &str| -> Vec<u64> {
+        report[key]["ids"].as_array().map(|a| a.iter().filter_map(Value::as_u64).collect()).unwrap_or_default()
+    };
+    assert_eq!(report["extensions"]["count"], 25, "extensions the SDK paged through: {}", report["extensions"]);
+    assert_eq!(ids("extensions"), extensions, "the SDK saw the same extensions, in order");
+    assert!(report["extensions"]["pages"].as_array().is_some_and(|p| p.len() > 1), "extensions took several pages");
+    assert_eq!(report["contacts"]["count"], contacts.len(), "contacts the SDK paged through: {}", report["contacts"]);
+    assert_eq!(ids("contacts"), contacts, "the SDK saw the same personal contacts, in order");
+
+    for field in ["access_token", "token_type", "expires_in", "refresh_token", "refresh_token_expires_in", "scope"] {
+        let present = |key: &str| report[key].as_array().is_some_and(|f| f.iter().any(|x| x == field));
+        assert!(present("token_fields"), "login response lacks `{field}`: {}", report["token_fields"]);
+        assert!(
+            present("refresh_token_fields"),
+            "refresh response lacks `{field}`: {}",
+            report["refresh_token_fields"]
+        );
+    }
+    assert_eq!(report["token_type"], "bearer");
+    assert_eq!(report["token_changed"], true, "refresh issued a new access token");
+    assert_eq!(report["after_refresh_records"], 1);
+    assert_eq!(report["error_probe"]["status"], 400, "bad perPage: {}", report["error_probe"]);
+    assert_eq!(report["error_probe"]["errorCode"], "CMN-101", "bad perPage: {}", report["error_probe"]);
+
+    assert_eq!(report["subscription"]["status"], "Active", "created subscription: {}", report["subscription"]);
+    assert_eq!(report["subscription"]["transportType"], "WebHook");
+    assert_eq!(report["subscription_get"]["id"], report["subscription"]["id"]);
+    assert_eq!(report["subscription_get"]["status"], "Active");
+    let validations = received.lock().unwrap_or_else(|e| e.into_inner()).validations;
+    assert!(validations >= 1, "the stand-in validated the webhook address before creating the subscription");
+
+    assert_eq!(report["revoked_token_status"], 401, "the token revoked by logout() is dead");
+}
+
+/// Arguments every SDK script takes: server, client id, secret, JWT, webhook address.
+fn script_args(sandbox: &Sandbox, hook: &str) -> Vec<String> {
+    let c = sandbox.credentials();
+    vec![sandbox.rc_url(), c.client_id.clone(), c.client_secret.clone(), c.jwt.clone(), hook.to_string()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_logs_in_pages_and_subscribes() {
+    let python = toolchains::python_sdk();
+    let sandbox = start_sandbox().await;
+    let (hook, received) = start_receiver().await;
+    let mut args = vec![toolchains::script("python_sdk_check.py").display().to_string()];
+    args.extend(script_args(&sandbox, &hook));
+    let report = run_script(&python, &args, &[]).await;
+    assert_eq!(report["sdk"], format!("ringcentral {}", toolchains::PYTHON_SDK_VERSION));
+    check_report(&sandbox, &report, &received).await;
+    sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_sdk_logs_in_pages_and_subscribes() {
+    let node = toolchains::node();
+    let sdk_dir = toolchains::js_sdk();
+    let sandbox = start_sandbox().await;
+    let (hook, received) = start_receiver().await;
+    let mut args = vec![toolchains::script("js_sdk_check.mjs").display().to_string()];
+    args.extend(script_args(&sandbox, &hook));
+    let report = run_script(Path::new(node), &args, &[("RC_SDK_NODE_DIR", &sdk_dir)]).await;
+    assert_eq!(report["sdk"], format!("{} {}", toolchains::JS_SDK, toolchains::JS_SDK_VERSION));
+    check_report(&sandbox, &report, &received).await;
+    sandbox.stop().await;
+}
