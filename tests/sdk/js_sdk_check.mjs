@@ -24,7 +24,7 @@ const SUBSCRIPTIONS = '/restapi/v1.0/subscription';
 const TOKEN_FIELDS = ['access_token', 'token_type', 'expires_in', 'refresh_token', 'refresh_token_expires_in',
     'scope', 'owner_id', 'endpoint_id', 'session_id'];
 
-const [server, clientId, clientSecret, jwt, webhook, extPerPage = '10', contactsPerPage = '50'] =
+const [server, clientId, clientSecret, jwt, webhook, extPerPage = '10', contactsPerPage = '30'] =
     process.argv.slice(2);
 const report = {sdk: `@ringcentral/sdk ${sdkVersion}`, steps: []};
 let current = null;

@@ -140,7 +140,7 @@ def main():
     for name in ["server", "client_id", "client_secret", "jwt", "webhook"]:
         parser.add_argument(name)
     parser.add_argument("--extensions-per-page", type=int, default=10)
-    parser.add_argument("--contacts-per-page", type=int, default=50)
+    parser.add_argument("--contacts-per-page", type=int, default=30)
     args = parser.parse_args()
 
     import importlib.metadata

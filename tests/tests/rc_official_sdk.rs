@@ -123,6 +123,7 @@ async fn check_report(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Re
     assert!(report["extensions"]["pages"].as_array().is_some_and(|p| p.len() > 1), "extensions took several pages");
     assert_eq!(report["contacts"]["count"], contacts.len(), "contacts the SDK paged through: {}", report["contacts"]);
     assert_eq!(ids("contacts"), contacts, "the SDK saw the same personal contacts, in order");
+    assert!(report["contacts"]["pages"].as_array().is_some_and(|p| p.len() > 1), "contacts took several pages");
 
     for field in ["access_token", "token_type", "expires_in", "refresh_token", "refresh_token_expires_in", "scope"] {
         let present = |key: &str| report[key].as_array().is_some_and(|f| f.iter().any(|x| x == field));
