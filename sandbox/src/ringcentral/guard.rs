@@ -54,6 +54,16 @@ pub fn bearer_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> 
     url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "access_token").map(|(_, v)| v.into_owned())
 }
 
+/// True when an `Authorization` header is present but is not a bearer token (API calls
+/// take only `Bearer`; RingCentral answers OAU-151).
+fn unsupported_scheme(headers: &HeaderMap) -> bool {
+    headers.get(axum::http::header::AUTHORIZATION).is_some_and(|v| {
+        let v = v.to_str().unwrap_or("");
+        let scheme = v.split(' ').next().unwrap_or("");
+        !scheme.eq_ignore_ascii_case("bearer")
+    })
+}
+
 /// Puts one API route (all methods of `route`) in rate-limit group `group`, behind the
 /// token check.
 pub fn api(state: &Arc<RcState>, group: Group, route: MethodRouter<Arc<RcState>>) -> MethodRouter<Arc<RcState>> {
@@ -61,6 +71,9 @@ pub fn api(state: &Arc<RcState>, group: Group, route: MethodRouter<Arc<RcState>>
 }
 
 async fn guard(State((state, group)): State<(Arc<RcState>, Group)>, mut req: Request, next: Next) -> Response {
+    if unsupported_scheme(req.headers()) {
+        return errors::unauthorized("OAU-151", "Authorization method not supported");
+    }
     let token = bearer_token(req.headers(), req.uri().query());
     let caller = match super::oauth::authenticate(&state, token.as_deref()) {
         Ok(c) => c,

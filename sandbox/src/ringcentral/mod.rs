@@ -9,8 +9,10 @@
 //! - [`directory`]: the account's data and the deterministic fixture.
 //! - [`subscriptions`]: subscriptions, the validation handshake, notification delivery.
 
+pub mod account;
 pub mod directory;
 pub mod errors;
+pub mod fixture;
 pub mod guard;
 pub mod oauth;
 pub mod paging;
@@ -73,6 +75,7 @@ pub fn router(state: Arc<RcState>) -> Router {
     let faults = FaultLayerState { faults: state.faults.clone(), render: errors::forced };
     Router::new()
         .merge(oauth::routes())
+        .merge(account::routes(&state))
         .merge(crate::faults::routes(state.faults.clone()))
         .fallback(|| async { errors::api_error(StatusCode::NOT_FOUND, "CMN-120", "Invalid URI") })
         .layer(from_fn_with_state(faults, crate::faults::middleware))
