@@ -75,11 +75,14 @@ impl Directory {
 }
 
 /// `GET .../business-address` minus `uri`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct BusinessAddressInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_site_name: Option<String>,
     pub business_address: PostalAddress,
 }
@@ -87,7 +90,7 @@ pub struct BusinessAddressInfo {
 /// `{country, state, city, street, zip}`: business addresses of accounts, sites and
 /// extension contacts, and personal contacts' addresses (`ContactAddressInfo`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PostalAddress {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
@@ -101,9 +104,10 @@ pub struct PostalAddress {
     pub zip: Option<String>,
 }
 
-/// A site (`SiteInfo` minus `uri`; the operator's `uri` is rendered).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// A site (`SiteInfo` minus `uri`; the operator's `uri` is rendered). Missing fields
+/// default so the control API can check a patch one field at a time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Site {
     pub id: String,
     pub name: String,
@@ -123,8 +127,8 @@ pub struct Site {
     pub code: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct SiteOperator {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,8 +139,8 @@ pub struct SiteOperator {
 
 /// An emergency location (`CommonEmergencyLocationResource` minus `uri`; `site.name` is
 /// rendered from the site so renaming a site shows everywhere).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct EmergencyLocation {
     pub id: String,
     pub name: String,
@@ -147,7 +151,6 @@ pub struct EmergencyLocation {
     pub sync_status: String,
     pub address_type: String,
     pub visibility: String,
-    #[serde(default)]
     pub owners: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address_format_id: Option<String>,
@@ -159,7 +162,7 @@ pub struct EmergencyLocation {
 /// An emergency location's address: unlike a site's, it has `street2`, `stateName` and
 /// the country/state ids and ISO codes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LocationAddress {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
@@ -228,7 +231,7 @@ pub struct ExtensionContact {
 /// A personal contact's documented fields (`PersonalContactResource` minus `uri`, `id`,
 /// `availability`). All optional: real address books are full of half-filled entries.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContactFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
@@ -308,6 +311,37 @@ pub struct AddressBook {
     pub seq: u64,
     /// Number of alive contacts.
     pub alive: usize,
+    /// Bumped by `POST /sandbox/extensions/{extId}/address-book-sync/reset`: older
+    /// sync tokens are refused, as after RingCentral resets a sync.
+    pub resets: u32,
+    /// Open sync page cursors by `pageId`.
+    pub cursors: BTreeMap<u64, SyncCursor>,
+    pub next_cursor: u64,
+}
+
+/// Where the next page of a paged address-book sync starts.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncCursor {
+    pub full: bool,
+    /// FSync: the last contact id returned; ISync: the last change sequence returned.
+    pub after: u64,
+    /// FSync: the book's sequence when the sync started (the token the sync hands out).
+    pub token_seq: u64,
+}
+
+/// Open cursors kept per book; older ones are dropped (their `pageId` then gets a 400).
+const MAX_CURSORS: usize = 1000;
+
+impl AddressBook {
+    /// Registers a cursor and returns its `pageId`.
+    pub fn open_cursor(&mut self, cursor: SyncCursor) -> u64 {
+        self.next_cursor += 1;
+        self.cursors.insert(self.next_cursor, cursor);
+        while self.cursors.len() > MAX_CURSORS {
+            self.cursors.pop_first();
+        }
+        self.next_cursor
+    }
 }
 
 impl AddressBook {

@@ -6,16 +6,27 @@
 //! - [`oauth`]: token, authorize and revoke endpoints; sessions and token rotation.
 //! - [`rate_limit`]: per (user, app, group) windows, penalties and headers.
 //! - [`guard`]: the middleware every API route sits behind (token, then rate limit).
-//! - [`directory`]: the account's data and the deterministic fixture.
+//! - [`directory`]: the account's data (typed records, address books with change sequences).
+//! - [`fixture`]: the deterministic default company built from the seed.
+//! - [`query`]: multi-valued query parameters and enum checks.
+//! - [`account`], [`extensions`], [`locations`], [`contacts`]: the read endpoints.
+//! - [`address_book_sync`]: FSync/ISync over the personal address books.
+//! - [`control`]: the `/sandbox/` control API for the account's data.
 //! - [`subscriptions`]: subscriptions, the validation handshake, notification delivery.
 
 pub mod account;
+pub mod address_book_sync;
+pub mod contacts;
+pub mod control;
 pub mod directory;
 pub mod errors;
+pub mod extensions;
 pub mod fixture;
 pub mod guard;
+pub mod locations;
 pub mod oauth;
 pub mod paging;
+pub mod query;
 pub mod rate_limit;
 pub mod subscriptions;
 
@@ -76,6 +87,11 @@ pub fn router(state: Arc<RcState>) -> Router {
     Router::new()
         .merge(oauth::routes())
         .merge(account::routes(&state))
+        .merge(extensions::routes(&state))
+        .merge(locations::routes(&state))
+        .merge(contacts::routes(&state))
+        .merge(address_book_sync::routes(&state))
+        .merge(control::routes())
         .merge(crate::faults::routes(state.faults.clone()))
         .fallback(|| async { errors::api_error(StatusCode::NOT_FOUND, "CMN-120", "Invalid URI") })
         .layer(from_fn_with_state(faults, crate::faults::middleware))
