@@ -12,14 +12,20 @@
 //! - [`account`], [`extensions`], [`locations`], [`contacts`]: the read endpoints.
 //! - [`address_book_sync`]: FSync/ISync over the personal address books.
 //! - [`control`]: the `/sandbox/` control API for the account's data.
-//! - [`subscriptions`]: subscriptions, the validation handshake, notification delivery.
+//! - [`subscriptions`]: the Subscription API and its store.
+//! - [`event_filters`]: supported event filters, `~` normalisation, event matching.
+//! - [`webhooks`]: the validation handshake and the POST of one notification.
+//! - [`delivery`]: `notify`, delivery records, blacklisting, renewal reminders, their `/sandbox/` routes.
+//! - [`telephony`]: message store (voicemail), call log, `/sandbox/voicemail` and `/sandbox/calls/end`.
 
 pub mod account;
 pub mod address_book_sync;
 pub mod contacts;
 pub mod control;
+pub mod delivery;
 pub mod directory;
 pub mod errors;
+pub mod event_filters;
 pub mod extensions;
 pub mod fixture;
 pub mod guard;
@@ -29,6 +35,8 @@ pub mod paging;
 pub mod query;
 pub mod rate_limit;
 pub mod subscriptions;
+pub mod telephony;
+pub mod webhooks;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -58,6 +66,7 @@ pub struct RcState {
     pub auth: Mutex<oauth::AuthState>,
     pub limiter: Mutex<rate_limit::RateLimiter>,
     pub subscriptions: Mutex<subscriptions::Subscriptions>,
+    pub telephony: Mutex<telephony::Telephony>,
     pub faults: Arc<Faults>,
     /// Client for validation requests and notification delivery.
     pub http: reqwest::Client,
@@ -72,6 +81,7 @@ impl RcState {
             auth: Mutex::new(oauth::AuthState::default()),
             limiter: Mutex::new(rate_limit::RateLimiter::default()),
             subscriptions: Mutex::new(subscriptions::Subscriptions::default()),
+            telephony: Mutex::new(telephony::Telephony::default()),
             faults: Faults::new(config.seed),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -92,6 +102,9 @@ pub fn router(state: Arc<RcState>) -> Router {
         .merge(contacts::routes(&state))
         .merge(address_book_sync::routes(&state))
         .merge(control::routes())
+        .merge(subscriptions::routes(&state))
+        .merge(delivery::routes(&state))
+        .merge(telephony::routes(&state))
         .merge(crate::faults::routes(state.faults.clone()))
         .fallback(|| async { errors::api_error(StatusCode::NOT_FOUND, "CMN-120", "Invalid URI") })
         .layer(from_fn_with_state(faults, crate::faults::middleware))

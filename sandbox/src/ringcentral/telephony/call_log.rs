@@ -1,0 +1,149 @@
+//! The call log (Heavy, ringcentral.md §2.7): `GET /account/{accountId}/extension/{extensionId}/call-log`,
+//! the company-wide `GET /account/{accountId}/call-log`, and one record by id under either.
+//! Newest first, filtered by `direction`, `type`, `dateFrom`/`dateTo` (24 h by default), in
+//! the `Simple` (default) or `Detailed` view, paged.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde_json::{json, Value};
+
+use super::super::guard::{self, Caller};
+use super::super::rate_limit::Group;
+use super::super::{errors, paging, RcState};
+use super::message_store::owner;
+use super::{date_range, multi, pairs, split_paging, Call};
+
+const EXTENSION_LOG: &str = "/restapi/v1.0/account/{accountId}/extension/{extensionId}/call-log";
+const ACCOUNT_LOG: &str = "/restapi/v1.0/account/{accountId}/call-log";
+
+pub fn routes(state: &Arc<RcState>) -> Router<Arc<RcState>> {
+    Router::new()
+        .route(EXTENSION_LOG, guard::api(state, Group::Heavy, get(list_extension)))
+        .route(&format!("{EXTENSION_LOG}/{{callRecordId}}"), guard::api(state, Group::Heavy, get(read_extension)))
+        .route(ACCOUNT_LOG, guard::api(state, Group::Heavy, get(list_account)))
+        .route(&format!("{ACCOUNT_LOG}/{{callRecordId}}"), guard::api(state, Group::Heavy, get(read_account)))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum View {
+    Simple,
+    Detailed,
+}
+
+/// One record as read through the list at `list_path`.
+fn render(call: &Call, base_url: &str, list_path: &str, view: View) -> Value {
+    let mut r = call.record.clone();
+    r["uri"] = json!(format!("{base_url}{list_path}/{}", call.id));
+    if view == View::Detailed {
+        r["lastModifiedTime"] = r["startTime"].clone();
+        r["billing"] = json!({ "costIncluded": 0.0, "costPurchased": 0.0 });
+        let mut leg = call.record.clone();
+        if let Some(obj) = leg.as_object_mut() {
+            for key in ["id", "uri", "sessionId", "telephonySessionId", "partyId", "message"] {
+                obj.remove(key);
+            }
+            obj.insert("legType".into(), json!("Accept"));
+            obj.insert("master".into(), json!(true));
+        }
+        r["legs"] = json!([leg]);
+    }
+    r
+}
+
+/// Lists the calls of one extension (`Some`) or of the whole account (`None`).
+fn list(state: &RcState, extension_id: Option<u64>, list_path: &str, raw: Option<&str>) -> Response {
+    let pairs = pairs(raw);
+    let parsed = (|| {
+        let direction = multi(&pairs, "direction", &["Inbound", "Outbound"])?;
+        let types = multi(&pairs, "type", &["Voice", "Fax"])?;
+        let view = match pairs.iter().find(|(k, _)| k == "view").map(|(_, v)| v.as_str()) {
+            None => View::Simple,
+            Some(v) if v.eq_ignore_ascii_case("Simple") => View::Simple,
+            Some(v) if v.eq_ignore_ascii_case("Detailed") => View::Detailed,
+            Some(v) => return Err(errors::invalid_param("view", v)),
+        };
+        let (from, to) = date_range(&pairs)?;
+        let (q, rest) = split_paging(&pairs);
+        let page = q.resolve(100, 1000)?;
+        Ok::<_, Response>((direction, types, view, from, to, page, rest))
+    })();
+    let (direction, types, view, from, to, page, rest) = match parsed {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let records: Vec<Value> = {
+        let tel = state.telephony.lock().unwrap_or_else(|e| e.into_inner());
+        // Newest first; among equal times, the later-made one first.
+        let mut newest_first: Vec<&Call> = tel.calls.iter().rev().collect();
+        newest_first.sort_by_key(|c| std::cmp::Reverse(c.start));
+        newest_first
+            .into_iter()
+            .filter(|c| extension_id.is_none_or(|e| c.extension_id == e))
+            .filter(|c| direction.is_empty() || direction.contains(&c.direction))
+            .filter(|c| types.is_empty() || types.contains(&c.call_type))
+            .filter(|c| c.start >= from && c.start <= to)
+            .map(|c| render(c, &state.base_url, list_path, view))
+            .collect()
+    };
+    Json(paging::page_of(&state.base_url, list_path, &rest, &records, page)).into_response()
+}
+
+fn read(state: &RcState, extension_id: Option<u64>, list_path: &str, id: &str) -> Response {
+    let tel = state.telephony.lock().unwrap_or_else(|e| e.into_inner());
+    match tel.calls.iter().find(|c| c.id == id && extension_id.is_none_or(|e| c.extension_id == e)) {
+        Some(c) => Json(render(c, &state.base_url, list_path, View::Simple)).into_response(),
+        None => errors::not_found("callRecordId", id),
+    }
+}
+
+async fn list_extension(
+    State(state): State<Arc<RcState>>,
+    Extension(caller): Extension<Caller>,
+    Path((account, extension)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match owner(&state, &caller, &account, &extension) {
+        Ok((a, e)) => {
+            list(&state, Some(e), &format!("/restapi/v1.0/account/{a}/extension/{e}/call-log"), raw.as_deref())
+        }
+        Err(resp) => resp,
+    }
+}
+
+async fn read_extension(
+    State(state): State<Arc<RcState>>,
+    Extension(caller): Extension<Caller>,
+    Path((account, extension, id)): Path<(String, String, String)>,
+) -> Response {
+    match owner(&state, &caller, &account, &extension) {
+        Ok((a, e)) => read(&state, Some(e), &format!("/restapi/v1.0/account/{a}/extension/{e}/call-log"), &id),
+        Err(resp) => resp,
+    }
+}
+
+async fn list_account(
+    State(state): State<Arc<RcState>>,
+    Extension(caller): Extension<Caller>,
+    Path(account): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match caller.account(&account) {
+        Ok(a) => list(&state, None, &format!("/restapi/v1.0/account/{a}/call-log"), raw.as_deref()),
+        Err(resp) => resp,
+    }
+}
+
+async fn read_account(
+    State(state): State<Arc<RcState>>,
+    Extension(caller): Extension<Caller>,
+    Path((account, id)): Path<(String, String)>,
+) -> Response {
+    match caller.account(&account) {
+        Ok(a) => read(&state, None, &format!("/restapi/v1.0/account/{a}/call-log"), &id),
+        Err(resp) => resp,
+    }
+}
