@@ -98,6 +98,8 @@ async fn run_script(program: &Path, args: &[String], envs: &[(&str, &Path)]) -> 
         .rev()
         .find_map(|l| serde_json::from_str(l).ok())
         .unwrap_or_else(|| panic!("script printed no JSON report.\nstdout:\n{stdout}\nstderr:\n{stderr}"));
+    // Shown with `--nocapture`: what the SDK saw, for reading a pass as well as a failure.
+    eprintln!("{} report: {report}", program.display());
     assert!(
         out.status.success(),
         "SDK step `{}` failed: {}\npassed steps: {}\nreport: {report}\nstderr:\n{stderr}",
@@ -135,6 +137,7 @@ async fn check_report(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Re
         );
     }
     assert_eq!(report["token_type"], "bearer");
+    assert_eq!(report["logged_in"], true, "the SDK considers itself logged in after login");
     assert_eq!(report["token_changed"], true, "refresh issued a new access token");
     assert_eq!(report["after_refresh_records"], 1);
     assert_eq!(report["error_probe"]["status"], 400, "bad perPage: {}", report["error_probe"]);
@@ -142,11 +145,17 @@ async fn check_report(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Re
 
     assert_eq!(report["subscription"]["status"], "Active", "created subscription: {}", report["subscription"]);
     assert_eq!(report["subscription"]["transportType"], "WebHook");
+    let filter = report["subscription"]["eventFilters"][0].as_str().unwrap_or_default();
+    assert!(
+        filter.starts_with("/restapi/v1.0/account/") && !filter.contains('~'),
+        "filters come back normalised: {filter}"
+    );
     assert_eq!(report["subscription_get"]["id"], report["subscription"]["id"]);
     assert_eq!(report["subscription_get"]["status"], "Active");
     let validations = received.lock().unwrap_or_else(|e| e.into_inner()).validations;
     assert!(validations >= 1, "the stand-in validated the webhook address before creating the subscription");
 
+    assert_eq!(report["logged_in_after_logout"], false, "logout() cleared the SDK's tokens");
     assert_eq!(report["revoked_token_status"], 401, "the token revoked by logout() is dead");
 }
 
