@@ -1,7 +1,7 @@
 // Drives RingCentral's official JavaScript SDK (npm `@ringcentral/sdk`) against a server URL.
 //
 // Usage: RC_SDK_NODE_DIR=<dir with node_modules> node js_sdk_check.mjs
-//          SERVER CLIENT_ID CLIENT_SECRET JWT WEBHOOK_ADDRESS [EXTENSIONS_PER_PAGE] [CONTACTS_PER_PAGE]
+//          SERVER CLIENT_ID CLIENT_SECRET JWT WEBHOOK_ADDRESS [flow|expiry] [EXTENSIONS_PER_PAGE] [CONTACTS_PER_PAGE]
 //
 // The SDK is installed outside the source tree (under the cargo target dir), so it is loaded
 // with a require rooted there. It is used the documented way (new SDK({server, clientId,
@@ -24,7 +24,7 @@ const SUBSCRIPTIONS = '/restapi/v1.0/subscription';
 const TOKEN_FIELDS = ['access_token', 'token_type', 'expires_in', 'refresh_token', 'refresh_token_expires_in',
     'scope', 'owner_id', 'endpoint_id', 'session_id'];
 
-const [server, clientId, clientSecret, jwt, webhook, extPerPage = '10', contactsPerPage = '30'] =
+const [server, clientId, clientSecret, jwt, webhook, scenario = 'flow', extPerPage = '10', contactsPerPage = '30'] =
     process.argv.slice(2);
 const report = {sdk: `@ringcentral/sdk ${sdkVersion}`, steps: []};
 let current = null;
@@ -53,17 +53,32 @@ async function pageThrough(sdk, platform, url, perPage, key) {
         total_elements: body.paging.totalElements};
 }
 
-async function run() {
-    const sdk = new SDK({server, clientId, clientSecret, appName: 'snapsync-sdk-check', appVersion: '1.0.0'});
-    const platform = sdk.platform();
-
+// platform.login({jwt}): the token response must be JSON with RingCentral's fields.
+async function login(sdk, platform) {
     current = 'login';
-    const login = await json(sdk, await platform.login({jwt}));
-    report.token_fields = TOKEN_FIELDS.filter(f => f in login);
-    report.token_type = login.token_type;
+    const body = await json(sdk, await platform.login({jwt}));
+    report.token_fields = TOKEN_FIELDS.filter(f => f in body);
+    report.token_type = body.token_type;
     report.logged_in = await platform.loggedIn();
-    const firstToken = (await platform.auth().data()).access_token;
     report.steps.push(current);
+}
+
+// platform.logout() revokes the session; the revoked token must then get 401.
+async function logout(sdk, platform) {
+    current = 'logout';
+    const revoked = (await platform.auth().data()).access_token;
+    await platform.logout();
+    report.logged_in_after_logout = Boolean((await platform.auth().data()).access_token);
+    // Checked outside the SDK, which has already forgotten the token.
+    const after = await fetch(server + EXTENSIONS, {headers: {Authorization: `Bearer ${revoked}`}});
+    report.revoked_token_status = after.status;
+    report.steps.push(current);
+}
+
+// The everyday path: login, paging, a webhook subscription, refresh, logout.
+async function flow(sdk, platform) {
+    await login(sdk, platform);
+    const firstToken = (await platform.auth().data()).access_token;
 
     current = 'extensions';
     await pageThrough(sdk, platform, EXTENSIONS, Number(extPerPage), 'extensions');
@@ -80,7 +95,11 @@ async function run() {
         report.error_probe = {status: 200};
     } catch (e) {
         const probe = {status: e.response ? e.response.status : null};
-        if (e.response && sdk.client().isJson(e.response)) probe.errorCode = (await e.response.json()).errorCode;
+        if (e.response && sdk.client().isJson(e.response)) {
+            const body = await e.response.json();
+            probe.errorCode = body.errorCode;
+            probe.errors0 = ((body.errors || [])[0] || {}).errorCode;
+        }
         report.error_probe = probe;
     }
     report.steps.push(current);
@@ -111,19 +130,38 @@ async function run() {
     report.after_refresh_records = again.records.length;
     report.steps.push(current);
 
-    current = 'logout';
-    const revoked = (await platform.auth().data()).access_token;
-    await platform.logout();
-    report.logged_in_after_logout = Boolean((await platform.auth().data()).access_token);
-    // The revoked token must no longer open the API (checked outside the SDK, which has
-    // already forgotten it).
-    const after = await fetch(server + EXTENSIONS, {headers: {Authorization: `Bearer ${revoked}`}});
-    report.revoked_token_status = after.status;
-    report.steps.push(current);
+    await logout(sdk, platform);
 }
 
+// The server ends the access token early (RingCentral does on session limits, password
+// changes...). The JS SDK answers a 401 by refreshing and retrying the call once, so the call
+// succeeds; the 401 itself is seen through the client's requestError event.
+async function expiry(sdk, platform) {
+    await login(sdk, platform);
+
+    current = 'server_expiry';
+    const failures = [];
+    report.request_errors = failures; // in the report even when the step fails
+    let refreshes = 0;
+    sdk.client().on(sdk.client().events.requestError, e => failures.push({
+        status: e.response ? e.response.status : null, message: e.message}));
+    platform.on(platform.events.refreshSuccess, () => refreshes++);
+    const expire = await fetch(server + '/sandbox/oauth/expire', {method: 'POST'});
+    if (!expire.ok) throw new Error(`POST /sandbox/oauth/expire: ${expire.status}`);
+    const afterExpiry = await json(sdk, await platform.get(EXTENSIONS, {perPage: 1}));
+    report.expired_call = failures[0] || {status: 200};
+    report.auto_refreshes = refreshes;
+    report.after_expiry_records = afterExpiry.records.length;
+    report.steps.push(current);
+
+    await logout(sdk, platform);
+}
+
+const scenarios = {flow, expiry};
 try {
-    await run();
+    if (!scenarios[scenario]) throw new Error(`unknown scenario ${scenario}; use flow or expiry`);
+    const sdk = new SDK({server, clientId, clientSecret, appName: 'snapsync-sdk-check', appVersion: '1.0.0'});
+    await scenarios[scenario](sdk, sdk.platform());
     console.log(JSON.stringify(report));
 } catch (e) {
     report.failed_step = current;

@@ -1,7 +1,7 @@
 """Drives RingCentral's official Python SDK (PyPI `ringcentral`) against a server URL.
 
 Usage: python_sdk_check.py SERVER CLIENT_ID CLIENT_SECRET JWT WEBHOOK_ADDRESS
-                           [--extensions-per-page N] [--contacts-per-page N]
+                           [--extensions-per-page N] [--contacts-per-page N] [--scenario flow|expiry]
 
 It uses the SDK the documented way (SDK(...).platform(), login(jwt=...), get/post,
 refresh(), logout()) and never works around it: when the server answers something the
@@ -61,18 +61,52 @@ def page_through(platform, path, per_page, report_key, report):
     return records
 
 
-def run(args, report):
-    step = Step(report)
-    sdk = SDK(args.client_id, args.client_secret, args.server)
-    platform = sdk.platform()
+def failed_call(call):
+    """Makes a call expected to fail; returns its HTTP status and RingCentral errorCode as the
+    SDK's ApiException carries them ({"status": 200} if it did not fail)."""
+    try:
+        call()
+        return {"status": 200}
+    except Exception as e:  # the SDK raises ApiException carrying the response
+        resp = e.api_response().response() if hasattr(e, "api_response") else None
+        if resp is None:
+            raise
+        probe = {"status": resp.status_code}
+        if "application/json" in resp.headers.get("Content-Type", ""):
+            body = resp.json()
+            probe["errorCode"] = body.get("errorCode")
+            probe["errors0"] = (body.get("errors") or [{}])[0].get("errorCode")
+        return probe
 
+
+def login(platform, args, report, step):
+    """platform.login(jwt=...): the token response must be JSON with RingCentral's fields."""
     step("login")
-    login = platform.login(jwt=args.jwt).json_dict()
-    report["token_fields"] = [f for f in TOKEN_FIELDS if f in login]
-    report["token_type"] = login.get("token_type")
+    body = platform.login(jwt=args.jwt).json_dict()
+    report["token_fields"] = [f for f in TOKEN_FIELDS if f in body]
+    report["token_type"] = body.get("token_type")
     report["logged_in"] = platform.logged_in()
-    first_token = platform.auth().access_token()
     step.done()
+
+
+def logout(platform, args, report, step):
+    """platform.logout() revokes the session; the revoked token must then get 401."""
+    step("logout")
+    revoked_token = platform.auth().access_token()
+    platform.logout()
+    report["logged_in_after_logout"] = bool(platform.auth().access_token())
+    # The revoked token must no longer open the API (checked outside the SDK, which has
+    # already forgotten it).
+    after = requests.get(args.server + EXTENSIONS, headers={"Authorization": "Bearer " + revoked_token},
+                         timeout=10)
+    report["revoked_token_status"] = after.status_code
+    step.done()
+
+
+def flow(platform, args, report, step):
+    """The everyday path: login, paging, a webhook subscription, refresh, logout."""
+    login(platform, args, report, step)
+    first_token = platform.auth().access_token()
 
     step("extensions")
     page_through(platform, EXTENSIONS, args.extensions_per_page, "extensions", report)
@@ -84,15 +118,7 @@ def run(args, report):
 
     step("error_probe")
     # A bad perPage must come back as RingCentral's error body inside the SDK's ApiException.
-    try:
-        platform.get(EXTENSIONS, {"perPage": "lots"})
-        report["error_probe"] = {"status": 200}
-    except Exception as e:  # the SDK raises ApiException carrying the response
-        resp = e.api_response().response() if hasattr(e, "api_response") else None
-        probe = {"status": resp.status_code if resp is not None else None}
-        if resp is not None and "application/json" in resp.headers.get("Content-Type", ""):
-            probe["errorCode"] = resp.json().get("errorCode")
-        report["error_probe"] = probe
+    report["error_probe"] = failed_call(lambda: platform.get(EXTENSIONS, {"perPage": "lots"}))
     step.done()
 
     step("create_subscription")
@@ -123,16 +149,26 @@ def run(args, report):
     report["after_refresh_records"] = len(again["records"])
     step.done()
 
-    step("logout")
-    revoked_token = platform.auth().access_token()
-    platform.logout()
-    report["logged_in_after_logout"] = bool(platform.auth().access_token())
-    # The revoked token must no longer open the API (checked outside the SDK, which has
-    # already forgotten it).
-    after = requests.get(args.server + EXTENSIONS, headers={"Authorization": "Bearer " + revoked_token},
-                         timeout=10)
-    report["revoked_token_status"] = after.status_code
+    logout(platform, args, report, step)
+
+
+def expiry(platform, args, report, step):
+    """The server ends the access token early (RingCentral does on session limits, password
+    changes...). The Python SDK does not retry on 401: the caller gets RingCentral's error
+    in an ApiException and recovers with an explicit refresh()."""
+    login(platform, args, report, step)
+    step("server_expiry")
+    requests.post(args.server + "/sandbox/oauth/expire", timeout=10).raise_for_status()
+    report["expired_call"] = failed_call(lambda: platform.get(EXTENSIONS, {"perPage": 1}))
     step.done()
+    step("refresh_after_401")
+    platform.refresh()
+    report["after_expiry_records"] = len(platform.get(EXTENSIONS, {"perPage": 1}).json_dict()["records"])
+    step.done()
+    logout(platform, args, report, step)
+
+
+SCENARIOS = {"flow": flow, "expiry": expiry}
 
 
 def main():
@@ -141,13 +177,15 @@ def main():
         parser.add_argument(name)
     parser.add_argument("--extensions-per-page", type=int, default=10)
     parser.add_argument("--contacts-per-page", type=int, default=30)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="flow")
     args = parser.parse_args()
 
     import importlib.metadata
     report = {"sdk": "ringcentral " + importlib.metadata.version("ringcentral"), "steps": []}
     ok = True
     try:
-        run(args, report)
+        sdk = SDK(args.client_id, args.client_secret, args.server)
+        SCENARIOS[args.scenario](sdk.platform(), args, report, Step(report))
     except Exception as e:
         ok = False
         report["failed_step"] = report.pop("current", None)

@@ -125,7 +125,7 @@ pub fn js_sdk() -> PathBuf {
 }
 
 /// `node`, checked to exist so a missing one fails with what to install.
-pub fn node() -> &'static str {
+pub fn node() -> PathBuf {
     run(Command::new("node").arg("--version"), "checking for Node.js", "Install Node.js 18+ (with npm).");
-    "node"
+    PathBuf::from("node")
 }

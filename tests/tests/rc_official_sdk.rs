@@ -110,8 +110,23 @@ async fn run_script(program: &Path, args: &[String], envs: &[(&str, &Path)]) -> 
     report
 }
 
-/// Checks an SDK report against the sandbox's own listings and the receiver.
-async fn check_report(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Received>>) {
+/// Checks the login and logout steps every scenario ends with.
+fn check_login_and_logout(report: &Value) {
+    for field in ["access_token", "token_type", "expires_in", "refresh_token", "refresh_token_expires_in", "scope"] {
+        let present = report["token_fields"].as_array().is_some_and(|f| f.iter().any(|x| x == field));
+        assert!(present, "login response lacks `{field}`: {}", report["token_fields"]);
+    }
+    assert_eq!(report["token_type"], "bearer");
+    assert_eq!(report["logged_in"], true, "the SDK considers itself logged in after login");
+    assert_eq!(report["logged_in_after_logout"], false, "logout() cleared the SDK's tokens");
+    assert_eq!(report["revoked_token_status"], 401, "the token revoked by logout() is dead");
+}
+
+/// Checks a `flow` report against the sandbox's own listings and the webhook receiver.
+async fn check_flow(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Received>>) {
+    check_login_and_logout(report);
+    // The reference login is the fourth call in the Auth group (5 a minute) after the SDK's
+    // login, refresh and logout.
     let token = rc_token(sandbox).await;
     let extensions = list_ids(sandbox, &token, "/restapi/v1.0/account/~/extension", 100).await;
     let contacts = list_ids(sandbox, &token, "/restapi/v1.0/account/~/extension/~/address-book/contact", 1000).await;
@@ -120,28 +135,16 @@ async fn check_report(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Re
     let ids = |key: &str| -> Vec<u64> {
         report[key]["ids"].as_array().map(|a| a.iter().filter_map(Value::as_u64).collect()).unwrap_or_default()
     };
+    let pages = |key: &str| report[key]["pages"].as_array().map_or(0, Vec::len);
     assert_eq!(report["extensions"]["count"], 25, "extensions the SDK paged through: {}", report["extensions"]);
     assert_eq!(ids("extensions"), extensions, "the SDK saw the same extensions, in order");
-    assert!(report["extensions"]["pages"].as_array().is_some_and(|p| p.len() > 1), "extensions took several pages");
+    assert!(pages("extensions") > 1, "extensions took several pages: {}", report["extensions"]["pages"]);
     assert_eq!(report["contacts"]["count"], contacts.len(), "contacts the SDK paged through: {}", report["contacts"]);
     assert_eq!(ids("contacts"), contacts, "the SDK saw the same personal contacts, in order");
-    assert!(report["contacts"]["pages"].as_array().is_some_and(|p| p.len() > 1), "contacts took several pages");
+    assert!(pages("contacts") > 1, "contacts took several pages: {}", report["contacts"]["pages"]);
 
-    for field in ["access_token", "token_type", "expires_in", "refresh_token", "refresh_token_expires_in", "scope"] {
-        let present = |key: &str| report[key].as_array().is_some_and(|f| f.iter().any(|x| x == field));
-        assert!(present("token_fields"), "login response lacks `{field}`: {}", report["token_fields"]);
-        assert!(
-            present("refresh_token_fields"),
-            "refresh response lacks `{field}`: {}",
-            report["refresh_token_fields"]
-        );
-    }
-    assert_eq!(report["token_type"], "bearer");
-    assert_eq!(report["logged_in"], true, "the SDK considers itself logged in after login");
-    assert_eq!(report["token_changed"], true, "refresh issued a new access token");
-    assert_eq!(report["after_refresh_records"], 1);
     assert_eq!(report["error_probe"]["status"], 400, "bad perPage: {}", report["error_probe"]);
-    assert_eq!(report["error_probe"]["errorCode"], "CMN-101", "bad perPage: {}", report["error_probe"]);
+    assert_eq!(report["error_probe"]["errors0"], "CMN-101", "bad perPage: {}", report["error_probe"]);
 
     assert_eq!(report["subscription"]["status"], "Active", "created subscription: {}", report["subscription"]);
     assert_eq!(report["subscription"]["transportType"], "WebHook");
@@ -155,39 +158,81 @@ async fn check_report(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Re
     let validations = received.lock().unwrap_or_else(|e| e.into_inner()).validations;
     assert!(validations >= 1, "the stand-in validated the webhook address before creating the subscription");
 
-    assert_eq!(report["logged_in_after_logout"], false, "logout() cleared the SDK's tokens");
-    assert_eq!(report["revoked_token_status"], 401, "the token revoked by logout() is dead");
+    for field in ["access_token", "token_type", "expires_in", "refresh_token", "refresh_token_expires_in", "scope"] {
+        let present = report["refresh_token_fields"].as_array().is_some_and(|f| f.iter().any(|x| x == field));
+        assert!(present, "refresh response lacks `{field}`: {}", report["refresh_token_fields"]);
+    }
+    assert_eq!(report["token_changed"], true, "refresh issued a new access token");
+    assert_eq!(report["after_refresh_records"], 1);
 }
 
-/// Arguments every SDK script takes: server, client id, secret, JWT, webhook address.
-fn script_args(sandbox: &Sandbox, hook: &str) -> Vec<String> {
+/// Checks an `expiry` report: the server-expired token got 401 and the SDK got going again.
+fn check_expiry(report: &Value) {
+    check_login_and_logout(report);
+    assert_eq!(report["expired_call"]["status"], 401, "a server-expired token: {}", report["expired_call"]);
+    assert_eq!(report["after_expiry_records"], 1, "the SDK recovered from the server-side expiry");
+}
+
+/// One SDK, driven by its script.
+enum Sdk {
+    Python,
+    Js,
+}
+
+/// Installs the SDK if needed, starts a sandbox and a receiver, and runs `scenario`.
+async fn run_sdk(sdk: Sdk, scenario: &str) -> (Sandbox, Value, Arc<Mutex<Received>>) {
+    let (program, script, envs) = match sdk {
+        Sdk::Python => (toolchains::python_sdk(), "python_sdk_check.py", vec![]),
+        Sdk::Js => (toolchains::node(), "js_sdk_check.mjs", vec![("RC_SDK_NODE_DIR", toolchains::js_sdk())]),
+    };
+    let sandbox = start_sandbox().await;
+    let (hook, received) = start_receiver().await;
     let c = sandbox.credentials();
-    vec![sandbox.rc_url(), c.client_id.clone(), c.client_secret.clone(), c.jwt.clone(), hook.to_string()]
+    let mut args = vec![toolchains::script(script).display().to_string()];
+    args.extend([sandbox.rc_url(), c.client_id.clone(), c.client_secret.clone(), c.jwt.clone(), hook]);
+    match sdk {
+        Sdk::Python => args.extend(["--scenario".to_string(), scenario.to_string()]),
+        Sdk::Js => args.push(scenario.to_string()),
+    }
+    let envs: Vec<(&str, &Path)> = envs.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    let report = run_script(&program, &args, &envs).await;
+    (sandbox, report, received)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_logs_in_pages_and_subscribes() {
-    let python = toolchains::python_sdk();
-    let sandbox = start_sandbox().await;
-    let (hook, received) = start_receiver().await;
-    let mut args = vec![toolchains::script("python_sdk_check.py").display().to_string()];
-    args.extend(script_args(&sandbox, &hook));
-    let report = run_script(&python, &args, &[]).await;
+    let (sandbox, report, received) = run_sdk(Sdk::Python, "flow").await;
     assert_eq!(report["sdk"], format!("ringcentral {}", toolchains::PYTHON_SDK_VERSION));
-    check_report(&sandbox, &report, &received).await;
+    check_flow(&sandbox, &report, &received).await;
     sandbox.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_sdk_logs_in_pages_and_subscribes() {
-    let node = toolchains::node();
-    let sdk_dir = toolchains::js_sdk();
-    let sandbox = start_sandbox().await;
-    let (hook, received) = start_receiver().await;
-    let mut args = vec![toolchains::script("js_sdk_check.mjs").display().to_string()];
-    args.extend(script_args(&sandbox, &hook));
-    let report = run_script(Path::new(node), &args, &[("RC_SDK_NODE_DIR", &sdk_dir)]).await;
+    let (sandbox, report, received) = run_sdk(Sdk::Js, "flow").await;
     assert_eq!(report["sdk"], format!("{} {}", toolchains::JS_SDK, toolchains::JS_SDK_VERSION));
-    check_report(&sandbox, &report, &received).await;
+    check_flow(&sandbox, &report, &received).await;
+    sandbox.stop().await;
+}
+
+/// The Python SDK does not retry a 401: it raises an ApiException carrying RingCentral's
+/// body, and the caller refreshes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_surfaces_a_server_side_expiry_and_refreshes() {
+    let (sandbox, report, _) = run_sdk(Sdk::Python, "expiry").await;
+    check_expiry(&report);
+    assert_eq!(report["expired_call"]["errors0"], "OAU-128", "{}", report["expired_call"]);
+    sandbox.stop().await;
+}
+
+/// The JS SDK answers a 401 by refreshing (sending `access_token_ttl=-1`, the `expires_in`
+/// it set when it cancelled the token) and retrying the call once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_sdk_refreshes_and_retries_after_a_server_side_expiry() {
+    let (sandbox, report, _) = run_sdk(Sdk::Js, "expiry").await;
+    check_expiry(&report);
+    // The JS SDK takes its error message from the body's `message`.
+    assert_eq!(report["expired_call"]["message"], "Access token expired", "{}", report["expired_call"]);
+    assert_eq!(report["auto_refreshes"], 1, "one refresh after the 401");
     sandbox.stop().await;
 }
