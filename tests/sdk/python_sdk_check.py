@@ -1,7 +1,7 @@
 """Drives RingCentral's official Python SDK (PyPI `ringcentral`) against a server URL.
 
 Usage: python_sdk_check.py SERVER CLIENT_ID CLIENT_SECRET JWT WEBHOOK_ADDRESS
-                           [--extensions-per-page N] [--contacts-per-page N] [--scenario flow|expiry]
+                           [--extensions-per-page N] [--contacts-per-page N] [--scenario flow|expiry|rate_limit]
 
 It uses the SDK the documented way (SDK(...).platform(), login(jwt=...), get/post,
 refresh(), logout()) and never works around it: when the server answers something the
@@ -71,7 +71,8 @@ def failed_call(call):
         resp = e.api_response().response() if hasattr(e, "api_response") else None
         if resp is None:
             raise
-        probe = {"status": resp.status_code}
+        probe = {"status": resp.status_code, "retry_after": resp.headers.get("Retry-After"),
+                 "rate_limit_group": resp.headers.get("X-Rate-Limit-Group")}
         if "application/json" in resp.headers.get("Content-Type", ""):
             body = resp.json()
             probe["errorCode"] = body.get("errorCode")
@@ -168,7 +169,23 @@ def expiry(platform, args, report, step):
     logout(platform, args, report, step)
 
 
-SCENARIOS = {"flow": flow, "expiry": expiry}
+def rate_limit(platform, args, report, step):
+    """Personal contacts are in the Heavy group (10 calls a window): the 11th call gets 429
+    CMN-301 with Retry-After. The Python SDK has no rate-limit handling: it raises."""
+    login(platform, args, report, step)
+    step("rate_limit")
+    report["statuses"] = []
+    for _ in range(11):
+        probe = failed_call(lambda: platform.get(CONTACTS, {"perPage": 1}))
+        report["statuses"].append(probe["status"])
+        if probe["status"] != 200:
+            report["limited_call"] = probe
+            break
+    step.done()
+    logout(platform, args, report, step)
+
+
+SCENARIOS = {"flow": flow, "expiry": expiry, "rate_limit": rate_limit}
 
 
 def main():

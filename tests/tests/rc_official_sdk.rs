@@ -22,7 +22,7 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use serde_json::Value;
-use snapsync_tests::{rc_token, start_sandbox, Sandbox};
+use snapsync_tests::{rc_token, start_sandbox_with, Sandbox};
 
 /// What the webhook receiver saw.
 #[derive(Default)]
@@ -173,6 +173,9 @@ fn check_expiry(report: &Value) {
     assert_eq!(report["after_expiry_records"], 1, "the SDK recovered from the server-side expiry");
 }
 
+/// The rate-limit window of the `rate_limit` scenario's sandbox.
+const RATE_WINDOW_SECS: u64 = 2;
+
 /// One SDK, driven by its script.
 enum Sdk {
     Python,
@@ -185,7 +188,10 @@ async fn run_sdk(sdk: Sdk, scenario: &str) -> (Sandbox, Value, Arc<Mutex<Receive
         Sdk::Python => (toolchains::python_sdk(), "python_sdk_check.py", vec![]),
         Sdk::Js => (toolchains::node(), "js_sdk_check.mjs", vec![("RC_SDK_NODE_DIR", toolchains::js_sdk())]),
     };
-    let sandbox = start_sandbox().await;
+    // The rate-limit scenario runs on a 2 s window: long enough for eleven calls to land in
+    // one window on a loaded machine, short enough for the JS SDK's wait for Retry-After.
+    let window = Duration::from_secs(if scenario == "rate_limit" { RATE_WINDOW_SECS } else { 60 });
+    let sandbox = start_sandbox_with(window, None).await;
     let (hook, received) = start_receiver().await;
     let c = sandbox.credentials();
     let mut args = vec![toolchains::script(script).display().to_string()];
@@ -234,5 +240,34 @@ async fn js_sdk_refreshes_and_retries_after_a_server_side_expiry() {
     // The JS SDK takes its error message from the body's `message`.
     assert_eq!(report["expired_call"]["message"], "Access token expired", "{}", report["expired_call"]);
     assert_eq!(report["auto_refreshes"], 1, "one refresh after the 401");
+    sandbox.stop().await;
+}
+
+/// The Python SDK raises the 429 as an ApiException carrying RingCentral's body and headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_surfaces_rate_limit_429() {
+    let (sandbox, report, _) = run_sdk(Sdk::Python, "rate_limit").await;
+    check_login_and_logout(&report);
+    let mut expected = vec![200; 10];
+    expected.push(429);
+    assert_eq!(report["statuses"], serde_json::json!(expected), "ten Heavy calls, then 429");
+    let limited = &report["limited_call"];
+    assert_eq!(limited["errors0"], "CMN-301", "{limited}");
+    let window = RATE_WINDOW_SECS.to_string();
+    assert_eq!(limited["retry_after"], window.as_str(), "Retry-After is the (compressed) window: {limited}");
+    assert_eq!(limited["rate_limit_group"], "heavy", "{limited}");
+    sandbox.stop().await;
+}
+
+/// With `handleRateLimit`, the JS SDK reads `Retry-After`, waits, and retries the call once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_sdk_waits_out_rate_limit_429() {
+    let (sandbox, report, _) = run_sdk(Sdk::Js, "rate_limit").await;
+    check_login_and_logout(&report);
+    assert_eq!(report["successful_calls"], 11, "every call succeeded, the 11th after waiting");
+    let events = report["rate_limit_events"].as_array().cloned().unwrap_or_default();
+    assert_eq!(events.len(), 1, "one 429: {events:?}");
+    assert_eq!(events[0]["status"], 429);
+    assert_eq!(events[0]["retry_after_ms"], RATE_WINDOW_SECS * 1000, "the SDK waited Retry-After: {events:?}");
     sandbox.stop().await;
 }
