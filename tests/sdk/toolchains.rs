@@ -6,12 +6,13 @@
 //! commit. A missing interpreter or package manager fails the test with what to install: the
 //! test must never pass by not running.
 //!
-//! Two test processes may bootstrap at once, so each builds in its own `*.partial-<pid>` dir
-//! and renames it into place; renaming onto a finished install fails, and the loser uses the
-//! winner's.
+//! Tests in one process share one bootstrap (`OnceLock`). Two test processes may bootstrap at
+//! once, so each builds in its own `*.partial-<pid>` dir and renames it into place; renaming
+//! onto a finished install fails, and the loser uses the winner's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 pub const PYTHON_SDK: &str = "ringcentral";
 pub const PYTHON_SDK_VERSION: &str = "0.9.2";
@@ -69,6 +70,11 @@ fn venv_ready(venv: &Path) -> bool {
 
 /// The python of a venv holding `ringcentral==0.9.2`, creating it on first use.
 pub fn python_sdk() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(install_python_sdk).clone()
+}
+
+fn install_python_sdk() -> PathBuf {
     let venv = target_dir().join("sdk-venv");
     if !venv_ready(&venv) {
         let partial = target_dir().join(format!("sdk-venv.partial-{}", std::process::id()));
@@ -103,6 +109,11 @@ fn node_ready(dir: &Path) -> bool {
 
 /// A directory whose `node_modules` holds `@ringcentral/sdk@5.0.11`, installing it on first use.
 pub fn js_sdk() -> PathBuf {
+    static JS: OnceLock<PathBuf> = OnceLock::new();
+    JS.get_or_init(install_js_sdk).clone()
+}
+
+fn install_js_sdk() -> PathBuf {
     let dir = target_dir().join("sdk-node");
     if !node_ready(&dir) {
         let partial = target_dir().join(format!("sdk-node.partial-{}", std::process::id()));
