@@ -222,6 +222,8 @@ async fn personal_contact_by_id() {
     assert_error(s, &b, 404, "CMN-102", "contactId");
     let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/extension/400000999/address-book/contact").await;
     assert_error(s, &b, 404, "CMN-102", "extensionId");
+    let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/extension/~/address-book/contact?phoneNumber=12").await;
+    assert_error(s, &b, 400, "CMN-101", "phoneNumber");
     let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/extension/~/address-book/contact?startsWith=zz").await;
     assert_eq!(s, 200);
     assert_eq!(b["paging"]["totalElements"], 0);
@@ -294,5 +296,42 @@ async fn hundred_thousand_contacts_serve_the_right_totals() {
         total += b["paging"]["totalElements"].as_u64().unwrap_or(0);
     }
     assert_eq!(total, 100_000);
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn company_directory_site_members_and_extension_locations() {
+    let sandbox = start_sandbox().await;
+    let token = rc_token(&sandbox).await;
+    let (entries, pages) = walk(&sandbox, &token, "/restapi/v1.0/account/~/directory/entries?perPage=10").await;
+    assert_eq!((entries.len(), pages), (25, 3));
+    assert_eq!(entries[0]["id"], "400000101");
+    assert_eq!(entries[0]["account"]["id"], "400000001");
+    assert_eq!(entries[0]["phoneNumbers"][0]["usageType"], "DirectNumber");
+    assert_eq!(entries[0]["site"]["name"], "Headquarters");
+    let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/directory/entries?siteId=400000203&type=User").await;
+    assert_eq!(s, 200);
+    assert!(b["records"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty() && r.iter().all(|e| e["site"]["id"] == "400000203" && e["type"] == "User")));
+    let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/directory/entries?siteId=42").await;
+    assert_error(s, &b, 400, "CMN-101", "siteId");
+    let (s, one) = get(&sandbox, &token, "/restapi/v1.0/account/~/directory/entries/400000102").await;
+    assert_eq!(s, 200);
+    assert_eq!(one, entries[1]);
+    let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/directory/entries/7").await;
+    assert_error(s, &b, 404, "CMN-102", "entryId");
+
+    let (members, _) = walk(&sandbox, &token, "/restapi/v1.0/account/~/sites/400000202/members").await;
+    let numbers: Vec<&str> = members.iter().filter_map(|m| m["extensionNumber"].as_str()).collect();
+    assert_eq!(numbers, ["103", "108", "113", "118", "123"]);
+    let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/sites/nope/members").await;
+    assert_error(s, &b, 404, "CMN-102", "siteId");
+
+    let (mine, _) = walk(&sandbox, &token, "/restapi/v1.0/account/~/extension/~/emergency-locations").await;
+    assert_eq!(mine.len(), 3, "the admin sits at headquarters, which has three locations");
+    assert!(mine.iter().all(|l| l["site"]["id"] == "400000201"));
+    let (s, b) = get(&sandbox, &token, "/restapi/v1.0/account/~/extension/400000999/emergency-locations").await;
+    assert_error(s, &b, 404, "CMN-102", "extensionId");
     sandbox.stop().await;
 }

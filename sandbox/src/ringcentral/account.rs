@@ -31,7 +31,12 @@ pub fn account_json(dir: &Directory, base_url: &str) -> Value {
     }
     // Canonical `uri`s are derived, so a patched operator or service plan stays consistent.
     if let Some(op) = body.get_mut("operator").and_then(Value::as_object_mut) {
-        if let Some(id) = op.get("id").map(|v| v.to_string().trim_matches('"').to_string()) {
+        let id = match op.get("id") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        if let Some(id) = id {
             op.insert("uri".into(), json!(format!("{account_uri}/extension/{id}")));
         }
     }

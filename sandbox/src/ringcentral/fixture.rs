@@ -5,13 +5,16 @@
 //! Ids never depend on the seed; names, companies and phone numbers do. Messy contacts
 //! sit at fixed indexes (see [`messiness`]) so tests can find them for any seed.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Map, Value};
 
+use contacts::{address_books, FIRST, LAST, TITLES};
+pub use contacts::{messiness, split_contacts, Messy};
+
+mod contacts;
+
 use super::directory::{
-    AddressBook, BusinessAddressInfo, Contact, ContactFields, Directory, EmergencyLocation, ExtensionContact,
-    ExtensionRecord, LocationAddress, PostalAddress, Site, SiteOperator, MAX_CONTACTS_PER_EXTENSION,
+    BusinessAddressInfo, Directory, EmergencyLocation, ExtensionContact, ExtensionRecord, LocationAddress,
+    PostalAddress, Site, SiteOperator,
 };
 
 pub const ACCOUNT_ID: u64 = 400_000_001;
@@ -25,7 +28,7 @@ const FIXTURE_TIME: &str = "2026-01-15T10:00:00.000Z";
 
 /// splitmix64: tiny, fast and stable across crate versions (rand's generators are not
 /// promised to be), so a seed means the same data forever.
-struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -41,140 +44,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-}
-
-const FIRST: &[&str] = &[
-    "James",
-    "Mary",
-    "Robert",
-    "Patricia",
-    "John",
-    "Jennifer",
-    "Michael",
-    "Linda",
-    "David",
-    "Elizabeth",
-    "William",
-    "Barbara",
-    "Richard",
-    "Susan",
-    "Joseph",
-    "Jessica",
-    "Thomas",
-    "Sarah",
-    "Carlos",
-    "Karen",
-    "Wei",
-    "Priya",
-    "Ahmed",
-    "Sofia",
-    "Kenji",
-    "Olga",
-    "Mateo",
-    "Aisha",
-    "Lukas",
-    "Chloe",
-    "Noah",
-    "Emma",
-    "Liam",
-    "Ava",
-    "Ethan",
-    "Mia",
-];
-const LAST: &[&str] = &[
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Gonzalez",
-    "Wilson",
-    "Anderson",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Chen",
-    "Patel",
-    "Kim",
-    "Nguyen",
-    "O'Brien",
-    "Müller",
-    "Kowalski",
-    "Ivanova",
-    "Tanaka",
-    "Rossi",
-    "Dubois",
-    "Schmidt",
-];
-/// (company, email domain)
-const COMPANIES: &[(&str, &str)] = &[
-    ("Acme Corp", "acme.example.com"),
-    ("Globex", "globex.example.com"),
-    ("Initech", "initech.example.org"),
-    ("Umbrella Health", "umbrella-health.example.com"),
-    ("Stark Logistics", "starklog.example.net"),
-    ("Wayne Foods", "waynefoods.example.com"),
-    ("Hooli", "hooli.example.io"),
-    ("Vandelay Industries", "vandelay.example.com"),
-    ("Soylent Partners", "soylent.example.co.uk"),
-    ("Pied Piper", "piedpiper.example.io"),
-    ("Blue Sun", "bluesun.example.com"),
-    ("Tyrell Labs", "tyrell.example.org"),
-];
-/// Free-mail domains for contacts without a company.
-const FREE_MAIL: &[&str] = &["gmail.example.com", "yahoo.example.com", "outlook.example.com"];
-/// (area code, city, state, zip)
-const AREAS: &[(&str, &str, &str, &str)] = &[
-    ("650", "San Mateo", "CA", "94404"),
-    ("415", "San Francisco", "CA", "94105"),
-    ("212", "New York", "NY", "10001"),
-    ("312", "Chicago", "IL", "60601"),
-    ("617", "Boston", "MA", "02110"),
-    ("206", "Seattle", "WA", "98101"),
-    ("512", "Austin", "TX", "73301"),
-    ("303", "Denver", "CO", "80202"),
-    ("404", "Atlanta", "GA", "30303"),
-    ("305", "Miami", "FL", "33101"),
-];
-const TITLES: &[&str] = &["Account Executive", "CTO", "Office Manager", "Buyer", "Engineer", "Consultant", "Director"];
-
-/// Which messy case, if any, contact number `i` (0-based, in generation order) is.
-/// Fixed by index so every seed has them in the same places:
-/// - `i % 10 == 3`: no `email` at all;
-/// - `i % 10 == 6`: `businessPhone`/`mobilePhone` in US national format, e.g. `(650) 555-0123`;
-/// - `i % 25 == 7`: a duplicate of contact `i - 1` by `email` (same person entered twice,
-///   other phone, nickname set);
-/// - `i % 10 == 8`: no company, free-mail address, mixed-case email.
-pub fn messiness(i: usize) -> Messy {
-    if i % 25 == 7 && i > 0 {
-        Messy::DuplicateOfPrevious
-    } else if i % 10 == 3 {
-        Messy::NoEmail
-    } else if i % 10 == 6 {
-        Messy::NationalPhones
-    } else if i % 10 == 8 {
-        Messy::NoCompany
-    } else {
-        Messy::Clean
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Messy {
-    Clean,
-    NoEmail,
-    NationalPhones,
-    DuplicateOfPrevious,
-    NoCompany,
 }
 
 pub fn generate(seed: u64, contacts: Option<usize>) -> Directory {
@@ -403,103 +272,10 @@ fn extensions(rng: &mut Rng, sites: &[Site]) -> Vec<ExtensionRecord> {
         .collect()
 }
 
-/// How many contacts each holder gets: up to 25,000 contacts go to 101..=104 as
-/// 40/30/20/10 %; more are split evenly over as many User extensions as the
-/// 10,000-per-user cap needs (at most all 18 Users: 180,000 contacts).
-pub fn split_contacts(n: usize, users: usize) -> Vec<usize> {
-    if n <= 25_000 {
-        let parts = [n * 4 / 10, n * 3 / 10, n * 2 / 10, n / 10];
-        let rest = n - parts.iter().sum::<usize>();
-        return vec![parts[0] + rest, parts[1], parts[2], parts[3]];
-    }
-    let k = n.div_ceil(MAX_CONTACTS_PER_EXTENSION).min(users);
-    let n = n.min(k * MAX_CONTACTS_PER_EXTENSION);
-    (0..k).map(|j| n / k + usize::from(j < n % k)).collect()
-}
-
-fn address_books(rng: &mut Rng, extensions: &[ExtensionRecord], n: usize) -> BTreeMap<u64, AddressBook> {
-    let users: Vec<u64> = extensions.iter().filter(|e| e.kind == "User").map(|e| e.id).collect();
-    let split = split_contacts(n, users.len());
-    if split.iter().sum::<usize>() < n {
-        tracing::warn!(
-            requested = n,
-            cap = MAX_CONTACTS_PER_EXTENSION,
-            "more contacts than the users' address books hold; clamped"
-        );
-    }
-    let mut books = BTreeMap::new();
-    let mut i = 0usize;
-    let mut previous = ContactFields::default();
-    for (holder, count) in users.iter().zip(split) {
-        let mut book = AddressBook::default();
-        for _ in 0..count {
-            let fields = contact(rng, i, &previous);
-            book.seq += 1;
-            book.alive += 1;
-            let id = FIRST_CONTACT_ID + i as u64;
-            let last_modified = FIXTURE_TIME.to_string();
-            book.contacts
-                .insert(id, Contact { id, fields: fields.clone(), deleted: false, seq: book.seq, last_modified });
-            previous = fields;
-            i += 1;
-        }
-        books.insert(*holder, book);
-    }
-    books
-}
-
-fn contact(rng: &mut Rng, i: usize, previous: &ContactFields) -> ContactFields {
-    let messy = messiness(i);
-    if messy == Messy::DuplicateOfPrevious {
-        let mut dup = previous.clone();
-        dup.nick_name = dup.first_name.as_ref().map(|f| f.chars().take(3).collect());
-        dup.mobile_phone = Some(format!("+1{}555{:04}", rng.pick(AREAS).0, rng.below(10_000)));
-        dup.notes = Some("entered twice".into());
-        return dup;
-    }
-    let first = *rng.pick(FIRST);
-    let last = *rng.pick(LAST);
-    let (company, domain) = *rng.pick(COMPANIES);
-    let (area, city, state, zip) = *rng.pick(AREAS);
-    let local = format!("555{:04}", rng.below(10_000));
-    let mobile = format!("555{:04}", rng.below(10_000));
-    let ascii_last: String = last.chars().filter(char::is_ascii_alphabetic).collect();
-    let mut f = ContactFields {
-        first_name: Some(first.into()),
-        last_name: Some(last.into()),
-        company: Some(company.into()),
-        job_title: Some(rng.pick(TITLES).to_string()),
-        email: Some(format!("{}.{}@{}", first, ascii_last, domain).to_lowercase()),
-        business_phone: Some(format!("+1{area}{local}")),
-        mobile_phone: (i % 3 != 0).then(|| format!("+1{area}{mobile}")),
-        business_address: (i % 4 == 0).then(|| PostalAddress {
-            country: Some("US".into()),
-            state: Some(state.into()),
-            city: Some(city.into()),
-            street: Some(format!("{} Market St", 100 + rng.below(900))),
-            zip: Some(zip.into()),
-        }),
-        ..ContactFields::default()
-    };
-    match messy {
-        Messy::NoEmail => f.email = None,
-        Messy::NationalPhones => {
-            f.business_phone = Some(format!("({area}) {}-{}", &local[..3], &local[3..]));
-            f.mobile_phone = Some(format!("{area}.{}.{}", &mobile[..3], &mobile[3..]));
-        }
-        Messy::NoCompany => {
-            f.company = None;
-            f.job_title = None;
-            f.email = Some(format!("{}{}{}@{}", first, ascii_last, i % 100, rng.pick(FREE_MAIL)));
-        }
-        Messy::Clean | Messy::DuplicateOfPrevious => {}
-    }
-    f
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ringcentral::directory::{ContactFields, MAX_CONTACTS_PER_EXTENSION};
 
     #[test]
     fn same_seed_same_data_other_seed_other_names() {
@@ -510,6 +286,24 @@ mod tests {
         assert_eq!(first(&a), first(&b));
         assert_eq!(a.extensions[5].name, b.extensions[5].name);
         assert!(first(&a) != first(&c) || a.extensions[5].name != c.extensions[5].name);
+    }
+
+    #[test]
+    fn messy_cases_in_the_default_company() {
+        let d = generate(1, None);
+        let all: Vec<&ContactFields> = d.books.values().flat_map(|b| b.alive().map(|c| &c.fields)).collect();
+        assert_eq!(all.len(), 200);
+        assert_eq!(all.iter().filter(|f| f.email.is_none()).count(), 20);
+        assert_eq!(
+            all.iter().filter(|f| f.business_phone.as_deref().is_some_and(|p| p.starts_with('('))).count(),
+            24,
+            "20 + 4 duplicates of national-format contacts"
+        );
+        assert_eq!(all.iter().filter(|f| f.company.is_none()).count(), 20);
+        assert_eq!((0..200).filter(|&i| messiness(i) == Messy::DuplicateOfPrevious).count(), 8);
+        let dup = &d.books[&FIRST_EXTENSION_ID].contacts[&(FIRST_CONTACT_ID + 7)].fields;
+        let original = &d.books[&FIRST_EXTENSION_ID].contacts[&(FIRST_CONTACT_ID + 6)].fields;
+        assert!(dup.email.is_some() && dup.email == original.email);
     }
 
     #[test]

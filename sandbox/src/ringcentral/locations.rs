@@ -31,8 +31,13 @@ pub fn routes(state: &Arc<RcState>) -> Router<Arc<RcState>> {
     Router::new()
         .route(&format!("{acc}/sites"), guard::api(state, Group::Light, get(sites)))
         .route(&format!("{acc}/sites/{{siteId}}"), guard::api(state, Group::Light, get(site)))
+        .route(&format!("{acc}/sites/{{siteId}}/members"), guard::api(state, Group::Medium, get(site_members)))
         .route(&format!("{acc}/emergency-locations"), guard::api(state, Group::Light, get(locations)))
         .route(&format!("{acc}/emergency-locations/{{locationId}}"), guard::api(state, Group::Light, get(location)))
+        .route(
+            &format!("{acc}/extension/{{extensionId}}/emergency-locations"),
+            guard::api(state, Group::Light, get(extension_locations)),
+        )
 }
 
 pub fn site_json(dir: &Directory, s: &Site, base_url: &str) -> Value {
@@ -190,4 +195,78 @@ async fn location(
         Some(l) => Json(location_json(&dir, l, &state.base_url)).into_response(),
         None => errors::not_found("locationId", &location_id),
     }
+}
+
+/// `GET .../sites/{siteId}/members` (Medium): the extensions assigned to the site.
+async fn site_members(
+    State(state): State<Arc<RcState>>,
+    Extension(caller): Extension<Caller>,
+    Path((account_id, site_id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let acc = match caller.account(&account_id) {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let q = Query::parse(raw.as_deref());
+    let page = match q.page().resolve(100, 1000) {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let dir = state.directory.lock().unwrap_or_else(|e| e.into_inner());
+    if dir.site(&site_id).is_none() {
+        return errors::not_found("siteId", &site_id);
+    }
+    let records: Vec<Value> = dir
+        .extensions
+        .iter()
+        .filter(|e| e.site_id == site_id)
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "uri": format!("{}/restapi/v1.0/account/{acc}/extension/{}", state.base_url, e.id),
+                "extensionNumber": e.extension_number,
+                "name": e.name,
+                "type": e.kind,
+            })
+        })
+        .collect();
+    let path = format!("/restapi/v1.0/account/{acc}/sites/{site_id}/members");
+    Json(page_of(&state.base_url, &path, &q.filters(), &records, page)).into_response()
+}
+
+/// `GET .../extension/{extensionId}/emergency-locations` (Light): the locations of the
+/// extension's site (the page is silent on which ones a user sees; a user picks from
+/// the locations of where they sit).
+async fn extension_locations(
+    State(state): State<Arc<RcState>>,
+    Extension(caller): Extension<Caller>,
+    Path((account_id, extension_id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let acc = match caller.account(&account_id) {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let ext = match caller.extension(&extension_id) {
+        Ok(id) => id,
+        Err(resp) => return resp,
+    };
+    let q = Query::parse(raw.as_deref());
+    let page = match q.page().resolve(100, 1000) {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let dir = state.directory.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(site_id) = dir.extension(ext).map(|e| e.site_id.clone()) else {
+        return errors::not_found("extensionId", &extension_id);
+    };
+    let records: Vec<Value> = dir
+        .locations
+        .iter()
+        .filter(|l| l.site_id == site_id)
+        .map(|l| location_json(&dir, l, &state.base_url))
+        .collect();
+    let path = format!("/restapi/v1.0/account/{acc}/extension/{ext}/emergency-locations");
+    Json(page_of(&state.base_url, &path, &q.filters(), &records, page)).into_response()
 }

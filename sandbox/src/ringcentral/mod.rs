@@ -9,7 +9,8 @@
 //! - [`directory`]: the account's data (typed records, address books with change sequences).
 //! - [`fixture`]: the deterministic default company built from the seed.
 //! - [`query`]: multi-valued query parameters and enum checks.
-//! - [`account`], [`extensions`], [`locations`], [`contacts`]: the read endpoints.
+//! - [`account`], [`extensions`], [`locations`], [`contacts`], [`company_directory`]: the read
+//!   endpoints.
 //! - [`address_book_sync`]: FSync/ISync over the personal address books.
 //! - [`control`]: the `/sandbox/` control API for the account's data.
 //! - [`subscriptions`]: the Subscription API and its store.
@@ -20,6 +21,7 @@
 
 pub mod account;
 pub mod address_book_sync;
+pub mod company_directory;
 pub mod contacts;
 pub mod control;
 pub mod delivery;
@@ -101,6 +103,7 @@ pub fn router(state: Arc<RcState>) -> Router {
         .merge(locations::routes(&state))
         .merge(contacts::routes(&state))
         .merge(address_book_sync::routes(&state))
+        .merge(company_directory::routes(&state))
         .merge(control::routes())
         .merge(subscriptions::routes(&state))
         .merge(delivery::routes(&state))
