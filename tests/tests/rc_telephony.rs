@@ -2,56 +2,20 @@
 //! real HTTP: voicemails and ended calls made through `/sandbox/` show up in the lists (paged,
 //! filtered, 24 h default window) and fire the telephony-sessions events.
 
-mod webhook_receiver;
+mod rc_support;
 
-use serde_json::{json, Value};
-use snapsync_tests::{rc_token, start_sandbox, Sandbox};
-use webhook_receiver::{Handshake, Receiver};
+use rc_support::webhook_receiver::{Handshake, Receiver};
+use rc_support::{error_code, ids, RcClient};
+use reqwest::Method;
+use serde_json::json;
+use snapsync_tests::start_sandbox;
 
 const EXT: &str = "/restapi/v1.0/account/~/extension/~";
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn new(sandbox: &Sandbox) -> Api {
-        Api { http: reqwest::Client::new(), base: sandbox.rc_url(), token: rc_token(sandbox).await }
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn control(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self.http.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn voicemail(&self, body: Value) -> Value {
-        let (status, message) = self.control("/sandbox/voicemail", body).await;
-        assert_eq!(status, 200, "{message}");
-        message
-    }
-}
-
-fn error_code(body: &Value) -> &str {
-    body["errors"][0]["errorCode"].as_str().unwrap_or("")
-}
-
-fn ids(list: &Value) -> Vec<Value> {
-    list["records"].as_array().unwrap().iter().map(|r| r["id"].clone()).collect()
-}
 
 #[tokio::test]
 async fn voicemails_fill_the_message_store_newest_first_with_paging() {
     let sandbox = start_sandbox().await;
-    let api = Api::new(&sandbox).await;
+    let api = RcClient::new(&sandbox).await;
     let mut made = Vec::new();
     for i in 0..3 {
         let from = json!({ "phoneNumber": format!("+1650555010{i}"), "name": format!("Caller {i}") });
@@ -90,7 +54,7 @@ async fn voicemails_fill_the_message_store_newest_first_with_paging() {
 #[tokio::test]
 async fn message_store_defaults_to_the_last_24_hours() {
     let sandbox = start_sandbox().await;
-    let api = Api::new(&sandbox).await;
+    let api = RcClient::new(&sandbox).await;
     // Made after the new one, the backdated one still lists after it: lists sort by time.
     let new = api.voicemail(json!({})).await;
     let old = api.voicemail(json!({ "creationTime": "2020-01-02T03:04:05.000Z" })).await;
@@ -105,7 +69,7 @@ async fn message_store_defaults_to_the_last_24_hours() {
 #[tokio::test]
 async fn message_store_rejects_bad_input() {
     let sandbox = start_sandbox().await;
-    let api = Api::new(&sandbox).await;
+    let api = RcClient::new(&sandbox).await;
     for (query, param) in [
         ("messageType=Letter", "messageType"),
         ("readStatus=Maybe", "readStatus"),
@@ -128,20 +92,26 @@ async fn message_store_rejects_bad_input() {
 #[tokio::test]
 async fn ended_calls_and_voicemails_fill_the_call_log() {
     let sandbox = start_sandbox().await;
-    let api = Api::new(&sandbox).await;
+    let api = RcClient::new(&sandbox).await;
     let from = json!({ "phoneNumber": "+16505550100", "name": "Jane Doe" });
     let to = json!({ "extensionNumber": "101" });
     let (status, answered) = api
-        .control("/sandbox/calls/end", json!({ "from": from, "to": to, "direction": "Inbound", "durationSecs": 42 }))
+        .control(
+            Method::POST,
+            "/sandbox/calls/end",
+            json!({ "from": from, "to": to, "direction": "Inbound", "durationSecs": 42 }),
+        )
         .await;
     assert_eq!(status, 200, "{answered}");
     assert_eq!(answered["result"], "Accepted");
     assert_eq!(answered["duration"], 42);
     assert_eq!(answered["durationMs"], 42000);
-    let (_, missed) = api.control("/sandbox/calls/end", json!({ "from": from, "direction": "Inbound" })).await;
+    let (_, missed) =
+        api.control(Method::POST, "/sandbox/calls/end", json!({ "from": from, "direction": "Inbound" })).await;
     assert_eq!(missed["result"], "Missed");
-    let (_, outbound) =
-        api.control("/sandbox/calls/end", json!({ "to": from, "direction": "Outbound", "durationSecs": 5 })).await;
+    let (_, outbound) = api
+        .control(Method::POST, "/sandbox/calls/end", json!({ "to": from, "direction": "Outbound", "durationSecs": 5 }))
+        .await;
     let vm = api.voicemail(json!({ "from": from })).await;
 
     let (status, page1) = api.get(&format!("{EXT}/call-log?perPage=3")).await;
@@ -178,7 +148,8 @@ async fn ended_calls_and_voicemails_fill_the_call_log() {
     assert_eq!(status, 400);
 
     // Backdated calls stay out of the default 24 h window.
-    let (_, old) = api.control("/sandbox/calls/end", json!({ "startTime": "2021-06-01T10:00:00Z" })).await;
+    let (_, old) =
+        api.control(Method::POST, "/sandbox/calls/end", json!({ "startTime": "2021-06-01T10:00:00Z" })).await;
     let (_, list) = api.get(&format!("{EXT}/call-log?perPage=max")).await;
     assert!(!ids(&list).contains(&old["id"]));
     let (_, list) = api.get(&format!("{EXT}/call-log?dateFrom=2021-01-01")).await;
@@ -188,7 +159,7 @@ async fn ended_calls_and_voicemails_fill_the_call_log() {
 #[tokio::test]
 async fn ended_call_fires_account_and_extension_session_events() {
     let sandbox = start_sandbox().await;
-    let api = Api::new(&sandbox).await;
+    let api = RcClient::new(&sandbox).await;
     let mut receiver = Receiver::start(Handshake::Echo).await;
     let filters =
         ["/restapi/v1.0/account/~/telephony/sessions", "/restapi/v1.0/account/~/extension/~/telephony/sessions"];
@@ -198,7 +169,11 @@ async fn ended_call_fires_account_and_extension_session_events() {
     assert_eq!(resp.send().await.unwrap().status(), 200);
 
     let (_, call) = api
-        .control("/sandbox/calls/end", json!({ "from": { "phoneNumber": "+16505550100" }, "result": "Missed" }))
+        .control(
+            Method::POST,
+            "/sandbox/calls/end",
+            json!({ "from": { "phoneNumber": "+16505550100" }, "result": "Missed" }),
+        )
         .await;
     let mut events = vec![receiver.next_notification().await, receiver.next_notification().await];
     events.sort_by_key(|n| n.body["event"].as_str().unwrap().len());
@@ -216,7 +191,7 @@ async fn ended_call_fires_account_and_extension_session_events() {
 #[tokio::test]
 async fn control_routes_reject_bad_input() {
     let sandbox = start_sandbox().await;
-    let api = Api::new(&sandbox).await;
+    let api = RcClient::new(&sandbox).await;
     for (path, body, status, code) in [
         ("/sandbox/voicemail", json!({ "extensionId": 123 }), 404, "CMN-102"),
         ("/sandbox/voicemail", json!({ "extensionId": "abc" }), 404, "CMN-102"),
@@ -230,7 +205,7 @@ async fn control_routes_reject_bad_input() {
         ("/sandbox/calls/end", json!({ "to": { "phoneNumber": 5 } }), 400, "CMN-101"),
         ("/sandbox/calls/end", json!({ "startTime": 5 }), 400, "CMN-101"),
     ] {
-        let (got, resp) = api.control(path, body.clone()).await;
+        let (got, resp) = api.control(Method::POST, path, body.clone()).await;
         assert_eq!((got, error_code(&resp)), (status, code), "{path} {body}: {resp}");
     }
     // Nothing was recorded by the rejected requests.

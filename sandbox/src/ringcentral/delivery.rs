@@ -21,12 +21,38 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::subscriptions::{timestamp, Blacklisted, DeliverySettings};
+use super::subscriptions::{timestamp, Blacklisted};
 use super::webhooks::{self, Outcome};
 use super::{errors, event_filters, RcState};
 
 /// How often the renewal-reminder tick looks at subscriptions.
 const REMINDER_TICK: Duration = Duration::from_millis(200);
+/// Delivery records kept for `GET /sandbox/deliveries`.
+const MAX_RECORDED: usize = 10_000;
+
+/// Knobs tests turn through `PUT /sandbox/subscriptions/settings`.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverySettings {
+    /// Budget of the validation handshake (RingCentral: 3 s).
+    pub handshake_timeout: Duration,
+    /// Budget of one notification POST (RingCentral: the same 3 s).
+    pub delivery_timeout: Duration,
+    /// A subscription is blacklisted after this many consecutive failed deliveries...
+    pub blacklist_after_failures: u32,
+    /// ...spanning at least this long (RingCentral: about 10 minutes).
+    pub blacklist_after: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            handshake_timeout: Duration::from_secs(3),
+            delivery_timeout: Duration::from_secs(3),
+            blacklist_after_failures: 10,
+            blacklist_after: Duration::from_secs(600),
+        }
+    }
+}
 
 /// One notification to send.
 struct Target {
@@ -104,6 +130,11 @@ fn record(state: &RcState, target: &Target, uuid: &str, outcome: &Outcome) {
         "status": status,
         "at": timestamp(now),
     }));
+    // A long-running sandbox (the demo) keeps only the most recent records.
+    if subs.deliveries.len() > MAX_RECORDED {
+        let excess = subs.deliveries.len() - MAX_RECORDED;
+        subs.deliveries.drain(..excess);
+    }
     let settings = subs.settings;
     let Some(sub) = subs.by_id.get_mut(&target.subscription_id) else {
         return;

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -21,7 +20,7 @@ use super::guard::{self, Caller};
 use super::rate_limit::Group;
 use super::{errors, webhooks, RcState};
 
-pub use super::delivery::notify;
+pub use super::delivery::{notify, DeliverySettings};
 
 /// `expiresIn` when the request has none (§3.1: about 7 days).
 pub const DEFAULT_EXPIRES_IN: u64 = 604_800;
@@ -29,30 +28,6 @@ pub const DEFAULT_EXPIRES_IN: u64 = 604_800;
 pub const MAX_EXPIRES_IN: u64 = 315_360_000;
 /// Subscriptions per (extension, app) (§3.1).
 pub const MAX_PER_OWNER: usize = 30;
-
-/// Knobs tests turn through `PUT /sandbox/subscriptions/settings`.
-#[derive(Debug, Clone, Copy)]
-pub struct DeliverySettings {
-    /// Budget of the validation handshake (RingCentral: 3 s).
-    pub handshake_timeout: Duration,
-    /// Budget of one notification POST (RingCentral: the same 3 s).
-    pub delivery_timeout: Duration,
-    /// A subscription is blacklisted after this many consecutive failed deliveries...
-    pub blacklist_after_failures: u32,
-    /// ...spanning at least this long (RingCentral: about 10 minutes).
-    pub blacklist_after: Duration,
-}
-
-impl Default for DeliverySettings {
-    fn default() -> Self {
-        DeliverySettings {
-            handshake_timeout: Duration::from_secs(3),
-            delivery_timeout: Duration::from_secs(3),
-            blacklist_after_failures: 10,
-            blacklist_after: Duration::from_secs(600),
-        }
-    }
-}
 
 /// `Blacklisted` subscriptions keep why and when.
 #[derive(Debug, Clone)]

@@ -3,8 +3,6 @@
 //! slow answer), answers notifications with a chosen status, and hands every request it got
 //! to the test over channels, so tests wait on what arrived instead of sleeping.
 
-#![allow(dead_code)] // each test file uses its own part of it
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
