@@ -46,11 +46,25 @@ async function pageThrough(sdk, platform, url, perPage, key) {
         body = await json(sdk, await platform.get(url, {page, perPage}));
         records.push(...body.records);
         const hasNext = Boolean(body.navigation && body.navigation.nextPage);
-        pages.push({page: body.paging.page, records: body.records.length, has_next: hasNext});
+        pages.push({page: body.paging.page, records: body.records.length,
+            next: hasNext ? body.navigation.nextPage.uri : null});
         if (!hasNext) break;
     }
     report[key] = {count: records.length, pages, ids: records.map(r => r.id),
         total_elements: body.paging.totalElements};
+}
+
+// GETs the first page, then each absolute `navigation.nextPage.uri` as given (the SDK sends
+// absolute URLs unchanged); returns the record ids.
+async function followNavigation(sdk, platform, url, perPage) {
+    let body = await json(sdk, await platform.get(url, {perPage}));
+    const ids = body.records.map(r => r.id);
+    while (body.navigation && body.navigation.nextPage) {
+        body = await json(sdk, await platform.get(body.navigation.nextPage.uri));
+        ids.push(...body.records.map(r => r.id));
+        if (ids.length > 100000) throw new Error(`${url}: navigation.nextPage never ends`);
+    }
+    return ids;
 }
 
 // platform.login({jwt}): the token response must be JSON with RingCentral's fields.
@@ -86,6 +100,10 @@ async function flow(sdk, platform) {
 
     current = 'contacts';
     await pageThrough(sdk, platform, CONTACTS, Number(contactsPerPage), 'contacts');
+    report.steps.push(current);
+
+    current = 'contacts_by_navigation';
+    report.contacts_by_navigation = await followNavigation(sdk, platform, CONTACTS, Number(contactsPerPage));
     report.steps.push(current);
 
     current = 'error_probe';

@@ -49,7 +49,7 @@ def page_through(platform, path, per_page, report_key, report):
         body = platform.get(path, {"page": page, "perPage": per_page}).json_dict()
         records.extend(body["records"])
         pages.append({"page": body["paging"]["page"], "records": len(body["records"]),
-                      "has_next": "nextPage" in body.get("navigation", {})})
+                      "next": body.get("navigation", {}).get("nextPage", {}).get("uri")})
         if "nextPage" not in body.get("navigation", {}):
             break
         page += 1
@@ -59,6 +59,19 @@ def page_through(platform, path, per_page, report_key, report):
                           "ids": [r["id"] for r in records],
                           "total_elements": body["paging"].get("totalElements")}
     return records
+
+
+def follow_navigation(platform, path, per_page):
+    """GETs the first page, then each absolute `navigation.nextPage.uri` as given (the SDK
+    sends absolute URLs unchanged); returns the record ids."""
+    body = platform.get(path, {"perPage": per_page}).json_dict()
+    ids = [r["id"] for r in body["records"]]
+    while "nextPage" in body.get("navigation", {}):
+        body = platform.get(body["navigation"]["nextPage"]["uri"]).json_dict()
+        ids.extend(r["id"] for r in body["records"])
+        if len(ids) > 100000:
+            raise Exception("%s: navigation.nextPage never ends" % path)
+    return ids
 
 
 def failed_call(call):
@@ -115,6 +128,10 @@ def flow(platform, args, report, step):
 
     step("contacts")
     page_through(platform, CONTACTS, args.contacts_per_page, "contacts", report)
+    step.done()
+
+    step("contacts_by_navigation")
+    report["contacts_by_navigation"] = follow_navigation(platform, CONTACTS, args.contacts_per_page)
     step.done()
 
     step("error_probe")

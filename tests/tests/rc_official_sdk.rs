@@ -142,6 +142,14 @@ async fn check_flow(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Rece
     assert_eq!(report["contacts"]["count"], contacts.len(), "contacts the SDK paged through: {}", report["contacts"]);
     assert_eq!(ids("contacts"), contacts, "the SDK saw the same personal contacts, in order");
     assert!(pages("contacts") > 1, "contacts took several pages: {}", report["contacts"]["pages"]);
+    let next = report["contacts"]["pages"][0]["next"].as_str().unwrap_or_default();
+    let expected_next = format!("{}/restapi/v1.0/account/", sandbox.rc_url());
+    assert!(next.starts_with(&expected_next) && next.contains("page=2"), "nextPage.uri is absolute: {next}");
+    let by_navigation: Vec<u64> = report["contacts_by_navigation"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    assert_eq!(by_navigation, contacts, "following navigation.nextPage.uri through the SDK gives the same contacts");
 
     assert_eq!(report["error_probe"]["status"], 400, "bad perPage: {}", report["error_probe"]);
     assert_eq!(report["error_probe"]["errors0"], "CMN-101", "bad perPage: {}", report["error_probe"]);
