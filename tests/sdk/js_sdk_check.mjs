@@ -137,6 +137,23 @@ async function flow(sdk, platform) {
     report.subscription_get = {id: fetched.id, status: fetched.status};
     report.steps.push(current);
 
+    current = 'renew_subscription';
+    // An empty POST: the SDK still sends Content-Type: application/json.
+    const renewed = await json(sdk, await platform.post(`${SUBSCRIPTIONS}/${created.id}/renew`));
+    report.subscription_renew = {id: renewed.id, status: renewed.status};
+    report.steps.push(current);
+
+    current = 'delete_subscription';
+    const deleted = await platform.delete(`${SUBSCRIPTIONS}/${created.id}`);
+    report.subscription_delete_status = deleted.status;
+    try {
+        await platform.get(`${SUBSCRIPTIONS}/${created.id}`);
+        report.subscription_after_delete = {status: 200};
+    } catch (e) {
+        report.subscription_after_delete = {status: e.response ? e.response.status : null};
+    }
+    report.steps.push(current);
+
     current = 'refresh';
     const refreshed = await json(sdk, await platform.refresh());
     report.refresh_token_fields = TOKEN_FIELDS.filter(f => f in refreshed);

@@ -156,6 +156,18 @@ def flow(platform, args, report, step):
     report["subscription_get"] = {"id": fetched["id"], "status": fetched["status"]}
     step.done()
 
+    step("renew_subscription")
+    # An empty POST: the SDK still sends Content-Type: application/json.
+    renewed = platform.post(SUBSCRIPTIONS + "/" + created["id"] + "/renew").json_dict()
+    report["subscription_renew"] = {"id": renewed["id"], "status": renewed["status"]}
+    step.done()
+
+    step("delete_subscription")
+    deleted = platform.delete(SUBSCRIPTIONS + "/" + created["id"])
+    report["subscription_delete_status"] = deleted.response().status_code
+    report["subscription_after_delete"] = failed_call(lambda: platform.get(SUBSCRIPTIONS + "/" + created["id"]))
+    step.done()
+
     step("refresh")
     refreshed = platform.refresh().json_dict()
     report["refresh_token_fields"] = [f for f in TOKEN_FIELDS if f in refreshed]

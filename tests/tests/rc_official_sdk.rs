@@ -1,7 +1,9 @@
 //! RingCentral's own client libraries, pointed at the stand-in as their server URL, log in with
-//! a JWT, page through extensions and personal contacts, create and read back a webhook
-//! subscription, refresh, and log out. They parse and check what they receive (content types,
-//! token fields, status codes), so this is the test that the stand-in speaks RingCentral.
+//! a JWT, page through extensions and personal contacts, create, read, renew and delete a webhook
+//! subscription, refresh, and log out (`flow`); recover from a server-side token expiry
+//! (`expiry`); and meet a 429 (`rate_limit`). They parse and check what they receive (content
+//! types, token fields, status codes, `Retry-After`), so this is the test that the stand-in
+//! speaks RingCentral. `tests/sdk/README.md` describes the scripts.
 //!
 //! Each test installs its SDK once under the target dir (`tests/sdk/toolchains.rs`), starts the
 //! sandbox and a webhook receiver on free ports, runs the SDK script from `tests/sdk/`, and
@@ -163,6 +165,10 @@ async fn check_flow(sandbox: &Sandbox, report: &Value, received: &Arc<Mutex<Rece
     );
     assert_eq!(report["subscription_get"]["id"], report["subscription"]["id"]);
     assert_eq!(report["subscription_get"]["status"], "Active");
+    assert_eq!(report["subscription_renew"]["id"], report["subscription"]["id"]);
+    assert_eq!(report["subscription_renew"]["status"], "Active", "renewed: {}", report["subscription_renew"]);
+    assert_eq!(report["subscription_delete_status"], 204, "DELETE /subscription/{{id}} is 204 No Content");
+    assert_eq!(report["subscription_after_delete"]["status"], 404, "{}", report["subscription_after_delete"]);
     let validations = received.lock().unwrap_or_else(|e| e.into_inner()).validations;
     assert!(validations >= 1, "the stand-in validated the webhook address before creating the subscription");
 
