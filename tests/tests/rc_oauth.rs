@@ -101,6 +101,9 @@ async fn jwt_login_returns_every_token_field() {
     assert_eq!(short["expires_in"], 600);
     let (_, long) = token(&sb, &[("grant_type", JWT_GRANT), ("assertion", &jwt), ("access_token_ttl", "7200")]).await;
     assert_eq!(long["expires_in"], 3600);
+    // RingCentral's JS SDK sends -1 when it refreshes after a 401: a number, raised to 600.
+    let (status, neg) = token(&sb, &[("grant_type", JWT_GRANT), ("assertion", &jwt), ("access_token_ttl", "-1")]).await;
+    assert_eq!((status, &neg["expires_in"]), (200, &serde_json::json!(600)));
     assert_ne!(short["session_id"], long["session_id"], "each login opens its own session");
     sb.stop().await;
 }

@@ -165,7 +165,9 @@ fn grant(client: &Client, account_id: u64, extension_id: u64, form: &HashMap<Str
 fn ttl_request(form: &HashMap<String, String>) -> Result<TtlRequest, Response> {
     let parse = |name: &str| match form.get(name) {
         None => Ok(None),
-        Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| invalid_field(name)),
+        // Negative values are numbers too: RingCentral's JS SDK sends `access_token_ttl=-1`
+        // when it refreshes after a 401. Below-minimum values are raised (API page §1.3).
+        Some(v) => v.trim().parse::<i64>().map(|n| Some(n.max(0) as u64)).map_err(|_| invalid_field(name)),
     };
     Ok(TtlRequest { access: parse("access_token_ttl")?, refresh: parse("refresh_token_ttl")? })
 }
