@@ -77,7 +77,7 @@ impl fmt::Display for Problem {
         match (&self.key, &self.origin) {
             (Some(key), Some(origin)) => write!(f, "`{key}` (from {origin}): {}", self.message),
             (Some(key), None) => write!(f, "`{key}`: {}", self.message),
-            (None, Some(origin)) => write!(f, "{origin}: {}", self.message),
+            (None, Some(origin)) => write!(f, "{origin} {}", self.message),
             (None, None) => f.write_str(&self.message),
         }
     }

@@ -20,6 +20,8 @@ pub(crate) struct Reader {
     root: Table,
     origins: HashMap<String, String>,
     known: BTreeSet<String>,
+    /// Known keys that are sections (hold other keys), as opposed to values.
+    sections: BTreeSet<String>,
     /// Keys that hold a value where a section was expected, already reported once.
     not_tables: HashSet<String>,
     pub problems: Vec<Problem>,
@@ -31,6 +33,7 @@ impl Reader {
             root: layers.root,
             origins: layers.origins,
             known: BTreeSet::new(),
+            sections: BTreeSet::new(),
             not_tables: HashSet::new(),
             problems: layers.problems,
         }
@@ -57,6 +60,9 @@ impl Reader {
         let segments: Vec<&str> = key.split('.').collect();
         for end in 1..=segments.len() {
             self.known.insert(segments[..end].join("."));
+            if end < segments.len() {
+                self.sections.insert(segments[..end].join("."));
+            }
         }
         let mut table = &self.root;
         for (depth, segment) in segments.iter().enumerate() {
@@ -106,7 +112,8 @@ impl Reader {
         match parse(&value, from_env) {
             Some(parsed) => Some(parsed),
             None => {
-                let shown = if secret { "[redacted]".to_owned() } else { render(&value) };
+                // A section holds no secret value, and saying so explains the mistake better.
+                let shown = if secret && !value.is_table() { "[redacted]".to_owned() } else { render(&value) };
                 self.push(Problem::invalid(key, &shown, expected));
                 None
             }
@@ -174,7 +181,7 @@ impl Reader {
     /// Reports every key present in the tree that no lookup asked for.
     pub fn report_unknown(&mut self) {
         let mut unknown = Vec::new();
-        collect_unknown(&self.root, "", &self.known, &self.not_tables, &mut unknown);
+        collect_unknown(&self.root, "", &self.known, &self.sections, &mut unknown);
         for key in unknown {
             let parent = key.rsplit_once('.').map_or("", |(p, _)| p);
             let siblings: Vec<String> = self
@@ -197,15 +204,16 @@ fn collect_unknown(
     table: &Table,
     prefix: &str,
     known: &BTreeSet<String>,
-    not_tables: &HashSet<String>,
+    sections: &BTreeSet<String>,
     out: &mut Vec<String>,
 ) {
     for (name, value) in table {
         let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
         if !known.contains(&key) {
             out.push(key);
-        } else if let (Value::Table(inner), false) = (value, not_tables.contains(&key)) {
-            collect_unknown(inner, &key, known, not_tables, out);
+        } else if let (Value::Table(inner), true) = (value, sections.contains(&key)) {
+            // Only sections are walked: a table where a value belongs was reported already.
+            collect_unknown(inner, &key, known, sections, out);
         }
     }
 }
