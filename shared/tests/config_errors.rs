@@ -30,7 +30,7 @@ server_url = "ftp://platform.example.com"
 [worker]
 concurrency = 0
 "#;
-    let err = Config::from_toml_str(file, env(&[])).err().expect("three mistakes");
+    let err = Config::from_toml_str(file, env(&[])).expect_err("three mistakes");
     assert_eq!(err.problems().len(), 3, "{err}");
     let msg = err.to_string();
     assert!(msg.starts_with("invalid configuration, 3 problems:"), "{msg}");
@@ -175,7 +175,7 @@ fn validate_reports_problems_of_a_config_built_in_code() {
     let mut config = Config::default();
     config.worker.concurrency = 0;
     config.retry.max_attempts = 0;
-    let err = config.validate().err().expect("two problems");
+    let err = config.validate().expect_err("two problems");
     let keys: Vec<_> = err.problems().iter().filter_map(|p| p.key.clone()).collect();
     assert_eq!(keys, ["retry.max_attempts", "worker.concurrency"]);
 }

@@ -57,7 +57,7 @@ fn load_reads_the_file_and_a_missing_file_is_a_read_error() {
     assert_eq!(Config::load(Some(&path)).expect("file loads").worker.concurrency, 3);
 
     let missing = dir.path().join("missing.toml");
-    let err = Config::load(Some(&missing)).err().expect("a missing file is an error");
+    let err = Config::load(Some(&missing)).expect_err("a missing file is an error");
     assert!(matches!(err, snapsync::config::ConfigError::Read { .. }), "{err:?}");
     assert!(err.to_string().contains("missing.toml"), "{err}");
 }

@@ -84,3 +84,26 @@ fn apply_env(layers: &mut Layers, name: &str, value: String) {
     table.insert(leaf, Value::String(value));
     layers.origins.insert(segments.join("."), name.to_owned());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::merge;
+
+    #[test]
+    fn syntax_error_names_file_line_and_column_but_not_the_line() {
+        let layers = merge("a = 1\nb = \"hidden\n", "f.toml", Vec::new());
+        let text = layers.problems[0].to_string();
+        assert!(text.starts_with("f.toml is not valid TOML at line 2, column "), "{text}");
+        assert!(!text.contains("hidden"), "{text}");
+    }
+
+    #[test]
+    fn nested_override_creates_sections_and_records_its_variable() {
+        let env = vec![("SNAPSYNC__SCHEDULES__CONTACTS__EVERY".to_owned(), "5m".to_owned())];
+        let layers = merge("", "f.toml", env);
+        assert!(layers.problems.is_empty());
+        let every = layers.root["schedules"]["contacts"]["every"].as_str();
+        assert_eq!(every, Some("5m"));
+        assert_eq!(layers.origins["schedules.contacts.every"], "SNAPSYNC__SCHEDULES__CONTACTS__EVERY");
+    }
+}

@@ -151,3 +151,19 @@ fn at_least(p: &mut Vec<Problem>, key: &str, value: Duration, min: Duration, min
         p.push(Problem::invalid(key, &shown, &format!("a duration of at least {min_text}")));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redact_redis_url;
+
+    #[test]
+    fn redis_url_loses_only_its_password() {
+        assert_eq!(redact_redis_url("redis://user:pa55@host:6379/0"), "redis://user:[redacted]@host:6379/0");
+        assert_eq!(redact_redis_url("rediss://:pa55@host"), "rediss://:[redacted]@host");
+        assert_eq!(redact_redis_url("redis://host:6379"), "redis://host:6379");
+        assert_eq!(redact_redis_url("redis://user@host"), "redis://user@host");
+        // Not a URL: everything before the last `@` may be a password.
+        assert_eq!(redact_redis_url("user:pa55@host:6379"), "[redacted]@host:6379");
+        assert_eq!(redact_redis_url("localhost:6379"), "localhost:6379");
+    }
+}
