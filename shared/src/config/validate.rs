@@ -119,7 +119,11 @@ pub(crate) fn redact_redis_url(text: &str) -> String {
             }
             return REDACTED.to_owned();
         }
-        return url.as_str().to_owned();
+        // An `@` that is not the user-info separator of a URL with a host (`user:pw@host`
+        // parses as scheme `user`) may follow a password: fall through to the text rule.
+        if url.host().is_some() || !text.contains('@') {
+            return url.as_str().to_owned();
+        }
     }
     match text.rfind('@') {
         Some(at) => format!("{REDACTED}{}", &text[at..]),
