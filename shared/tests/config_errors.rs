@@ -179,3 +179,12 @@ fn validate_reports_problems_of_a_config_built_in_code() {
     let keys: Vec<_> = err.problems().iter().filter_map(|p| p.key.clone()).collect();
     assert_eq!(keys, ["retry.max_attempts", "worker.concurrency"]);
 }
+
+#[test]
+fn webhook_receiver_and_admin_api_need_different_addresses() {
+    let msg = error("[http]\nbind = \"127.0.0.1:9000\"\n[admin]\nbind = \"127.0.0.1:9000\"\n", &[]);
+    assert!(
+        msg.contains("`admin.bind`: \"127.0.0.1:9000\" is not valid: expected an address other than `http.bind`'s"),
+        "{msg}"
+    );
+}
