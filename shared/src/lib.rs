@@ -4,10 +4,13 @@
 //! worker pool.
 //!
 //! # Layout
+//! - [`config`]: the typed [`config::Config`]: one TOML file, then `SNAPSYNC__SECTION__KEY`
+//!   environment overrides; every problem reported at once; secrets redacted in printouts.
 //! - [`jobs`]: the job kinds that flow through the queue (see `DESIGN.md`, triggers → jobs).
 //!
-//! The Redis queue storage, configuration, the RingCentral and Snapshots clients, field
+//! The RingCentral and Snapshots clients, field
 //! mapping and owner routing arrive with the queue-engine and pipeline issues.
 
+pub mod config;
 pub mod jobs;
 pub mod queue;

@@ -1,0 +1,356 @@
+//! The sections of [`super::Config`] and their defaults: a local sandbox setup that runs
+//! with no credentials (the sandbox's published test credentials are not secrets).
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::jobs::JobKind;
+
+/// Private Redis for local runs. Never 6379: the machine's shared Redis must not be a
+/// default that a test or a demo could write into.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:16379";
+/// The RingCentral stand-in (`snapsync-sandbox`).
+pub const SANDBOX_RINGCENTRAL_URL: &str = "http://127.0.0.1:18080";
+/// The Snapshots stand-in (`snapsync-sandbox`).
+pub const SANDBOX_SNAPSHOTS_URL: &str = "http://127.0.0.1:18081";
+/// The sandbox app's credentials (mirrors `snapsync_sandbox::credentials`; a test checks).
+pub const SANDBOX_CLIENT_ID: &str = "sandbox-client-id";
+pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
+pub const SANDBOX_JWT: &str = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzYW5kYm94LWFkbWluIn0.sandbox";
+pub const SANDBOX_SNAPSHOTS_API_KEY: &str = "sandbox-snapshots-key";
+/// Local-only defaults; `validate` refuses the admin one on a non-loopback bind.
+pub const DEFAULT_ADMIN_TOKEN: &str = "sandbox-admin-token";
+pub const DEFAULT_VERIFICATION_TOKEN: &str = "sandbox-verification-token";
+/// Where the webhook receiver listens by default, and the path RingCentral posts to.
+pub const DEFAULT_HTTP_BIND: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 8090);
+pub const DEFAULT_ADMIN_BIND: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 8091);
+pub const DEFAULT_WEBHOOK_ADDRESS: &str = "http://127.0.0.1:8090/webhooks/ringcentral";
+
+pub(crate) fn default_url(text: &str) -> Url {
+    Url::parse(text).unwrap_or_else(|_| unreachable!("built-in default URLs parse"))
+}
+
+/// `[redis]`. The URL may hold a password, so the whole URL is secret; use
+/// [`RedisConfig::redacted_url`] to print it.
+#[derive(Clone)]
+pub struct RedisConfig {
+    pub url: SecretString,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig { url: SecretString::from(DEFAULT_REDIS_URL) }
+    }
+}
+
+/// `[http]`: the webhook receiver's listen address.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub bind: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { bind: DEFAULT_HTTP_BIND }
+    }
+}
+
+/// `[admin]`: the admin API's listen address and bearer token.
+#[derive(Clone)]
+pub struct AdminConfig {
+    pub bind: SocketAddr,
+    pub token: SecretString,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig { bind: DEFAULT_ADMIN_BIND, token: SecretString::from(DEFAULT_ADMIN_TOKEN) }
+    }
+}
+
+/// `[ringcentral]`: the API, the JWT-grant app credentials, and the webhook subscription.
+#[derive(Clone)]
+pub struct RingCentralConfig {
+    pub server_url: Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub jwt: SecretString,
+    /// The public URL RingCentral delivers webhooks to (reaches `http.bind`).
+    pub webhook_address: Url,
+    /// Sent with the subscription; RingCentral echoes it in `Verification-Token`.
+    pub verification_token: SecretString,
+}
+
+impl Default for RingCentralConfig {
+    fn default() -> Self {
+        RingCentralConfig {
+            server_url: default_url(SANDBOX_RINGCENTRAL_URL),
+            client_id: SANDBOX_CLIENT_ID.into(),
+            client_secret: SecretString::from(SANDBOX_CLIENT_SECRET),
+            jwt: SecretString::from(SANDBOX_JWT),
+            webhook_address: default_url(DEFAULT_WEBHOOK_ADDRESS),
+            verification_token: SecretString::from(DEFAULT_VERIFICATION_TOKEN),
+        }
+    }
+}
+
+/// `[snapshots]`: the Snapshots API and its key.
+#[derive(Clone)]
+pub struct SnapshotsConfig {
+    pub base_url: Url,
+    pub api_key: SecretString,
+}
+
+impl Default for SnapshotsConfig {
+    fn default() -> Self {
+        SnapshotsConfig {
+            base_url: default_url(SANDBOX_SNAPSHOTS_URL),
+            api_key: SecretString::from(SANDBOX_SNAPSHOTS_API_KEY),
+        }
+    }
+}
+
+/// The resources synced on a schedule, each a `[schedules.<name>]` section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    Locations,
+    Accounts,
+    Contacts,
+    Subscriptions,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 4] =
+        [Resource::Locations, Resource::Accounts, Resource::Contacts, Resource::Subscriptions];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Locations => "locations",
+            Resource::Accounts => "accounts",
+            Resource::Contacts => "contacts",
+            Resource::Subscriptions => "subscriptions",
+        }
+    }
+}
+
+/// When a scheduled sync runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    /// `every = "5m"`: a fixed interval.
+    Every(Duration),
+    /// `cron = "*/15 * * * *"`: an expression already checked to parse with `croner`.
+    Cron(String),
+}
+
+/// `[schedules.<resource>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleConfig {
+    pub enabled: bool,
+    pub schedule: Schedule,
+}
+
+/// `[schedules]`: one entry per [`Resource`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulesConfig {
+    pub locations: ScheduleConfig,
+    pub accounts: ScheduleConfig,
+    pub contacts: ScheduleConfig,
+    /// Renewing the webhook subscription before it expires.
+    pub subscriptions: ScheduleConfig,
+}
+
+impl SchedulesConfig {
+    pub fn get(&self, resource: Resource) -> &ScheduleConfig {
+        match resource {
+            Resource::Locations => &self.locations,
+            Resource::Accounts => &self.accounts,
+            Resource::Contacts => &self.contacts,
+            Resource::Subscriptions => &self.subscriptions,
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, resource: Resource) -> &mut ScheduleConfig {
+        match resource {
+            Resource::Locations => &mut self.locations,
+            Resource::Accounts => &mut self.accounts,
+            Resource::Contacts => &mut self.contacts,
+            Resource::Subscriptions => &mut self.subscriptions,
+        }
+    }
+}
+
+impl Default for SchedulesConfig {
+    fn default() -> Self {
+        let every = |secs| ScheduleConfig { enabled: true, schedule: Schedule::Every(Duration::from_secs(secs)) };
+        SchedulesConfig {
+            locations: every(3600),
+            accounts: every(3600),
+            contacts: every(900),
+            subscriptions: every(3600),
+        }
+    }
+}
+
+/// `[rate_limits]`: client-side budgets, per API and (for RingCentral) per usage group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateLimitsConfig {
+    pub ringcentral: RingCentralLimits,
+    pub snapshots: SnapshotsLimits,
+}
+
+/// `[rate_limits.ringcentral]`: requests per `window` for each RingCentral usage group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RingCentralLimits {
+    pub light: u32,
+    pub medium: u32,
+    pub heavy: u32,
+    pub auth: u32,
+    pub window: Duration,
+}
+
+impl Default for RingCentralLimits {
+    /// RingCentral's published per-user limits.
+    fn default() -> Self {
+        RingCentralLimits { light: 50, medium: 40, heavy: 10, auth: 5, window: Duration::from_secs(60) }
+    }
+}
+
+/// `[rate_limits.snapshots]`: requests per `window` for the API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotsLimits {
+    pub requests: u32,
+    pub window: Duration,
+}
+
+impl Default for SnapshotsLimits {
+    fn default() -> Self {
+        SnapshotsLimits { requests: 600, window: Duration::from_secs(60) }
+    }
+}
+
+/// `[retry]`: backoff and attempts; `[retry.max_attempts_per_kind]` overrides per job kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryConfig {
+    pub base: Duration,
+    pub cap: Duration,
+    pub max_attempts: u32,
+    pub max_attempts_per_kind: HashMap<JobKind, u32>,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(300),
+            max_attempts: 5,
+            max_attempts_per_kind: HashMap::new(),
+        }
+    }
+}
+
+/// `[worker]`: one worker process's knobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    pub concurrency: usize,
+    pub prefetch: usize,
+    /// A reserved job's lease; a crashed worker's job returns within 1.5 × lease.
+    pub lease: Duration,
+    pub shutdown_deadline: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 16,
+            prefetch: 16,
+            lease: Duration::from_secs(15),
+            shutdown_deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[queue]`: key names and retention of the Redis queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSection {
+    pub prefix: String,
+    pub name: String,
+    pub done_keep_age: Duration,
+    pub done_keep_count: u64,
+    pub dead_cap: u64,
+    pub unique_ttl: Duration,
+}
+
+impl Default for QueueSection {
+    fn default() -> Self {
+        let q = crate::queue::QueueConfig::default();
+        QueueSection {
+            prefix: q.prefix,
+            name: q.queue,
+            done_keep_age: q.done_keep_age,
+            done_keep_count: q.done_keep_count,
+            dead_cap: q.dead_cap,
+            unique_ttl: q.unique_ttl,
+        }
+    }
+}
+
+/// `[mapping]`: the field-mapping file (relative paths are from the working directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingConfig {
+    pub path: PathBuf,
+}
+
+impl Default for MappingConfig {
+    fn default() -> Self {
+        MappingConfig { path: PathBuf::from("mapping/default.toml") }
+    }
+}
+
+/// `[routing]`: the owner-routing rules file (relative paths are from the working directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingConfig {
+    pub path: PathBuf,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig { path: PathBuf::from("routing/default.toml") }
+    }
+}
+
+/// What to do in Snapshots when a RingCentral contact is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeletedContactAction {
+    /// Keep the record and tag it as deleted upstream (nothing is lost by default).
+    #[default]
+    Tag,
+    Delete,
+}
+
+impl DeletedContactAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletedContactAction::Tag => "tag",
+            DeletedContactAction::Delete => "delete",
+        }
+    }
+}
+
+/// `[sync]`: choices of the sync itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    pub deleted_contact_action: DeletedContactAction,
+    /// ISO 3166-1 alpha-2 code used for phone numbers without a country prefix.
+    pub default_country: String,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig { deleted_contact_action: DeletedContactAction::Tag, default_country: "US".into() }
+    }
+}

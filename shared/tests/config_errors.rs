@@ -1,0 +1,190 @@
+//! Every problem at once, each naming its key (and variable), the value and the expected
+//! form: bad values, unknown keys, wrong types, bad overrides and TOML syntax.
+
+use snapsync::config::{Config, ConfigError};
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// The error's full message; panics when the input loads.
+fn error(text: &str, vars: &[(&str, &str)]) -> String {
+    match Config::from_toml_str(text, env(vars)) {
+        Ok(_) => panic!("expected an error for:\n{text}\n{vars:?}"),
+        Err(err) => {
+            assert!(matches!(err, ConfigError::Invalid { .. }), "{err:?}");
+            err.to_string()
+        }
+    }
+}
+
+#[test]
+fn three_mistakes_are_reported_together() {
+    let file = r#"
+[redis]
+url = "localhost:6379"
+
+[ringcentral]
+server_url = "ftp://platform.example.com"
+
+[worker]
+concurrency = 0
+"#;
+    let err = Config::from_toml_str(file, env(&[])).expect_err("three mistakes");
+    assert_eq!(err.problems().len(), 3, "{err}");
+    let msg = err.to_string();
+    assert!(msg.starts_with("invalid configuration, 3 problems:"), "{msg}");
+    assert!(
+        msg.contains("`redis.url`: \"localhost:6379\" is not valid: expected a redis:// or rediss:// URL"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("`ringcentral.server_url`: \"ftp://platform.example.com/\" is not valid: expected an http:// or https:// URL"),
+        "{msg}"
+    );
+    assert!(msg.contains("`worker.concurrency`: 0 is not valid: expected at least 1"), "{msg}");
+}
+
+#[test]
+fn unknown_keys_and_sections_are_named_with_what_is_expected() {
+    let msg = error("[worker]\nconcurency = 4\n[redsi]\nurl = \"redis://x\"\n", &[]);
+    assert!(msg.contains("`worker.concurency`: unknown key in [worker]: expected one of `concurrency`"), "{msg}");
+    assert!(msg.contains("`redsi`: unknown section: expected one of"), "{msg}");
+    assert!(msg.contains("2 problems"), "{msg}");
+}
+
+#[test]
+fn unknown_job_kind_in_per_kind_attempts_is_named() {
+    let msg = error("[retry.max_attempts_per_kind]\nsync_everything = 3\n", &[]);
+    assert!(msg.contains("`retry.max_attempts_per_kind.sync_everything`: unknown key"), "{msg}");
+    assert!(msg.contains("`upsert_contact`"), "lists the known kinds: {msg}");
+}
+
+#[test]
+fn wrong_types_are_named() {
+    let file = "redis = \"redis://x\"\n[worker]\nconcurrency = \"ten\"\n[schedules.contacts]\nenabled = \"yes\"\n";
+    let msg = error(file, &[]);
+    assert!(msg.contains("`redis`: \"redis://x\" is not valid: expected a section, [redis]"), "{msg}");
+    assert!(msg.contains("`worker.concurrency`: \"ten\" is not valid: expected a whole number"), "{msg}");
+    assert!(msg.contains("`schedules.contacts.enabled`: \"yes\" is not valid: expected true or false"), "{msg}");
+    assert!(msg.contains("3 problems"), "{msg}");
+}
+
+#[test]
+fn bad_values_name_the_expected_form() {
+    let file = r#"
+[http]
+bind = "8090"
+[ringcentral]
+webhook_address = "not a url"
+[schedules.accounts]
+cron = "every tuesday"
+[schedules.contacts]
+every = "soon"
+[schedules.locations]
+every = "5m"
+cron = "0 * * * *"
+[retry]
+base = "10s"
+cap = "1s"
+[sync]
+deleted_contact_action = "purge"
+default_country = "usa"
+[queue]
+prefix = "a b"
+"#;
+    let msg = error(file, &[]);
+    for expected in [
+        "`http.bind`: \"8090\" is not valid: expected an address and port like \"127.0.0.1:8090\"",
+        "`ringcentral.webhook_address`: \"not a url\" is not valid: expected an absolute URL",
+        "`schedules.accounts.cron`: \"every tuesday\" is not valid: expected a cron expression",
+        "`schedules.contacts.every`: \"soon\" is not valid: expected a duration like \"500ms\"",
+        "`schedules.locations`: sets both `every` and `cron`",
+        "`retry.cap`: \"1s\" is not valid: expected at least `retry.base` (10s)",
+        "`sync.deleted_contact_action`: \"purge\" is not valid: expected \"tag\" or \"delete\"",
+        "`sync.default_country`: \"usa\" is not valid: expected a two-letter ISO 3166-1 country code",
+        "`queue.prefix`: \"a b\" is not valid",
+    ] {
+        assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
+    }
+    assert!(msg.contains("9 problems"), "{msg}");
+}
+
+#[test]
+fn bad_env_overrides_name_the_variable() {
+    let msg = error(
+        "",
+        &[
+            ("SNAPSYNC__WORKER__PREFETCH", "many"),
+            ("SNAPSYNC__REDIS__URLL", "redis://x"),
+            ("SNAPSYNC__REDIS__URL__HOST", "x"),
+            ("SNAPSYNC____URL", "x"),
+            ("SNAPSYNC__RETRY__BASE", "0ms"),
+        ],
+    );
+    for expected in [
+        "`worker.prefetch` (from SNAPSYNC__WORKER__PREFETCH): \"many\" is not valid: expected a whole number",
+        "`redis.urll` (from SNAPSYNC__REDIS__URLL): unknown key in [redis]: expected one of `url`",
+        "SNAPSYNC____URL is not a valid override name: expected SNAPSYNC__SECTION__KEY",
+        "`retry.base` (from SNAPSYNC__RETRY__BASE): \"0s\" is not valid: expected a duration of at least 1ms",
+    ] {
+        assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
+    }
+    // `redis.url` became a section holding `host`: reported once, naming the variable.
+    assert!(
+        msg.contains("`redis.url` (from SNAPSYNC__REDIS__URL__HOST): a section is not valid: expected a string"),
+        "{msg}"
+    );
+    assert!(msg.contains("5 problems"), "{msg}");
+}
+
+#[test]
+fn override_below_a_value_in_the_file_names_the_variable() {
+    let msg = error("[redis]\nurl = \"redis://127.0.0.1:1\"\n", &[("SNAPSYNC__REDIS__URL__HOST", "x")]);
+    assert!(
+        msg.contains(
+            "`redis.url.host` (from SNAPSYNC__REDIS__URL__HOST): cannot be set: `redis.url` is a single value"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
+fn malformed_toml_gives_line_and_column() {
+    let msg = error("[worker]\nconcurrency = 4\nlease = \"15s\n", &[]);
+    assert!(msg.contains("is not valid TOML at line 3"), "{msg}");
+}
+
+#[test]
+fn malformed_toml_still_checks_the_environment() {
+    let msg = error("[worker\n", &[("SNAPSYNC__WORKER__CONCURRENCY", "x")]);
+    assert!(msg.contains("is not valid TOML at line 1"), "{msg}");
+    assert!(msg.contains("(from SNAPSYNC__WORKER__CONCURRENCY)"), "{msg}");
+}
+
+#[test]
+fn the_default_admin_token_is_refused_off_loopback() {
+    let msg = error("[admin]\nbind = \"0.0.0.0:8091\"\n", &[]);
+    assert!(msg.contains("`admin.token`: [redacted] is not valid: expected a token of your own"), "{msg}");
+    let own = "[admin]\nbind = \"0.0.0.0:8091\"\ntoken = \"a-long-enough-token-of-our-own\"\n";
+    Config::from_toml_str(own, env(&[])).expect("an own token off loopback is fine");
+}
+
+#[test]
+fn validate_reports_problems_of_a_config_built_in_code() {
+    let mut config = Config::default();
+    config.worker.concurrency = 0;
+    config.retry.max_attempts = 0;
+    let err = config.validate().expect_err("two problems");
+    let keys: Vec<_> = err.problems().iter().filter_map(|p| p.key.clone()).collect();
+    assert_eq!(keys, ["retry.max_attempts", "worker.concurrency"]);
+}
+
+#[test]
+fn webhook_receiver_and_admin_api_need_different_addresses() {
+    let msg = error("[http]\nbind = \"127.0.0.1:9000\"\n[admin]\nbind = \"127.0.0.1:9000\"\n", &[]);
+    assert!(
+        msg.contains("`admin.bind`: \"127.0.0.1:9000\" is not valid: expected an address other than `http.bind`'s"),
+        "{msg}"
+    );
+}
