@@ -5,9 +5,11 @@
 //!
 //! # Layout
 //! - [`jobs`]: the job kinds that flow through the queue (see `DESIGN.md`, triggers → jobs).
+//! - [`ringcentral`]: the RingCentral client (shared OAuth token in Redis, paging, sync tokens, rate-limit headers).
 //!
 //! The Redis queue storage, configuration, the RingCentral and Snapshots clients, field
 //! mapping and owner routing arrive with the queue-engine and pipeline issues.
 
 pub mod jobs;
 pub mod queue;
+pub mod ringcentral;
