@@ -1,0 +1,76 @@
+//! What the RingCentral client tests share: the sandbox (2 s rate-limit window), a private
+//! Redis, clients built like a worker process builds them, and the sandbox's control API.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use secrecy::SecretString;
+use serde_json::Value;
+use snapsync::ringcentral::{RcSettings, RingCentral};
+use snapsync_sandbox::{Sandbox, SandboxConfig};
+use snapsync_testkit::RedisServer;
+
+pub const PREFIX: &str = "t-rc";
+pub const ADMIN_EXT: &str = "400000101";
+
+pub struct Env {
+    pub sandbox: Sandbox,
+    pub redis: RedisServer,
+    pub http: reqwest::Client,
+}
+
+pub async fn start() -> Env {
+    let sandbox = Sandbox::start(SandboxConfig { window: Duration::from_secs(2), ..Default::default() })
+        .await
+        .expect("start the sandbox");
+    Env { sandbox, redis: RedisServer::start(), http: reqwest::Client::new() }
+}
+
+impl Env {
+    pub fn settings(&self) -> RcSettings {
+        let c = self.sandbox.credentials();
+        RcSettings {
+            server_url: self.sandbox.rc_url(),
+            client_id: c.client_id.clone(),
+            client_secret: SecretString::from(c.client_secret.clone()),
+            jwt: SecretString::from(c.jwt.clone()),
+        }
+    }
+
+    /// A fresh Redis connection: each client gets its own, as separate processes would.
+    pub async fn conn(&self) -> ConnectionManager {
+        let client = redis::Client::open(self.redis.url()).expect("redis url");
+        ConnectionManager::new(client).await.expect("connect to the private redis")
+    }
+
+    pub async fn client(&self) -> RingCentral {
+        RingCentral::new(self.settings(), self.conn().await, PREFIX).expect("client")
+    }
+
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.sandbox.rc_url()));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("control call");
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "control {path} answered {status}: {v}");
+        v
+    }
+
+    /// `(logins, refreshes)` from `/sandbox/oauth/stats`.
+    pub async fn oauth_stats(&self) -> (u64, u64) {
+        let s = self.control(reqwest::Method::GET, "/sandbox/oauth/stats", None).await;
+        (s["logins"].as_u64().expect("logins"), s["refreshes"].as_u64().expect("refreshes"))
+    }
+
+    pub async fn expire_tokens(&self) {
+        self.control(reqwest::Method::POST, "/sandbox/oauth/expire", None).await;
+    }
+
+    pub async fn fault(&self, rule: Value) {
+        self.control(reqwest::Method::POST, "/sandbox/faults", Some(rule)).await;
+    }
+}
