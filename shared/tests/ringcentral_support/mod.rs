@@ -74,3 +74,37 @@ impl Env {
         self.control(reqwest::Method::POST, "/sandbox/faults", Some(rule)).await;
     }
 }
+
+/// A minimal webhook endpoint for the subscription handshake: answers every POST 200 and
+/// echoes `Validation-Token`. Returns its URL; the task ends with the test's runtime.
+pub async fn webhook_receiver() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind webhook receiver");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).to_string();
+                let token = head
+                    .lines()
+                    .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("validation-token")))
+                    .map(|(_, v)| v.trim().to_owned());
+                let echo = token.map(|t| format!("Validation-Token: {t}\r\n")).unwrap_or_default();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\n{echo}Content-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}/webhook")
+}
