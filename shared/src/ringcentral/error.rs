@@ -43,19 +43,10 @@ pub enum RcError {
     /// 429: the rate-limit group is in its penalty; nothing in that group may be sent
     /// before `retry_after` passes (every request during the penalty restarts it).
     #[error("ringcentral {method} {path} answered 429 {code}: rate limit exceeded; retry after {}s", retry_after.as_secs())]
-    RateLimited { method: &'static str, path: String, code: String, retry_after: Duration, rate: Option<RateInfo> },
+    RateLimited { method: &'static str, path: String, code: String, retry_after: Duration, rate: Option<Box<RateInfo>> },
     /// Any other non-2xx answer; `code` is `errors[0].errorCode` (or the OAuth `error`).
-    #[error("ringcentral {method} {path} answered {status} {code}: {message}")]
-    Api {
-        method: &'static str,
-        path: String,
-        status: u16,
-        code: String,
-        message: String,
-        parameter: Option<String>,
-        retry_after: Option<Duration>,
-        rate: Option<RateInfo>,
-    },
+    #[error("ringcentral {method} {path} answered {status} {code}: {}", detail.message)]
+    Api { method: &'static str, path: String, status: u16, code: String, detail: Box<ApiDetail> },
     #[error("ringcentral {method} {path} answered 2xx with a body that does not parse as {what}: {source}")]
     Decode {
         method: &'static str,
@@ -109,7 +100,7 @@ impl RcError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             RcError::RateLimited { retry_after, .. } | RcError::AuthBackoff { retry_after, .. } => Some(*retry_after),
-            RcError::Api { retry_after, .. } => *retry_after,
+            RcError::Api { detail, .. } => detail.retry_after,
             _ => None,
         }
     }
@@ -134,7 +125,8 @@ impl RcError {
     /// The rate-limit headers of the failed answer, if it carried them.
     pub fn rate_info(&self) -> Option<&RateInfo> {
         match self {
-            RcError::Api { rate, .. } | RcError::RateLimited { rate, .. } => rate.as_ref(),
+            RcError::Api { detail, .. } => detail.rate.as_ref(),
+            RcError::RateLimited { rate, .. } => rate.as_deref(),
             _ => None,
         }
     }
@@ -142,7 +134,7 @@ impl RcError {
     /// `errors[0].parameterName` of a 400/404 (e.g. `syncToken`, `extensionId`).
     pub fn parameter(&self) -> Option<&str> {
         match self {
-            RcError::Api { parameter, .. } => parameter.as_deref(),
+            RcError::Api { detail, .. } => detail.parameter.as_deref(),
             _ => None,
         }
     }
@@ -187,14 +179,26 @@ impl RcError {
         let path = path.to_owned();
         if status == 429 {
             let retry_after = retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
-            return RcError::RateLimited { method, path, code, retry_after, rate };
+            return RcError::RateLimited { method, path, code, retry_after, rate: rate.map(Box::new) };
         }
-        RcError::Api { method, path, status, code, message: clip(message), parameter, retry_after, rate }
+        let detail = Box::new(ApiDetail { message: clip(message), parameter, retry_after, rate });
+        RcError::Api { method, path, status, code, detail }
     }
 
     pub(crate) fn redis(action: &'static str) -> impl FnOnce(redis::RedisError) -> RcError {
         move |source| RcError::Redis { action, source }
     }
+}
+
+/// The less-used parts of a non-2xx answer (boxed: keeps `Result<_, RcError>` small).
+#[derive(Debug, Clone)]
+pub struct ApiDetail {
+    /// `errors[0].message` (server text, clipped).
+    pub message: String,
+    /// `errors[0].parameterName`.
+    pub parameter: Option<String>,
+    pub retry_after: Option<Duration>,
+    pub rate: Option<RateInfo>,
 }
 
 /// Error text comes from the server; keep log lines bounded.

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::RcError;
+use super::error::{ApiDetail, RcError};
 use super::rate_info::{self, RateInfo};
 use super::RingCentral;
 
@@ -75,10 +75,12 @@ impl RingCentral {
             path: path_only(call.target),
             status: 401,
             code: "HTTP-401".into(),
-            message: "still unauthorized after renewing the token; check the app's credentials and sessions".into(),
-            parameter: None,
-            retry_after: None,
-            rate: None,
+            detail: Box::new(ApiDetail {
+                message: "still unauthorized after renewing the token; check the app's credentials and sessions".into(),
+                parameter: None,
+                retry_after: None,
+                rate: None,
+            }),
         }
     }
 

@@ -206,3 +206,36 @@ impl TokenStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(ttl_s: u64, left_s: u64) -> TokenPair {
+        let now = 1_000_000_000;
+        TokenPair {
+            access: SecretString::from("access-secret-value"),
+            refresh: Some(SecretString::from("refresh-secret-value")),
+            access_expires_ms: now + left_s * 1000,
+            refresh_expires_ms: now + 604_800_000,
+            access_ttl_ms: ttl_s * 1000,
+        }
+    }
+
+    #[test]
+    fn refresh_margin_is_60s_or_10_percent() {
+        let now = 1_000_000_000;
+        assert!(pair(3600, 361).usable(now, None));
+        assert!(!pair(3600, 359).usable(now, None), "10 % of an hour is 6 min");
+        assert!(pair(600, 61).usable(now, None));
+        assert!(!pair(600, 59).usable(now, None), "at least 60 s");
+        assert!(!pair(600, 300).usable(now, Some("access-secret-value")), "the token that got a 401");
+        assert!(pair(600, 300).usable(now, Some("another")));
+    }
+
+    #[test]
+    fn debug_redacts_both_tokens() {
+        let text = format!("{:?}", pair(600, 300));
+        assert!(!text.contains("secret-value"), "{text}");
+    }
+}

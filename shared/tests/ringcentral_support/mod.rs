@@ -21,9 +21,11 @@ pub struct Env {
 }
 
 pub async fn start() -> Env {
-    let sandbox = Sandbox::start(SandboxConfig { window: Duration::from_secs(2), ..Default::default() })
-        .await
-        .expect("start the sandbox");
+    start_with(SandboxConfig { window: Duration::from_secs(2), ..Default::default() }).await
+}
+
+pub async fn start_with(config: SandboxConfig) -> Env {
+    let sandbox = Sandbox::start(config).await.expect("start the sandbox");
     Env { sandbox, redis: RedisServer::start(), http: reqwest::Client::new() }
 }
 
