@@ -90,18 +90,18 @@ async fn a_dead_refresh_token_leads_to_one_new_login() {
     assert_eq!(env.oauth_stats().await.0, 2, "exactly one new login");
 }
 
-#[tokio::test]
-async fn a_pair_inside_the_refresh_margin_is_refreshed_before_use() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pair_inside_the_refresh_margin_is_refreshed_once_before_use() {
     let env = start().await;
-    let rc = env.client().await;
-    rc.account_info().await.expect("login");
+    let clients = vec![env.client().await, env.client().await, env.client().await];
+    clients[0].account_info().await.expect("login");
     // Pretend the access token has 30 s left (margin: at least 60 s).
     let mut pair = stored_pair(&env).await;
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
     pair["access_expires_at_ms"] = json!(now_ms + 30_000);
     let _: () = env.conn().await.set(TOKEN_KEY, pair.to_string()).await.expect("rewrite pair");
-    rc.account_info().await.expect("call after proactive refresh");
-    assert_eq!(env.oauth_stats().await, (1, 1), "refreshed once, before any 401");
+    three_at_once(&clients).await;
+    assert_eq!(env.oauth_stats().await, (1, 1), "three clients refreshed once between them, before any 401");
     let after = stored_pair(&env).await;
     assert_ne!(after["access_token"], pair["access_token"]);
     assert!(after["access_expires_at_ms"].as_u64().expect("expiry") > now_ms + 500_000);
@@ -128,4 +128,36 @@ async fn a_failed_login_is_permanent_secret_free_and_makes_others_back_off() {
     assert!(err.retry_after().is_some());
     let stats = env.control(Method::GET, "/sandbox/oauth/stats", None).await;
     assert_eq!(stats["token_requests"], 1, "one token request in all: {stats}");
+}
+
+#[tokio::test]
+async fn a_429_on_the_token_endpoint_makes_every_process_wait_its_retry_after() {
+    let env = start().await;
+    env.fault(json!({"route": "POST /restapi/oauth/token", "statuses": [429], "retry_after": 3})).await;
+    let first = env.client().await;
+    let err = first.account_info().await.expect_err("login answered 429");
+    assert!(matches!(err, RcError::RateLimited { .. }), "{err:?}");
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(3)));
+    let second = env.client().await;
+    let err = second.account_info().await.expect_err("backing off");
+    assert!(matches!(err, RcError::AuthBackoff { retryable: true, .. }), "{err:?}");
+    assert!(err.is_retryable());
+    assert!(err.retry_after().is_some_and(|d| d <= std::time::Duration::from_secs(3) && !d.is_zero()));
+    // The fault answers only the first request; a second one would have logged in.
+    assert_eq!(env.oauth_stats().await, (0, 0), "no second token request during the backoff");
+}
+
+#[tokio::test]
+async fn a_call_that_keeps_answering_401_is_retried_once_not_in_a_loop() {
+    let env = start().await;
+    let rc = env.client().await;
+    rc.account_info().await.expect("login");
+    env.fault(json!({"route": "GET /restapi/v1.0/account/*/sites", "statuses": [401, 401]})).await;
+    // A client that retried more than once would reach the third answer, which passes.
+    let err = rc.sites().await.expect_err("401, refresh, retry, 401 again: error");
+    assert_eq!(err.status(), Some(401));
+    assert!(!err.is_retryable());
+    assert_eq!(env.oauth_stats().await, (1, 1), "one refresh for the first 401, none for the second");
+    assert_eq!(rc.sites().await.expect("rule used up").len(), 3);
+    assert_eq!(env.oauth_stats().await, (1, 1));
 }

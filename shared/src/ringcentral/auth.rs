@@ -80,7 +80,7 @@ impl RingCentral {
         }
         let refresh = current.as_ref().and_then(|p| p.can_refresh(now_ms()));
         let renewed = match refresh {
-            Some(token) => match self.token_request("refresh", &[("grant_type", "refresh_token")], token).await {
+            Some(token) => match self.token_request("refresh_token", "refresh_token", token).await {
                 Err(e) if is_dead_refresh_token(&e) => {
                     tracing::info!(
                         code = e.error_code().unwrap_or(""),
@@ -112,21 +112,19 @@ impl RingCentral {
 
     async fn login(&self) -> Result<TokenPair, RcError> {
         let jwt = self.inner.jwt.clone();
-        self.token_request("login", &[("grant_type", JWT_GRANT)], &jwt).await
+        self.token_request(JWT_GRANT, "assertion", &jwt).await
     }
 
-    /// One `POST /restapi/oauth/token` with HTTP Basic client auth. `secret` is the JWT
-    /// (login, sent as `assertion`) or the refresh token.
+    /// One `POST /restapi/oauth/token` with HTTP Basic client auth: `grant_type=grant` and
+    /// `secret_field=secret` (the JWT as `assertion`, or the `refresh_token`).
     async fn token_request(
         &self,
-        what: &'static str,
-        fields: &[(&str, &str)],
+        grant: &'static str,
+        secret_field: &'static str,
         secret: &SecretString,
     ) -> Result<TokenPair, RcError> {
         let inner = &self.inner;
-        let secret_field = if what == "login" { "assertion" } else { "refresh_token" };
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push((secret_field, secret.expose_secret()));
+        let form = [("grant_type", grant), (secret_field, secret.expose_secret())];
         let url = inner.url(TOKEN_PATH)?;
         let issued_ms = now_ms();
         let response = inner
@@ -161,7 +159,7 @@ impl RingCentral {
             // serde_json errors name the position, never the input text.
             source,
         })?;
-        tracing::info!(grant = what, expires_in = t.expires_in, "ringcentral token obtained");
+        tracing::info!(grant, expires_in = t.expires_in, "ringcentral token obtained");
         let access_ttl_ms = t.expires_in * 1000;
         Ok(TokenPair {
             access: SecretString::from(t.access_token),
