@@ -1,0 +1,178 @@
+//! Getting a usable access token: from Redis when another process already has one, else by
+//! logging in (JWT bearer grant) or refreshing — by exactly one process at a time, under
+//! the Redis lock, while the others poll the stored pair until the new one appears.
+//!
+//! RingCentral's Auth group allows 5 requests a minute and ~5 live sessions per user, and
+//! a refresh kills the previous access token at once; so `/oauth/token` is called only
+//! when the stored pair is missing, near expiry, or just got a 401, and after a failure
+//! every process backs off together (see [`super::token_store`]).
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::error::RcError;
+use super::rate_info::{self, RateInfo};
+use super::token_store::{now_ms, Backoff, TokenPair};
+use super::RingCentral;
+
+const TOKEN_PATH: &str = "/restapi/oauth/token";
+const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// Longer than one token request can take (its timeout), so a live holder keeps the lock.
+const LOCK_TTL: Duration = Duration::from_secs(20);
+/// How long a caller waits for another process's login/refresh before giving up.
+const WAIT_LIMIT: Duration = Duration::from_secs(25);
+const POLL_EVERY: Duration = Duration::from_millis(40);
+/// Backoff after a failed renewal without `Retry-After` (retryable) or for bad credentials.
+const RETRY_BACKOFF: Duration = Duration::from_secs(5);
+const PERMANENT_BACKOFF: Duration = Duration::from_secs(30);
+
+/// RingCentral's token response; only the fields this client uses.
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: u64,
+    refresh_token: Option<String>,
+    refresh_token_expires_in: Option<u64>,
+}
+
+impl RingCentral {
+    /// A usable access token. `stale` is the token that just got a 401: a pair holding it
+    /// is not usable, so either another process's newer pair is read or this one renews.
+    pub(crate) async fn access_token(&self, stale: Option<&str>) -> Result<SecretString, RcError> {
+        let store = &self.inner.tokens;
+        let started = tokio::time::Instant::now();
+        loop {
+            if let Some(pair) = store.get().await? {
+                if pair.usable(now_ms(), stale) {
+                    return Ok(pair.access);
+                }
+            }
+            if let Some((b, left)) = store.backoff().await? {
+                return Err(RcError::AuthBackoff { reason: b.reason, retry_after: left, retryable: b.retryable });
+            }
+            if let Some(owner) = store.try_lock(LOCK_TTL).await? {
+                let result = self.renew_locked(stale).await;
+                if let Err(e) = store.unlock(&owner).await {
+                    // The lock lapses by itself after LOCK_TTL; waiters only lose time.
+                    tracing::warn!(error = %e, "could not release the ringcentral token lock");
+                }
+                return result;
+            }
+            if started.elapsed() >= WAIT_LIMIT {
+                return Err(RcError::TokenWait { waited: started.elapsed() });
+            }
+            // Someone else is renewing: poll the stored pair (bounded by WAIT_LIMIT).
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
+    /// Holding the lock: re-check (the holder before us may just have finished), then
+    /// refresh, or log in when there is no pair or the refresh token is dead.
+    async fn renew_locked(&self, stale: Option<&str>) -> Result<SecretString, RcError> {
+        let store = &self.inner.tokens;
+        let current = store.get().await?;
+        if let Some(pair) = &current {
+            if pair.usable(now_ms(), stale) {
+                return Ok(pair.access.clone());
+            }
+        }
+        let refresh = current.as_ref().and_then(|p| p.can_refresh(now_ms()));
+        let renewed = match refresh {
+            Some(token) => match self.token_request("refresh_token", "refresh_token", token).await {
+                Err(e) if is_dead_refresh_token(&e) => {
+                    tracing::info!(
+                        code = e.error_code().unwrap_or(""),
+                        "ringcentral refresh token rejected; logging in"
+                    );
+                    self.login().await
+                }
+                other => other,
+            },
+            None => self.login().await,
+        };
+        match renewed {
+            Ok(pair) => {
+                store.put(&pair).await?;
+                Ok(pair.access)
+            }
+            Err(e) => {
+                let retryable = e.is_retryable();
+                let wait = e.retry_after().unwrap_or(if retryable { RETRY_BACKOFF } else { PERMANENT_BACKOFF });
+                let backoff = Backoff { reason: e.to_string(), retryable };
+                if let Err(re) = store.set_backoff(&backoff, wait).await {
+                    tracing::warn!(error = %re, "could not record the ringcentral auth backoff");
+                }
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "ringcentral login/refresh failed");
+                Err(e)
+            }
+        }
+    }
+
+    async fn login(&self) -> Result<TokenPair, RcError> {
+        let jwt = self.inner.jwt.clone();
+        self.token_request(JWT_GRANT, "assertion", &jwt).await
+    }
+
+    /// One `POST /restapi/oauth/token` with HTTP Basic client auth: `grant_type=grant` and
+    /// `secret_field=secret` (the JWT as `assertion`, or the `refresh_token`).
+    async fn token_request(
+        &self,
+        grant: &'static str,
+        secret_field: &'static str,
+        secret: &SecretString,
+    ) -> Result<TokenPair, RcError> {
+        let inner = &self.inner;
+        let form = [("grant_type", grant), (secret_field, secret.expose_secret())];
+        let url = inner.url(TOKEN_PATH)?;
+        let issued_ms = now_ms();
+        let response = inner
+            .http
+            .post(url)
+            .basic_auth(&inner.client_id, Some(inner.client_secret.expose_secret()))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| RcError::from_reqwest("POST", TOKEN_PATH, e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if let Some(rate) = RateInfo::from_headers(&headers) {
+            self.observe(&rate);
+        }
+        let body = response.bytes().await.map_err(|e| RcError::from_reqwest("POST", TOKEN_PATH, e))?;
+        if !status.is_success() {
+            let rate = RateInfo::from_headers(&headers);
+            return Err(RcError::from_response(
+                "POST",
+                TOKEN_PATH,
+                status.as_u16(),
+                rate_info::retry_after(&headers),
+                rate,
+                &body,
+            ));
+        }
+        let t: TokenResponse = serde_json::from_slice(&body).map_err(|source| RcError::Decode {
+            method: "POST",
+            path: TOKEN_PATH.into(),
+            what: "a token response",
+            // serde_json errors name the position, never the input text.
+            source,
+        })?;
+        tracing::info!(grant, expires_in = t.expires_in, "ringcentral token obtained");
+        let access_ttl_ms = t.expires_in * 1000;
+        Ok(TokenPair {
+            access: SecretString::from(t.access_token),
+            refresh: t.refresh_token.map(SecretString::from),
+            access_expires_ms: issued_ms + access_ttl_ms,
+            refresh_expires_ms: issued_ms + t.refresh_token_expires_in.unwrap_or(0) * 1000,
+            access_ttl_ms,
+        })
+    }
+}
+
+/// A refresh that RingCentral will never accept again: invalid_grant OAU-213 (token not
+/// found: rotated away, revoked, evicted) or OAU-210 (expired). The cure is a new login.
+fn is_dead_refresh_token(e: &RcError) -> bool {
+    matches!(e.status(), Some(400) | Some(401)) && matches!(e.error_code(), Some("OAU-213") | Some("OAU-210"))
+}
