@@ -210,7 +210,7 @@ async fn duplicate_contacts_by_email_make_one_lead() {
         assert!(duplicates.contains(&pair), "{pair:?} not found in {duplicates:?}");
     }
     let email_of = |id: &str| {
-        let c = contacts.iter().find(|c| c["id"].to_string() == id).expect("contact");
+        let c = contacts.iter().find(|c| c["id"].to_string().as_str() == id).expect("contact");
         c["email"].as_str().map(str::to_lowercase)
     };
     for (dup, owner) in &duplicates {

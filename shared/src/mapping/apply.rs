@@ -65,7 +65,7 @@ impl Mapping {
             }
         }
         for (top, object) in nested {
-            if !record.get(top).is_some_and(|v| !v.is_null()) {
+            if record.get(top).is_none_or(Value::is_null) {
                 record.insert(top.into(), if object.is_empty() { Value::Null } else { Value::Object(object) });
             }
         }

@@ -16,7 +16,7 @@
 //! - [`transform`]: the transforms, templates and path lookup.
 //! - [`phone`]: E.164 normalisation; [`geo`]: region and country codes.
 //! - [`dedup`]: duplicate contacts by email (first synced owns the lead).
-//! - [`error`]: [`MappingError`].
+//! - [`error`] — [`MappingError`].
 
 pub mod apply;
 pub mod dedup;

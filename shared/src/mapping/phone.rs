@@ -37,8 +37,8 @@ pub fn to_e164(input: &str, default_country: &str) -> Option<String> {
         return None;
     }
     let digits: String = main.chars().filter(char::is_ascii_digit).collect();
-    let international = if main.starts_with('+') {
-        if main[1..].contains('+') {
+    let international = if let Some(rest) = main.strip_prefix('+') {
+        if rest.contains('+') {
             return None;
         }
         digits

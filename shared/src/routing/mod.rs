@@ -10,7 +10,7 @@
 //! - [`rules`]: the file's shape, checking it (each problem names file, rule, field), and
 //!   matching a contact's facts.
 //! - [`route`]: [`Router::route`] and the Redis round-robin.
-//! - [`error`]: [`RoutingError`].
+//! - [`error`] — [`RoutingError`].
 
 pub mod error;
 pub mod route;

@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //! - [`types`]: [`Collection`], [`Record`], [`Owner`], [`SourceVersion`] and the outcomes.
-//! - [`error`]: [`SnapshotsError`] (status, Snapshots `error.code`, `field`, `Retry-After`)
+//! - [`error`] — [`SnapshotsError`] (status, Snapshots `error.code`, `field`, `Retry-After`)
 //!   and its classification.
 //! - [`http`]: [`SnapshotsClient`] and the single-request calls (find, get, create, patch,
 //!   delete, owners, activities).
