@@ -289,3 +289,21 @@ async fn the_api_key_never_shows() {
     let bad = SnapshotsClient::new("ftp://x", SecretString::from(secret), env.redis.clone(), "t").expect_err("url");
     assert!(!format!("{bad} {bad:?}").contains(secret));
 }
+
+#[tokio::test]
+async fn a_record_being_written_by_another_worker_is_busy_and_retryable() {
+    let env = Env::start().await;
+    // Hold the first writer inside its lookup long enough for the second to arrive.
+    env.fault(json!({"route": "GET /locations", "latency_ms": 800})).await;
+    let (a, b) = (env.client.clone(), env.client.clone());
+    let first =
+        tokio::spawn(async move { a.upsert(Collection::Locations, "ringcentral:site:12", site("A"), "a", None).await });
+    let second =
+        tokio::spawn(async move { b.upsert(Collection::Locations, "ringcentral:site:12", site("B"), "b", None).await });
+    let results = [first.await.expect("join"), second.await.expect("join")];
+    let busy: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(busy.len(), 1, "{results:?}");
+    assert!(matches!(busy[0], snapsync::snapshots::SnapshotsError::Busy { .. }), "{:?}", busy[0]);
+    assert!(busy[0].classify().is_retryable());
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(UpsertOutcome::Created { .. }))).count(), 1);
+}
