@@ -8,11 +8,17 @@
 //!   environment overrides; every problem reported at once; secrets redacted in printouts.
 //! - [`jobs`]: the job kinds that flow through the queue (see `DESIGN.md`, triggers → jobs).
 //! - [`ringcentral`]: the RingCentral client (shared OAuth token in Redis, paging, sync tokens, rate-limit headers).
-//!
-//! The RingCentral and Snapshots clients, field
-//! mapping and owner routing arrive with the queue-engine and pipeline issues.
+//! - [`errors`]: retryable vs permanent classification of every failure, with a reason.
+//! - [`snapshots`]: the Snapshots client (idempotent upserts by external id, owners, activities).
+//! - [`mapping`]: RingCentral → Snapshots field mapping from a checked mapping file.
+//! - [`routing`]: owner routing of new leads from a checked rules file.
+//! - [`queue`]: the Redis job storage (leases, retries, dedup, inspection); `docs/queue.md`.
 
 pub mod config;
+pub mod errors;
 pub mod jobs;
+pub mod mapping;
 pub mod queue;
 pub mod ringcentral;
+pub mod routing;
+pub mod snapshots;

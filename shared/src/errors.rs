@@ -1,0 +1,208 @@
+//! Error classification: the one place that decides whether a failure is worth retrying.
+//!
+//! *Whether* to retry lives here; *how* (backoff, caps, jitter) lives in the queue
+//! (`queue::backoff`). The rule, from `STYLE.md`: retryable = could not connect, timed out,
+//! 408, 429 (honouring `Retry-After`), 5xx (503 with its `Retry-After`); permanent = any
+//! other 4xx, a payload the other side rejects, a mapping error. Every verdict carries a
+//! reason a person can read in the dead set.
+//!
+//! Errors opt in through [`Classify`]; [`classify`] walks an arbitrary error's `source`
+//! chain for a known type, so the worker can classify whatever a handler returns.
+//! Another client (RingCentral's) can reuse the HTTP rule with [`Classification::from_http`].
+
+use std::time::Duration;
+
+/// The verdict on one failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classification {
+    /// Try again later; not before `retry_after` when the server said so.
+    Retryable { reason: String, retry_after: Option<Duration> },
+    /// Trying again cannot help: dead-letter at once with the reason.
+    Permanent { reason: String },
+}
+
+impl Classification {
+    pub fn retryable(reason: impl Into<String>) -> Classification {
+        Classification::Retryable { reason: reason.into(), retry_after: None }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Classification {
+        Classification::Permanent { reason: reason.into() }
+    }
+
+    /// The HTTP rule: 408, 429 and 5xx retry (with the server's `Retry-After`, if any);
+    /// every other status of 400 and above is permanent. A status below 400 is not an
+    /// error; it is reported as permanent ("unexpected status") because retrying a request
+    /// the server answered successfully but strangely will not change the answer.
+    pub fn from_http(status: u16, retry_after: Option<Duration>) -> Classification {
+        match status {
+            408 => Classification::Retryable { reason: "http 408 request timeout".into(), retry_after },
+            429 => Classification::Retryable { reason: "http 429 rate limited".into(), retry_after },
+            500..=599 => Classification::Retryable { reason: format!("http {status} server error"), retry_after },
+            400..=499 => Classification::permanent(format!("http {status} client error")),
+            _ => Classification::permanent(format!("unexpected http status {status}")),
+        }
+    }
+
+    /// Same as [`Classification::from_http`], with detail appended to the reason
+    /// (e.g. the API's error code and field).
+    pub fn from_http_with(status: u16, retry_after: Option<Duration>, detail: &str) -> Classification {
+        let mut c = Classification::from_http(status, retry_after);
+        if !detail.is_empty() {
+            match &mut c {
+                Classification::Retryable { reason, .. } | Classification::Permanent { reason } => {
+                    reason.push_str(": ");
+                    reason.push_str(detail);
+                }
+            }
+        }
+        c
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Classification::Retryable { .. })
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Classification::Retryable { reason, .. } | Classification::Permanent { reason } => reason,
+        }
+    }
+
+    /// The earliest moment to retry, when the server named one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Classification::Retryable { retry_after, .. } => *retry_after,
+            Classification::Permanent { .. } => None,
+        }
+    }
+}
+
+/// An error that knows whether it is worth retrying.
+pub trait Classify {
+    fn classify(&self) -> Classification;
+}
+
+/// A transport error from reqwest: connect and timeout retry; a body that could not be
+/// built or decoded is permanent; anything else (a dropped connection mid-request) retries.
+impl Classify for reqwest::Error {
+    fn classify(&self) -> Classification {
+        if self.is_timeout() {
+            Classification::retryable("request timed out")
+        } else if self.is_connect() {
+            Classification::retryable("could not connect")
+        } else if let Some(status) = self.status() {
+            Classification::from_http(status.as_u16(), None)
+        } else if self.is_builder() || self.is_decode() {
+            Classification::permanent(format!("bad request or response payload: {self}"))
+        } else {
+            Classification::retryable(format!("transport error: {self}"))
+        }
+    }
+}
+
+/// Redis: a connection that dropped, refused or timed out retries; a script or type error
+/// is a bug or a corrupted key and retries would hit it again.
+impl Classify for redis::RedisError {
+    fn classify(&self) -> Classification {
+        if self.is_io_error() || self.is_connection_dropped() || self.is_connection_refusal() || self.is_timeout() {
+            Classification::retryable(format!("redis unavailable: {self}"))
+        } else if matches!(self.kind(), redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)) {
+            Classification::retryable("redis is loading its data")
+        } else {
+            Classification::permanent(format!("redis error: {self}"))
+        }
+    }
+}
+
+impl Classify for std::io::Error {
+    fn classify(&self) -> Classification {
+        use std::io::ErrorKind::*;
+        match self.kind() {
+            TimedOut => Classification::retryable("i/o timed out"),
+            ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | BrokenPipe | UnexpectedEof => {
+                Classification::retryable(format!("connection failed: {self}"))
+            }
+            _ => Classification::permanent(format!("i/o error: {self}")),
+        }
+    }
+}
+
+/// Classifies any error by the first known type on its `source` chain (the error itself
+/// first). An error of no known type retries: the attempt limit bounds it, and giving up
+/// on the first unknown failure would dead-letter jobs a transient fault could have let
+/// through.
+pub fn classify(error: &(dyn std::error::Error + 'static)) -> Classification {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(c) = known(e) {
+            return c;
+        }
+        current = e.source();
+    }
+    Classification::retryable(format!("unclassified error: {error}"))
+}
+
+fn known(e: &(dyn std::error::Error + 'static)) -> Option<Classification> {
+    if let Some(e) = e.downcast_ref::<crate::snapshots::SnapshotsError>() {
+        return Some(e.classify());
+    }
+    if let Some(e) = e.downcast_ref::<crate::mapping::MappingError>() {
+        return Some(e.classify());
+    }
+    if let Some(e) = e.downcast_ref::<crate::routing::RoutingError>() {
+        return Some(e.classify());
+    }
+    if let Some(e) = e.downcast_ref::<reqwest::Error>() {
+        return Some(e.classify());
+    }
+    if let Some(e) = e.downcast_ref::<redis::RedisError>() {
+        return Some(e.classify());
+    }
+    if let Some(e) = e.downcast_ref::<std::io::Error>() {
+        return Some(e.classify());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_statuses() {
+        let ra = Some(Duration::from_secs(7));
+        assert_eq!(Classification::from_http(429, ra).retry_after(), ra);
+        assert_eq!(Classification::from_http(503, ra).retry_after(), ra);
+        assert!(Classification::from_http(408, None).is_retryable());
+        assert!(Classification::from_http(500, None).is_retryable());
+        assert!(Classification::from_http(502, None).is_retryable());
+        for s in [400, 401, 403, 404, 409, 412, 422] {
+            let c = Classification::from_http(s, ra);
+            assert!(!c.is_retryable(), "{s}");
+            assert_eq!(c.retry_after(), None, "a permanent verdict has no retry time");
+            assert!(c.reason().contains(&s.to_string()));
+        }
+        let c = Classification::from_http_with(422, None, "validation_failed on field email");
+        assert_eq!(c.reason(), "http 422 client error: validation_failed on field email");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("handler failed")]
+    struct Wrapper(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("mystery")]
+    struct Mystery;
+
+    #[test]
+    fn walks_the_source_chain() {
+        let e = Wrapper(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"));
+        assert!(classify(&e).is_retryable());
+        let e = Wrapper(std::io::Error::new(std::io::ErrorKind::InvalidData, "junk"));
+        assert!(!classify(&e).is_retryable());
+        let c = classify(&Mystery);
+        assert!(c.is_retryable());
+        assert!(c.reason().contains("unclassified"));
+    }
+}

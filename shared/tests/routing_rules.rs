@@ -1,0 +1,176 @@
+//! Owner routing with the default rules, the Snapshots stand-in's `/owners` and a private
+//! Redis: first match wins, an inactive owner falls back with the reason, round-robin
+//! spreads over a team; rules files are checked with file, rule and field named.
+
+use std::collections::BTreeMap;
+
+use redis::aio::ConnectionManager;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use snapsync::errors::Classify;
+use snapsync::routing::{Router, RoutingError, Rules, DEFAULT_RULES, FALLBACK};
+use snapsync::snapshots::{Owner, SnapshotsClient};
+use snapsync_sandbox::{Sandbox, SandboxConfig};
+use snapsync_testkit::RedisServer;
+
+struct Env {
+    sandbox: Sandbox,
+    _redis: RedisServer,
+    redis: ConnectionManager,
+    snapshots: SnapshotsClient,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+        let server = RedisServer::start();
+        let redis = redis::Client::open(server.url()).expect("url").get_connection_manager().await.expect("redis");
+        let key = SecretString::from(sandbox.credentials().snapshots_api_key.clone());
+        let snapshots = SnapshotsClient::new(&sandbox.snapshots_url(), key, redis.clone(), "r").expect("client");
+        Env { sandbox, _redis: server, redis, snapshots }
+    }
+
+    fn router(&self) -> Router {
+        Router::new(Rules::builtin().expect("default rules are valid"), self.redis.clone(), "r")
+    }
+
+    async fn owners(&self) -> Vec<Owner> {
+        self.snapshots.list_owners().await.expect("owners")
+    }
+}
+
+fn contact(company: Option<&str>, email: &str, phone: &str) -> Value {
+    let mut c = json!({"id": 1, "firstName": "A", "lastName": "B", "email": email, "businessPhone": phone});
+    if let Some(co) = company {
+        c["company"] = json!(co);
+    }
+    c
+}
+
+#[tokio::test]
+async fn first_matching_rule_wins() {
+    let env = Env::start().await;
+    let router = env.router();
+    let owners = env.owners().await;
+    // Acme (rule 1, own_01) also has a 212 number (east-area-codes) and a New York site.
+    let acme = contact(Some("acme corp"), "x@acme.example.com", "(212) 555-0100");
+    let r = router.route(&acme, Some("400000202"), &owners).await.expect("route");
+    assert_eq!((r.owner.as_str(), r.rule.as_str()), ("own_01", "acme-key-account"));
+    assert!(r.reason.contains("company = Acme Corp"), "{}", r.reason);
+    // Hooli by email domain (a subdomain counts).
+    let hooli = contact(None, "x@eu.hooli.example.io", "+16505550100");
+    let r = router.route(&hooli, None, &owners).await.expect("route");
+    assert_eq!((r.owner.as_str(), r.rule.as_str()), ("own_03", "hooli-key-account"));
+    // Site beats area code: Austin office, 212 number → Sales West.
+    let globex = contact(Some("Globex"), "x@globex.example.com", "212.555.0100");
+    let r = router.route(&globex, Some("400000203"), &owners).await.expect("route");
+    assert_eq!(r.rule, "austin-office");
+    assert!(["own_03", "own_04"].contains(&r.owner.as_str()), "{r:?}");
+    // Area code from a national-format number.
+    let boston = contact(Some("Globex"), "x@globex.example.com", "(617) 555-0100");
+    assert_eq!(router.route(&boston, None, &owners).await.expect("route").rule, "east-area-codes");
+}
+
+#[tokio::test]
+async fn inactive_owner_falls_back_and_says_why() {
+    let env = Env::start().await;
+    let router = env.router();
+    let owners = env.owners().await;
+    let umbrella = contact(Some("Umbrella Health"), "x@umbrella-health.example.com", "+16505550100");
+    let r = router.route(&umbrella, None, &owners).await.expect("route");
+    assert_eq!(r.rule, FALLBACK);
+    assert!(["own_01", "own_02"].contains(&r.owner.as_str()), "active Sales East only: {r:?}");
+    assert!(r.reason.contains("umbrella-health") && r.reason.contains("own_06 is inactive"), "{}", r.reason);
+
+    // Deactivate Acme's owner in Snapshots: the same lead now falls back, and only to own_02.
+    let resp = reqwest::Client::new()
+        .put(format!("{}/sandbox/owners/own_01", env.sandbox.snapshots_url()))
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .expect("deactivate");
+    assert!(resp.status().is_success());
+    let owners = env.owners().await;
+    let acme = contact(Some("Acme Corp"), "x@acme.example.com", "+12125550100");
+    for _ in 0..3 {
+        let r = router.route(&acme, None, &owners).await.expect("route");
+        assert_eq!((r.owner.as_str(), r.rule.as_str()), ("own_02", FALLBACK), "{r:?}");
+        assert!(r.reason.contains("own_01 is inactive"), "{}", r.reason);
+    }
+    // Nobody active in the fallback team: a clear, permanent error.
+    let none: Vec<Owner> = owners.into_iter().filter(|o| o.team.as_deref() != Some("Sales East")).collect();
+    let err = router.route(&acme, None, &none).await.expect_err("no one to route to");
+    assert!(matches!(err, RoutingError::NoActiveOwner { .. }), "{err}");
+    assert!(err.to_string().contains("Sales East") && !err.classify().is_retryable());
+}
+
+#[tokio::test]
+async fn round_robin_spreads_over_the_team_across_routers() {
+    let env = Env::start().await;
+    let (a, b) = (env.router(), env.router());
+    let owners = env.owners().await;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    // No rule matches (no company rule, free-mail domain, 999 is no listed area code).
+    let nobody = contact(None, "someone@gmail.example.com", "+19995550100");
+    for i in 0..10 {
+        let router = if i % 3 == 0 { &a } else { &b };
+        let r = router.route(&nobody, None, &owners).await.expect("route");
+        assert_eq!(r.rule, FALLBACK);
+        assert!(r.reason.starts_with("no rule matched"), "{}", r.reason);
+        *counts.entry(r.owner).or_default() += 1;
+    }
+    let expected: BTreeMap<String, usize> = [("own_01".to_string(), 5), ("own_02".to_string(), 5)].into();
+    assert_eq!(counts, expected, "Sales East's two active owners, alternating (own_06 is inactive)");
+
+    let mut west: BTreeMap<String, usize> = BTreeMap::new();
+    for _ in 0..4 {
+        let r = a.route(&contact(None, "x@y.example.com", "+15125550100"), None, &owners).await.expect("route");
+        assert_eq!(r.rule, "west-area-codes");
+        *west.entry(r.owner).or_default() += 1;
+    }
+    assert_eq!(west, [("own_03".to_string(), 2), ("own_04".to_string(), 2)].into());
+}
+
+#[tokio::test]
+async fn default_rules_match_the_sandbox_owners() {
+    let env = Env::start().await;
+    let rules = Rules::builtin().expect("valid");
+    assert_eq!(rules.check_owners(&env.owners().await), Vec::<String>::new());
+    let missing = rules.check_owners(&[]);
+    assert!(
+        missing.iter().any(|p| p.contains("rule \"acme-key-account\": field \"owner\": \"own_01\"")),
+        "{missing:?}"
+    );
+}
+
+fn problems(text: &str) -> Vec<String> {
+    match Rules::parse("routing/test.toml", text) {
+        Err(RoutingError::Invalid { problems }) => problems,
+        other => panic!("expected invalid rules, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_rules_name_file_rule_and_field() {
+    let p = problems(&DEFAULT_RULES.replacen("area_code = [\"212\"", "area_code = [\"21\"", 1));
+    assert_eq!(
+        p,
+        vec![r#"routing/test.toml: rule "east-area-codes": field "area_code": "21" is not a 3-digit area code"#]
+    );
+    let p = problems(&DEFAULT_RULES.replacen("company = \"Acme Corp\"", "compnay = \"Acme Corp\"", 1));
+    assert!(
+        p.iter()
+            .any(|x| x.starts_with(r#"routing/test.toml: rule "acme-key-account": field "compnay": unknown field"#)),
+        "{p:?}"
+    );
+    assert!(p.iter().any(|x| x.contains("the rule has no condition")), "{p:?}");
+    let p = problems(&DEFAULT_RULES.replacen("owner = \"own_01\"", "owner = \"own_01\"\nteam = \"Support\"", 1));
+    assert!(p[0].contains("rule \"acme-key-account\": field \"owner\": give owner or team, not both"), "{p:?}");
+    let p = problems(&DEFAULT_RULES.replacen("name = \"hooli-key-account\"", "name = \"acme-key-account\"", 1));
+    assert!(p[0].contains("rule \"acme-key-account\": the name is used twice"), "{p:?}");
+    let p = problems(&DEFAULT_RULES.replacen("[fallback]\nteam = \"Sales East\"", "", 1));
+    assert!(p[0].contains("routing/test.toml: [fallback] is missing"), "{p:?}");
+    let p = problems(&DEFAULT_RULES.replacen("email_domain = \"hooli.example.io\"", "email_domain = \"x@hooli\"", 1));
+    assert!(p[0].contains("rule \"hooli-key-account\": field \"email_domain\": \"x@hooli\" is not a domain"), "{p:?}");
+    assert!(matches!(Rules::parse("routing/test.toml", "[[rules]"), Err(RoutingError::Syntax { .. })));
+}
