@@ -141,3 +141,21 @@ async fn waiter_wakes_on_enqueue() {
     assert!(waiter.wait(Duration::from_secs(10)).await.unwrap(), "woken by the enqueue, not the timeout");
     push.await.unwrap();
 }
+
+#[tokio::test]
+async fn release_hands_back_unstarted_jobs_without_an_attempt() {
+    let redis = RedisServer::start();
+    let q = queue(&redis, "release").await;
+    let w = WorkerId::generate();
+    let other = WorkerId::generate();
+    q.enqueue_batch(vec![NewJob::new("k", "{\"n\":0}"), NewJob::new("k", "{\"n\":1}")]).await.unwrap();
+    let r = q.reserve(&w, 2).await.unwrap();
+    let ids: Vec<JobId> = r.jobs.iter().map(|j| j.id.clone()).collect();
+    // Only the holder can hand a job back.
+    assert_eq!(q.release(&other, &ids).await.unwrap(), 0);
+    assert_eq!(q.release(&w, &ids).await.unwrap(), 2);
+    assert_eq!(q.release(&w, &ids).await.unwrap(), 0);
+    let again = q.reserve(&other, 2).await.unwrap();
+    assert_eq!(again.jobs.len(), 2);
+    assert!(again.jobs.iter().all(|j| j.attempt == 1), "the hand-back did not count an attempt");
+}

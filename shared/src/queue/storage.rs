@@ -27,6 +27,7 @@ struct Scripts {
     fail: Script,
     heartbeat: Script,
     recover: Script,
+    release: Script,
 }
 
 impl Scripts {
@@ -38,6 +39,7 @@ impl Scripts {
             fail: script(include_str!("lua/fail.lua")),
             heartbeat: script(include_str!("lua/heartbeat.lua")),
             recover: script(include_str!("lua/recover.lua")),
+            release: script(include_str!("lua/release.lua")),
         }
     }
 }
@@ -227,6 +229,22 @@ impl Queue {
         let mut inv = self.invocation(&self.scripts.recover);
         inv.arg(limit.max(1)).arg(self.config.dead_cap);
         let n: i64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("recover"))?;
+        Ok(n.max(0) as usize)
+    }
+
+    /// Hands prefetched jobs that never started back to ready (front of the line) without
+    /// counting an attempt; a stopping worker's explicit hand-back. Returns how many were
+    /// still leased to `worker` (the rest are left alone).
+    pub async fn release(&self, worker: &WorkerId, ids: &[JobId]) -> Result<usize, QueueError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut inv = self.invocation(&self.scripts.release);
+        inv.arg(&worker.0);
+        for id in ids {
+            inv.arg(&id.0);
+        }
+        let n: i64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("release"))?;
         Ok(n.max(0) as usize)
     }
 

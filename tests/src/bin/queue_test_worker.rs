@@ -1,0 +1,143 @@
+//! `queue-test-worker`: a real worker process for the queue's process tests. It runs jobs
+//! of kind `test` whose payload is `{"tag": "<unique>", "op": "...", "ms": n, "fail_times": n}`
+//! and records each run on the same Redis:
+//! - at the start of every run: `HINCRBY snapsync-test:runs <tag> 1` and
+//!   `RPUSH snapsync-test:log "<tag> <worker-id> <attempt>"`;
+//! - after the op succeeded (before the ack): `HINCRBY snapsync-test:done <tag> 1`.
+//!
+//! Ops: `noop`; `sleep` (`ms`); `die` (SIGKILL of this process mid-job); `fail` (retryable
+//! error); `permanent` (permanent error); `retry_after` (retryable error with a `ms` delay);
+//! `panic`. `fail`, `retry_after`, `panic` and `die` misbehave on the first `fail_times`
+//! attempts and then succeed, or on every attempt when `fail_times` is absent. A payload
+//! that is not this JSON goes to dead with the decode error; another kind fails permanently.
+//! Prints `ready <worker-id>` on stdout once registered; stops gracefully on SIGTERM/SIGINT.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::Parser;
+use redis::aio::ConnectionManager;
+use serde::Deserialize;
+use snapsync::queue::QueueConfig;
+use snapsync_worker::{connect, run, shutdown_signal, JobError, JobMeta, RedisBackend, WorkerOptions};
+
+#[derive(Parser)]
+struct Cli {
+    #[arg(long)]
+    redis_url: String,
+    #[arg(long)]
+    prefix: String,
+    #[arg(long, default_value = "jobs")]
+    queue: String,
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 4)]
+    prefetch: usize,
+    #[arg(long, default_value_t = 1000)]
+    lease_ms: u64,
+    #[arg(long, default_value_t = 3)]
+    max_attempts: u32,
+    #[arg(long, default_value_t = 50)]
+    backoff_base_ms: u64,
+    #[arg(long, default_value_t = 400)]
+    backoff_cap_ms: u64,
+    #[arg(long, default_value_t = 5000)]
+    shutdown_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Op {
+    Noop,
+    Sleep,
+    Die,
+    Fail,
+    Permanent,
+    RetryAfter,
+    Panic,
+}
+
+#[derive(Debug, Deserialize)]
+struct TestJob {
+    tag: String,
+    op: Op,
+    #[serde(default)]
+    ms: u64,
+    fail_times: Option<u32>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .init();
+    let cli = Cli::parse();
+    let config = QueueConfig {
+        prefix: cli.prefix,
+        queue: cli.queue,
+        lease: Duration::from_millis(cli.lease_ms),
+        default_max_attempts: cli.max_attempts,
+        backoff_base: Duration::from_millis(cli.backoff_base_ms),
+        backoff_cap: Duration::from_millis(cli.backoff_cap_ms),
+        ..QueueConfig::default()
+    };
+    let queue = connect(&cli.redis_url, config).await?;
+    let log = ConnectionManager::new(redis::Client::open(cli.redis_url.as_str())?).await?;
+    let options = WorkerOptions {
+        concurrency: cli.concurrency,
+        prefetch: cli.prefetch,
+        shutdown_timeout: Duration::from_millis(cli.shutdown_ms),
+        ..WorkerOptions::default()
+    };
+    let backend = RedisBackend::<TestJob>::new(queue, options);
+    let handle = backend.handle();
+    tokio::spawn(async move {
+        handle.ready().await;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "ready {}", handle.worker_id());
+        let _ = out.flush();
+    });
+    let handler = move |job: TestJob, meta: JobMeta| handle_job(log.clone(), job, meta);
+    run(backend, handler, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn handle_job(mut log: ConnectionManager, job: TestJob, meta: JobMeta) -> Result<(), JobError> {
+    if meta.kind != "test" {
+        return Err(JobError::permanent(format!("unknown job kind {:?}: this worker runs only \"test\"", meta.kind)));
+    }
+    let entry = format!("{} {} {}", job.tag, meta.worker, meta.attempt);
+    redis::pipe()
+        .hincr("snapsync-test:runs", &job.tag, 1)
+        .ignore()
+        .rpush("snapsync-test:log", entry)
+        .ignore()
+        .query_async::<()>(&mut log)
+        .await
+        .map_err(|e| JobError::retry(format!("cannot record the run: {e}")))?;
+    let misbehave = job.fail_times.is_none_or(|n| meta.attempt <= n);
+    match job.op {
+        Op::Noop => {}
+        Op::Sleep => tokio::time::sleep(Duration::from_millis(job.ms)).await,
+        Op::Die if misbehave => {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
+            std::future::pending::<()>().await;
+        }
+        Op::Fail if misbehave => return Err(JobError::retry(format!("planned failure on attempt {}", meta.attempt))),
+        Op::RetryAfter if misbehave => {
+            return Err(JobError::retry_after(Duration::from_millis(job.ms), "planned retry-after"))
+        }
+        Op::Panic if misbehave => panic!("planned panic on attempt {}", meta.attempt),
+        Op::Permanent => return Err(JobError::permanent("planned permanent failure")),
+        Op::Die | Op::Fail | Op::RetryAfter | Op::Panic => {}
+    }
+    redis::cmd("HINCRBY")
+        .arg("snapsync-test:done")
+        .arg(&job.tag)
+        .arg(1)
+        .query_async::<i64>(&mut log)
+        .await
+        .map_err(|e| JobError::retry(format!("cannot record the success: {e}")))?;
+    Ok(())
+}
