@@ -8,11 +8,13 @@
 //! - `queue_bench`: the `queue` subcommand (modes enqueue-single, enqueue-batch, drain) and
 //!   its `RESULT` line, in the shape of `../shared/bench/peers`.
 //! - `enqueue`: single and batched enqueue, and the untimed fill before a drain.
+//! - `drain_apalis`: the drain through the real worker path (`snapsync_worker` on apalis).
 //! - `drain_storage`: a drain that calls `Queue::reserve`/`ack` directly (the storage alone).
 //! - `bench_redis`: the bench Redis guard (port 6379 refused), FLUSHALL, server CPU, queue depth.
 //! - `payload`: the no-op job and its ~200-byte payload.
 
 mod bench_redis;
+mod drain_apalis;
 mod drain_storage;
 mod enqueue;
 mod payload;

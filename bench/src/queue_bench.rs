@@ -2,14 +2,14 @@
 //! 20,000 no-op jobs with a ~200-byte JSON payload on the isolated bench Redis, FLUSHALL
 //! first, the clock covering only the measured phase, and one `RESULT` line at the end.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use snapsync::queue::{Queue, QueueConfig};
 
 use crate::bench_redis::{client_cpu_seconds, BenchRedis};
-use crate::{drain_storage, enqueue};
+use crate::{drain_apalis, drain_storage, enqueue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
@@ -23,6 +23,8 @@ pub enum Mode {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DrainPath {
+    /// The real worker path: `snapsync_worker::RedisBackend` run by apalis.
+    Apalis,
     /// `Queue::reserve`/`ack` called directly: the storage alone, not the worker path.
     Storage,
 }
@@ -47,7 +49,7 @@ pub struct QueueArgs {
     #[arg(long)]
     backlog: Option<u64>,
     /// Drain: which consumer drains the queue.
-    #[arg(long, value_enum, default_value = "storage")]
+    #[arg(long, value_enum, default_value = "apalis")]
     path: DrainPath,
     /// Drain: jobs reserved ahead into the worker's buffer (default: the concurrency).
     #[arg(long)]
@@ -120,6 +122,7 @@ async fn measure_drain(args: &QueueArgs, queue: &Queue, redis: &mut BenchRedis) 
     }
     let prefetch = args.prefetch.unwrap_or(args.concurrency).max(1);
     let mut name = match args.path {
+        DrainPath::Apalis => format!("snapsync.drain.c{}", args.concurrency),
         DrainPath::Storage => format!("snapsync.drain_storage.c{}", args.concurrency),
     };
     if backlog > args.jobs {
@@ -127,11 +130,23 @@ async fn measure_drain(args: &QueueArgs, queue: &Queue, redis: &mut BenchRedis) 
     }
 
     let (cpu0, t0) = start(redis, args.commandstats).await?;
-    let acked = match args.path {
-        DrainPath::Storage => drain_storage::drain(queue.clone(), args.concurrency, prefetch, args.jobs).await?,
+    let (acked, seconds, redis_cpu, client_cpu) = match args.path {
+        DrainPath::Storage => {
+            let acked = drain_storage::drain(queue.clone(), args.concurrency, prefetch, args.jobs).await?;
+            let seconds = t0.elapsed().as_secs_f64();
+            let (redis_cpu, client_cpu) = stop(redis, cpu0).await?;
+            (acked, seconds, redis_cpu, client_cpu)
+        }
+        DrainPath::Apalis => {
+            let pool =
+                drain_apalis::drain(queue.clone(), redis, args.concurrency, prefetch, backlog, args.jobs).await?;
+            let seconds = t0.elapsed().as_secs_f64();
+            let (redis_cpu, client_cpu) = stop(redis, cpu0).await?;
+            // Untimed: the graceful stop hands back what the pool still holds.
+            let ran = pool.stop().await?;
+            (ran, seconds, redis_cpu, client_cpu)
+        }
     };
-    let seconds = t0.elapsed().as_secs_f64();
-    let (redis_cpu, client_cpu) = stop(redis, cpu0).await?;
 
     // Every job acked: nothing dead, and (without a backlog) nothing left anywhere.
     let depth = redis.depth().await?;
@@ -154,7 +169,3 @@ async fn stop(redis: &mut BenchRedis, cpu0: (f64, f64)) -> anyhow::Result<(f64, 
     let client = client_cpu_seconds() - cpu0.1;
     Ok((redis.cpu_seconds().await? - cpu0.0, client))
 }
-
-/// How often the drain's end is checked when the consumer does not count its own acks.
-#[allow(dead_code)]
-pub const POLL_EVERY: Duration = Duration::from_millis(2);
