@@ -41,6 +41,7 @@ s = s.replace('WHAT = {', '''WHAT = {
     "snapsync.drain.c50": "one apalis worker pool (RedisBackend), concurrency 50",
     "snapsync.drain_storage.c1": "Queue::reserve/ack directly (storage only, not apalis), concurrency 1",
     "snapsync.drain_storage.c50": "Queue::reserve/ack directly (storage only, not apalis), concurrency 50",
+    "snapsync.drain.c1.prefetch16": "one apalis worker pool, concurrency 1, prefetch 16 (default: = concurrency)",
     "snapsync.drain.c50.backlog1000000": "apalis pool, concurrency 50: first 20,000 of a 1,000,000-job backlog",''', 1)
 s = s.replace('REPO = os.path.dirname(os.path.dirname(HERE))', 'REPO = os.environ["SNAPSYNC_REPO"]')
 open(p, "w").write(s)
@@ -101,6 +102,9 @@ for round in $(seq "$ROUNDS"); do
   has snapsync && bench "$round" "$SB" queue --mode enqueue-batch --chunk 1000
   peers process --concurrency 1
   has snapsync && drains 1
+  # The worker's default prefetch is its concurrency; at concurrency 1 that is one reserve
+  # round trip per job. This figure shows what a deeper prefetch buys.
+  has snapsync && bench "$round" "$SB" queue --mode drain --concurrency 1 --prefetch 16 --path "${PATHS%% *}"
   peers process --concurrency 50
   has snapsync && drains 50
   if [[ "${ROC:-0}" == 1 ]]; then

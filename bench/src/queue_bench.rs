@@ -125,6 +125,9 @@ async fn measure_drain(args: &QueueArgs, queue: &Queue, redis: &mut BenchRedis) 
         DrainPath::Apalis => format!("snapsync.drain.c{}", args.concurrency),
         DrainPath::Storage => format!("snapsync.drain_storage.c{}", args.concurrency),
     };
+    if prefetch != args.concurrency {
+        name.push_str(&format!(".prefetch{prefetch}"));
+    }
     if backlog > args.jobs {
         name.push_str(&format!(".backlog{backlog}"));
     }
