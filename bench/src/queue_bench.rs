@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use snapsync::queue::{Queue, QueueConfig};
+use snapsync_worker::WorkerOptions;
 
 use crate::bench_redis::{client_cpu_seconds, BenchRedis};
 use crate::{drain_apalis, drain_storage, enqueue};
@@ -120,12 +121,12 @@ async fn measure_drain(args: &QueueArgs, queue: &Queue, redis: &mut BenchRedis) 
     if filled != backlog || redis.depth().await?.ready != backlog {
         bail!("fill failed: {filled} of {backlog} jobs enqueued");
     }
-    let prefetch = args.prefetch.unwrap_or(args.concurrency).max(1);
+    let prefetch = args.prefetch.unwrap_or_else(|| WorkerOptions::default_prefetch(args.concurrency)).max(1);
     let mut name = match args.path {
         DrainPath::Apalis => format!("snapsync.drain.c{}", args.concurrency),
         DrainPath::Storage => format!("snapsync.drain_storage.c{}", args.concurrency),
     };
-    if prefetch != args.concurrency {
+    if args.prefetch.is_some() {
         name.push_str(&format!(".prefetch{prefetch}"));
     }
     if backlog > args.jobs {

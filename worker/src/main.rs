@@ -20,7 +20,7 @@ struct Cli {
     /// Jobs run at once.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// Jobs reserved ahead of free slots (default: the concurrency).
+    /// Jobs reserved ahead of free slots (default: the concurrency, at least 4).
     #[arg(long)]
     prefetch: Option<usize>,
     /// Lease of a reserved job, renewed every third of it while held.
@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     let queue = connect(&cli.redis_url, config).await?;
     let options = WorkerOptions {
         concurrency: cli.concurrency,
-        prefetch: cli.prefetch.unwrap_or(cli.concurrency),
+        prefetch: cli.prefetch.unwrap_or_else(|| WorkerOptions::default_prefetch(cli.concurrency)),
         shutdown_timeout: Duration::from_secs(cli.shutdown_secs),
         ..WorkerOptions::default()
     };
