@@ -121,7 +121,8 @@ impl Queue {
                     .arg(max)
                     .arg(job.delay.map_or(0, |d| d.as_millis() as u64))
                     .arg(job.unique_key.as_deref().unwrap_or(""))
-                    .arg(self.config.unique_ttl.as_millis() as u64);
+                    .arg(self.config.unique_ttl.as_millis() as u64)
+                    .arg(if job.id.is_some() { "1" } else { "0" });
             }
             let reply: Vec<Value> =
                 inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("enqueue"))?;
