@@ -107,32 +107,51 @@ impl Queue {
         out.pop().ok_or(QueueError::Reply { op: "enqueue", detail: "empty reply".into() })
     }
 
-    /// Enqueues many jobs in one round trip (chunked at 1,000 per script call).
+    /// Enqueues many jobs: 1,000 per script call, two calls in flight so the client builds
+    /// the next chunk while Redis runs the current one. Calls go out in order on one
+    /// connection, so Redis applies them in order.
     pub async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>, QueueError> {
         let mut results = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(1000) {
-            let mut inv = self.invocation(&self.scripts.enqueue);
-            for job in chunk {
-                let id = job.id.clone().unwrap_or_else(JobId::generate);
-                let max = job.max_attempts.unwrap_or_else(|| self.config.max_attempts_for(&job.kind));
-                inv.arg(id.0)
-                    .arg(&job.kind)
-                    .arg(&job.payload)
-                    .arg(max)
-                    .arg(job.delay.map_or(0, |d| d.as_millis() as u64))
-                    .arg(job.unique_key.as_deref().unwrap_or(""))
-                    .arg(self.config.unique_ttl.as_millis() as u64)
-                    .arg(if job.id.is_some() { "1" } else { "0" });
-            }
-            let reply: Vec<Value> =
-                inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("enqueue"))?;
-            for pair in reply.chunks(2) {
-                let created = int(&pair[0]) == 1;
-                let id = JobId(string(pair.get(1)));
-                results.push(if created { Enqueued::Created(id) } else { Enqueued::Duplicate(id) });
+        let chunks: Vec<&[NewJob]> = jobs.chunks(1000).collect();
+        for pair in chunks.chunks(2) {
+            let (ids_a, inv_a) = self.enqueue_call(pair[0]);
+            match pair.get(1) {
+                Some(second) => {
+                    let (ids_b, inv_b) = self.enqueue_call(second);
+                    let (mut ca, mut cb) = (self.conn.clone(), self.conn.clone());
+                    let (ra, rb) = tokio::try_join!(inv_a.invoke_async(&mut ca), inv_b.invoke_async(&mut cb))
+                        .map_err(QueueError::redis("enqueue"))?;
+                    merge_enqueued(ids_a, ra, &mut results);
+                    merge_enqueued(ids_b, rb, &mut results);
+                }
+                None => {
+                    let reply =
+                        inv_a.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("enqueue"))?;
+                    merge_enqueued(ids_a, reply, &mut results);
+                }
             }
         }
         Ok(results)
+    }
+
+    /// One enqueue script call for `chunk`, with the ids it will create.
+    fn enqueue_call(&self, chunk: &[NewJob]) -> (Vec<JobId>, redis::ScriptInvocation<'_>) {
+        let mut ids = Vec::with_capacity(chunk.len());
+        let mut inv = self.invocation(&self.scripts.enqueue);
+        for job in chunk {
+            let id = job.id.clone().unwrap_or_else(JobId::generate);
+            let max = job.max_attempts.unwrap_or_else(|| self.config.max_attempts_for(&job.kind));
+            inv.arg(&id.0)
+                .arg(&job.kind)
+                .arg(&job.payload)
+                .arg(max)
+                .arg(job.delay.map_or(0, |d| d.as_millis() as u64))
+                .arg(job.unique_key.as_deref().unwrap_or(""))
+                .arg(self.config.unique_ttl.as_millis() as u64)
+                .arg(if job.id.is_some() { "1" } else { "0" });
+            ids.push(id);
+        }
+        (ids, inv)
     }
 
     /// Leases up to `k` ready jobs to `worker` (promoting due scheduled jobs first, in a
@@ -300,6 +319,19 @@ impl Waiter {
                 self.conn = None;
                 Ok(false)
             }
+        }
+    }
+}
+
+/// Every job of a call is created except those the script lists as duplicates
+/// (`position, existing id` pairs, 1-based).
+fn merge_enqueued(ids: Vec<JobId>, reply: Vec<Value>, out: &mut Vec<Enqueued>) {
+    let base = out.len();
+    out.extend(ids.into_iter().map(Enqueued::Created));
+    for pair in reply.chunks(2) {
+        let position = int(&pair[0]);
+        if let Some(slot) = usize::try_from(position - 1).ok().and_then(|i| out.get_mut(base + i)) {
+            *slot = Enqueued::Duplicate(JobId(string(pair.get(1))));
         }
     }
 }

@@ -1,13 +1,16 @@
 -- ARGV: tag, then per job: id, kind, payload, max_attempts, delay_ms (0 = now), unique_key ('' = none),
 --   unique_ttl_ms, id_given ('1' when the caller chose the id, so it may exist already; a fresh
 --   UUID v7 cannot, and skipping its EXISTS check is a third of the per-job work)
--- Returns per job: 1, id (created) or 0, existing id (duplicate id or live unique key).
+-- Returns only the duplicates, as pairs: the job's 1-based position in the call, the existing id
+-- (its own id, or the job holding the live unique key). A short reply is less work for Redis.
 local ready, scheduled = tag .. ':ready', tag .. ':scheduled'
 local out = {}
 local pushed = 0
 local delayed = 0
 local ready_ids = {}
+local n = 0
 for i = 2, #ARGV, 8 do
+  n = n + 1
   local id, kind, payload, max = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local due, uniq, uttl = now + tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
   local jk = jobkey(id)
@@ -21,7 +24,7 @@ for i = 2, #ARGV, 8 do
     end
   end
   if existing then
-    out[#out + 1] = 0
+    out[#out + 1] = n
     out[#out + 1] = existing
   else
     -- `a` (attempts) starts absent, read as 0.
@@ -41,8 +44,6 @@ for i = 2, #ARGV, 8 do
       move(kind, nil, 'ready')
       pushed = pushed + 1
     end
-    out[#out + 1] = 1
-    out[#out + 1] = id
   end
 end
 -- One LPUSH for the batch (at most 1,000 ids: the client chunks), in enqueue order.
