@@ -14,7 +14,7 @@ use super::directory::{Directory, ExtensionRecord};
 use super::extensions::TYPES;
 use super::guard::{self, Caller};
 use super::paging::page_of;
-use super::query::Query;
+use super::query;
 use super::rate_limit::Group;
 use super::{errors, RcState};
 
@@ -57,13 +57,8 @@ async fn list(
     Path(account_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let acc = match caller.account(&account_id) {
-        Ok(a) => a,
-        Err(resp) => return resp,
-    };
-    let q = Query::parse(raw.as_deref());
-    let page = match q.page().resolve(100, 1000) {
-        Ok(p) => p,
+    let (acc, q, page) = match query::account_list(&caller, &account_id, raw.as_deref()) {
+        Ok(v) => v,
         Err(resp) => return resp,
     };
     let types = match q.all_of("type", TYPES) {

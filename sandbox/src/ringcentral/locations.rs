@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::directory::{Directory, EmergencyLocation, Site};
 use super::guard::{self, Caller};
 use super::paging::page_of;
-use super::query::Query;
+use super::query::{self, Query};
 use super::rate_limit::Group;
 use super::{errors, RcState};
 
@@ -73,13 +73,8 @@ async fn sites(
     Path(account_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let acc = match caller.account(&account_id) {
-        Ok(a) => a,
-        Err(resp) => return resp,
-    };
-    let q = Query::parse(raw.as_deref());
-    let page = match q.page().resolve(100, 1000) {
-        Ok(p) => p,
+    let (acc, q, page) = match query::account_list(&caller, &account_id, raw.as_deref()) {
+        Ok(v) => v,
         Err(resp) => return resp,
     };
     let dir = state.directory.lock().unwrap_or_else(|e| e.into_inner());
@@ -128,13 +123,8 @@ async fn locations(
     Path(account_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let acc = match caller.account(&account_id) {
-        Ok(a) => a,
-        Err(resp) => return resp,
-    };
-    let q = Query::parse(raw.as_deref());
-    let page = match q.page().resolve(100, 1000) {
-        Ok(p) => p,
+    let (acc, q, page) = match query::account_list(&caller, &account_id, raw.as_deref()) {
+        Ok(v) => v,
         Err(resp) => return resp,
     };
     let (address_statuses, usage_statuses) =
@@ -204,13 +194,8 @@ async fn site_members(
     Path((account_id, site_id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let acc = match caller.account(&account_id) {
-        Ok(a) => a,
-        Err(resp) => return resp,
-    };
-    let q = Query::parse(raw.as_deref());
-    let page = match q.page().resolve(100, 1000) {
-        Ok(p) => p,
+    let (acc, q, page) = match query::account_list(&caller, &account_id, raw.as_deref()) {
+        Ok(v) => v,
         Err(resp) => return resp,
     };
     let dir = state.directory.lock().unwrap_or_else(|e| e.into_inner());

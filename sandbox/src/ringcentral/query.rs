@@ -45,3 +45,16 @@ impl Query {
         self.0.iter().filter(|(k, _)| k != "page" && k != "perPage").cloned().collect()
     }
 }
+
+/// The start of every account-level list handler: the resolved `{accountId}` (`~` or the
+/// caller's), the query, and the page (`perPage` default 100, at most 1000).
+pub fn account_list(
+    caller: &super::guard::Caller,
+    account_id: &str,
+    raw: Option<&str>,
+) -> Result<(u64, Query, super::paging::Page), axum::response::Response> {
+    let acc = caller.account(account_id)?;
+    let q = Query::parse(raw);
+    let page = q.page().resolve(100, 1000)?;
+    Ok((acc, q, page))
+}
