@@ -15,13 +15,16 @@ use tokio::task::JoinHandle;
 pub const TOKEN: &str = "test-verification-token";
 pub const DEADLINE: Duration = Duration::from_secs(15);
 
-/// A config for `redis_url` with every schedule off (tests turn on what they need).
+/// A config for `redis_url` with every schedule off except those `extra` sets.
 pub fn config(redis_url: &str, extra: &str) -> Config {
-    let text = format!(
-        "[redis]\nurl = \"{redis_url}\"\n[ringcentral]\nverification_token = \"{TOKEN}\"\n\
-         [schedules.locations]\nenabled = false\n[schedules.accounts]\nenabled = false\n\
-         [schedules.contacts]\nenabled = false\n[schedules.subscriptions]\nenabled = false\n{extra}"
-    );
+    let mut text = format!("[redis]\nurl = \"{redis_url}\"\n[ringcentral]\nverification_token = \"{TOKEN}\"\n");
+    for resource in ["locations", "accounts", "contacts", "subscriptions"] {
+        let header = format!("[schedules.{resource}]\n");
+        if !extra.contains(&header) {
+            text.push_str(&format!("{header}enabled = false\n"));
+        }
+    }
+    text.push_str(extra);
     match Config::from_toml_str(&text, Vec::new()) {
         Ok(c) => c,
         Err(e) => panic!("test config: {e}"),
@@ -38,6 +41,11 @@ pub struct Producer {
 impl Producer {
     pub async fn start(config: Config, options: Options) -> Producer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        Producer::start_on(listener, config, options).await
+    }
+
+    /// On a listener bound by the test (its address goes into `webhook_address`).
+    pub async fn start_on(listener: TcpListener, config: Config, options: Options) -> Producer {
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(run_with(
