@@ -17,7 +17,12 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 
 /// A config for `redis_url` with every schedule off except those `extra` sets.
 pub fn config(redis_url: &str, extra: &str) -> Config {
-    let mut text = format!("[redis]\nurl = \"{redis_url}\"\n[ringcentral]\nverification_token = \"{TOKEN}\"\n");
+    config_rc(redis_url, "", extra)
+}
+
+/// [`config`] with more `[ringcentral]` lines (`rc`).
+pub fn config_rc(redis_url: &str, rc: &str, extra: &str) -> Config {
+    let mut text = format!("[redis]\nurl = \"{redis_url}\"\n[ringcentral]\nverification_token = \"{TOKEN}\"\n{rc}\n");
     for resource in ["locations", "accounts", "contacts", "subscriptions"] {
         let header = format!("[schedules.{resource}]\n");
         if !extra.contains(&header) {
