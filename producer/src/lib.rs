@@ -144,7 +144,12 @@ pub async fn run_with(
 async fn keep_subscribed(rc: RingCentral, spec: SubscriptionSpec, stop: CancellationToken) {
     let mut delay = Duration::from_secs(1);
     loop {
-        match subscription::ensure(&rc, &spec).await {
+        // Stopping does not wait for a RingCentral call (up to its 15 s timeout) to end.
+        let result = tokio::select! {
+            _ = stop.cancelled() => return,
+            r = subscription::ensure(&rc, &spec) => r,
+        };
+        match result {
             Ok(outcome) => {
                 tracing::info!(id = %outcome.id, action = ?outcome.action, deleted = ?outcome.deleted, "webhook subscription in place");
                 return;
