@@ -95,6 +95,20 @@ async fn a_voicemail_left_in_the_sandbox_becomes_a_follow_up_job() {
     })
     .await;
     assert!(!job.extension_id.is_empty());
+    // An account change fires the admin extension's info event with `AccountSettings`.
+    let resp = reqwest::Client::new()
+        .patch(format!("{}/sandbox/account", w.sandbox.rc_url()))
+        .json(&json!({"mainNumber": "+16505550100"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let account = snapsync_testkit::wait_until_async("sync_account job", DEADLINE, || async {
+        payloads(&w.queue, "sync_account").await.into_iter().next()
+    })
+    .await;
+    let account = <snapsync::jobs::SyncAccount as Payload>::decode(&account).unwrap();
+    assert_eq!(account.hints, vec!["AccountSettings".to_owned()]);
     w.producer.stop().await;
 }
 
