@@ -15,9 +15,9 @@ const LOCATIONS: usize = 9;
 const LEADS: usize = 192;
 
 async fn initial_sync(p: &Pipeline) {
-    p.enqueue("sync_locations", json!({"v": 1})).await;
-    p.enqueue("sync_account", json!({"v": 1})).await;
-    p.enqueue("sync_contacts", json!({"v": 1})).await;
+    p.enqueue("sync_locations", json!({"v": 1, "trigger": {"type": "manual"}})).await;
+    p.enqueue("sync_account", json!({"v": 1, "trigger": {"type": "manual"}})).await;
+    p.enqueue("sync_contacts", json!({"v": 1, "trigger": {"type": "manual"}})).await;
     p.settle().await;
     assert_eq!(p.dead().await, Vec::<String>::new(), "no job may die in the initial sync");
 }
@@ -80,7 +80,7 @@ async fn initial_sync_lands_everything_once_and_a_rerun_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn source_changes_reach_snapshots() {
     let p = Pipeline::start("changes", "tag").await;
-    p.enqueue("sync_locations", json!({"v": 1})).await;
+    p.enqueue("sync_locations", json!({"v": 1, "trigger": {"type": "manual"}})).await;
     p.enqueue("sync_contacts", payload_ext(ADMIN_EXT)).await;
     p.settle().await;
     assert_eq!(p.dead().await, Vec::<String>::new());
@@ -130,7 +130,7 @@ async fn source_changes_reach_snapshots() {
     // A site renamed → the location renamed; an emergency location deleted → tagged.
     p.rc(Method::PATCH, "/sandbox/sites/400000202", Some(json!({"name": "NYC Office"}))).await;
     p.rc(Method::DELETE, "/sandbox/emergency-locations/400000306", None).await;
-    p.enqueue("sync_locations", json!({"v": 1})).await;
+    p.enqueue("sync_locations", json!({"v": 1, "trigger": {"type": "manual"}})).await;
     p.settle().await;
     assert_eq!(p.dead().await, Vec::<String>::new());
     let records = p.records().await;
@@ -146,11 +146,11 @@ async fn source_changes_reach_snapshots() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deleted_emergency_location_is_deleted_when_configured() {
     let p = Pipeline::start("delete", "delete").await;
-    p.enqueue("sync_locations", json!({"v": 1})).await;
+    p.enqueue("sync_locations", json!({"v": 1, "trigger": {"type": "manual"}})).await;
     p.settle().await;
     assert_eq!(count(&p.records().await, "locations"), LOCATIONS);
     p.rc(Method::DELETE, "/sandbox/emergency-locations/400000306", None).await;
-    p.enqueue("sync_locations", json!({"v": 1})).await;
+    p.enqueue("sync_locations", json!({"v": 1, "trigger": {"type": "manual"}})).await;
     p.settle().await;
     assert_eq!(p.dead().await, Vec::<String>::new());
     let records = p.records().await;

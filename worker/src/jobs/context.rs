@@ -14,6 +14,7 @@ use snapsync::queue::{Queue, QueueError};
 use snapsync::ringcentral::{RcError, RcSettings, RingCentral};
 use snapsync::routing::{Router, RoutingError, Rules};
 use snapsync::snapshots::{Owner, SnapshotsClient, SnapshotsError};
+use snapsync::subscription::SubscriptionSpec;
 use tokio::sync::Mutex;
 
 /// How long the `/owners` list is reused before it is read again: routing needs it for
@@ -52,6 +53,8 @@ pub struct Context {
     /// The deployment's key prefix (`queue.prefix`): every snapsync key starts with it.
     pub prefix: String,
     pub sync: SyncConfig,
+    /// The webhook subscription `renew_subscription` keeps alive (the producer's too).
+    pub subscription: SubscriptionSpec,
     owners: Mutex<Option<(Instant, Arc<Vec<Owner>>)>>,
 }
 
@@ -113,6 +116,10 @@ impl Context {
             redis,
             prefix,
             sync: config.sync.clone(),
+            subscription: SubscriptionSpec::new(
+                config.ringcentral.webhook_address.as_str(),
+                config.ringcentral.verification_token.clone(),
+            ),
             owners: Mutex::new(None),
         })
     }

@@ -39,7 +39,7 @@ impl HandlerError {
         match self {
             HandlerError::Rc(e) if e.is_retryable() => Classification::Retryable {
                 reason: "ringcentral answered with a retryable error".into(),
-                retry_after: e.retry_after(),
+                retry_after: e.retry_after().map(|after| if e.status() == Some(429) { spread(after) } else { after }),
             },
             HandlerError::Rc(_) => Classification::permanent("ringcentral refused the request"),
             HandlerError::Payload(_) => Classification::permanent("bad payload"),
@@ -48,6 +48,13 @@ impl HandlerError {
             other => classify(other),
         }
     }
+}
+
+/// A 429's `Retry-After`, stretched by a random 0–100 %: every job that hit the limit in the
+/// same window would otherwise come back at the same instant, and RingCentral restarts the
+/// penalty on each request that arrives during it.
+fn spread(after: Duration) -> Duration {
+    after + after.mul_f64(rand::random::<f64>())
 }
 
 /// `error` about `record` (e.g. `contact 500000201`) as the worker's [`JobError`].
@@ -86,6 +93,15 @@ pub fn combine(total: usize, failures: &[(String, HandlerError)]) -> Option<JobE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limit_delays_are_spread_over_one_more_window() {
+        let base = Duration::from_secs(2);
+        for _ in 0..100 {
+            let d = spread(base);
+            assert!(d >= base && d <= base * 2, "{d:?}");
+        }
+    }
 
     #[test]
     fn payload_errors_are_permanent_and_name_the_record() {

@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //! - [`context`]: [`Context`], the clients and files every handler uses, built from `Config`.
-//! - [`payload`]: the versioned payload of each kind.
+//! - [`payload`]: decoding the versioned payloads of `snapsync::jobs`.
 //! - [`failure`]: [`HandlerError`] and its classification into retry or permanent.
 //! - [`sync_locations`], [`sync_account`], [`sync_contacts`], [`upsert_contact`],
 //!   [`voicemail_follow_up`], [`renew_subscription`]: the handlers.
@@ -43,22 +43,22 @@ pub async fn dispatch(ctx: Arc<Context>, payload: Value, job: JobMeta) -> Result
     let bad = |e: HandlerError| failure::job_error(&format!("{kind} job {}", job.id), &e);
     match kind {
         k if k == JobKind::SyncLocations.as_str() => {
-            sync_locations::run(&ctx, payload::decode(k, payload).map_err(bad)?, &job).await
+            sync_locations::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
         }
         k if k == JobKind::SyncAccount.as_str() => {
-            sync_account::run(&ctx, payload::decode(k, payload).map_err(bad)?, &job).await
+            sync_account::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
         }
         k if k == JobKind::SyncContacts.as_str() => {
-            sync_contacts::run(&ctx, payload::decode(k, payload).map_err(bad)?, &job).await
+            sync_contacts::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
         }
         k if k == JobKind::UpsertContact.as_str() => {
-            upsert_contact::run(&ctx, payload::decode(k, payload).map_err(bad)?, &job).await
+            upsert_contact::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
         }
         k if k == JobKind::VoicemailFollowUp.as_str() => {
-            voicemail_follow_up::run(&ctx, payload::decode(k, payload).map_err(bad)?, &job).await
+            voicemail_follow_up::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
         }
         k if k == JobKind::RenewSubscription.as_str() => {
-            renew_subscription::run(&ctx, payload::decode(k, payload).map_err(bad)?, &job).await
+            renew_subscription::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
         }
         other => Err(JobError::permanent(format!("no handler for job kind {other:?} in this worker"))),
     }

@@ -10,24 +10,23 @@
 //! the two replays the same changes next time; the unique keys and idempotent upserts make
 //! that harmless.
 
-use snapsync::jobs::JobKind;
+use snapsync::jobs::{JobKind, Payload, SyncContacts, UpsertContact, PAYLOAD_VERSION};
 use snapsync::queue::NewJob;
 
 use super::context::Context;
 use super::failure::job_error;
-use super::payload::{SyncContacts, UpsertContact, VERSION};
 use super::sync_locations::to_json;
 use crate::error::JobError;
 use crate::job::JobMeta;
 
 pub async fn run(ctx: &Context, payload: SyncContacts, job: &JobMeta) -> Result<(), JobError> {
-    match payload.extension_id {
-        None => fan_out_extensions(ctx, job).await,
-        Some(ext) => sync_extension(ctx, &ext, job).await,
+    match &payload.extension_id {
+        None => fan_out_extensions(ctx, &payload, job).await,
+        Some(ext) => sync_extension(ctx, ext, job).await,
     }
 }
 
-async fn fan_out_extensions(ctx: &Context, job: &JobMeta) -> Result<(), JobError> {
+async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta) -> Result<(), JobError> {
     let extensions = ctx
         .rc
         .extensions(&[("type", "User".to_string())])
@@ -36,10 +35,14 @@ async fn fan_out_extensions(ctx: &Context, job: &JobMeta) -> Result<(), JobError
     let jobs: Vec<NewJob> = extensions
         .iter()
         .map(|ext| {
-            let p = SyncContacts { v: VERSION, extension_id: Some(ext.id.clone()) };
+            let p = SyncContacts {
+                v: PAYLOAD_VERSION,
+                trigger: payload.trigger.clone(),
+                extension_id: Some(ext.id.clone()),
+            };
             // Keyed by this job, so a retry of the fan-out does not enqueue twice, while the
             // next scheduled run does enqueue again.
-            NewJob::new(JobKind::SyncContacts.as_str(), to_json(&p).to_string())
+            NewJob::new(JobKind::SyncContacts.as_str(), p.encode())
                 .unique(format!("sync_contacts:{}:{}", ext.id, job.id))
         })
         .collect();
@@ -61,12 +64,13 @@ async fn sync_extension(ctx: &Context, ext: &str, _job: &JobMeta) -> Result<(), 
         let contact_json = to_json(contact);
         let unique = format!("contact:{}:{}", contact.id, super::value_hash(&contact_json));
         let p = UpsertContact {
-            v: VERSION,
+            v: PAYLOAD_VERSION,
             extension_id: ext.to_string(),
+            contact_id: contact.id.clone(),
+            contact: Some(contact_json),
             site_id: site_id.clone(),
-            contact: contact_json,
         };
-        jobs.push(NewJob::new(JobKind::UpsertContact.as_str(), to_json(&p).to_string()).unique(unique));
+        jobs.push(NewJob::new(JobKind::UpsertContact.as_str(), p.encode()).unique(unique));
     }
     let n = jobs.len();
     let enqueued = ctx.queue.enqueue_batch(jobs).await.map_err(|e| job_error(&name, &e.into()))?;

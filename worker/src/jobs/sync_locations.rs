@@ -14,10 +14,10 @@ use snapsync::mapping::Resource;
 use super::context::Context;
 use super::deletions;
 use super::failure::{combine, job_error, HandlerError};
-use super::payload::SyncLocations;
 use super::Tally;
 use crate::error::JobError;
 use crate::job::JobMeta;
+use snapsync::jobs::SyncLocations;
 
 /// The `seen:` set of location external ids.
 const SEEN: &str = "locations";

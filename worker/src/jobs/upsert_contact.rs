@@ -13,32 +13,58 @@
 
 use redis::AsyncCommands;
 use serde_json::Value;
+use snapsync::jobs::UpsertContact;
 use snapsync::mapping::{claim_lead_email, release_lead_email, EmailClaim, Resource};
 use snapsync::snapshots::Collection;
 
 use super::context::Context;
 use super::deletions;
 use super::failure::{job_error, HandlerError};
-use super::payload::UpsertContact;
 use crate::error::JobError;
 use crate::job::JobMeta;
 
 pub async fn run(ctx: &Context, payload: UpsertContact, job: &JobMeta) -> Result<(), JobError> {
-    let contact = &payload.contact;
-    let id = match contact.get("id") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => {
-            let e = HandlerError::Payload("the contact in the payload has no id".into());
-            return Err(job_error(&format!("upsert_contact job {}", job.id), &e));
-        }
+    let name = format!("contact {} (extension {})", payload.contact_id, payload.extension_id);
+    let contact = match payload.contact.clone() {
+        Some(c) => c,
+        None => read_contact(ctx, &payload).await.map_err(|e| job_error(&name, &e))?,
     };
-    let name = format!("contact {id} (extension {})", payload.extension_id);
-    upsert(ctx, &payload, &id, job).await.map_err(|e| job_error(&name, &e))
+    upsert(ctx, &payload, &contact, &payload.contact_id, job).await.map_err(|e| job_error(&name, &e))
 }
 
-async fn upsert(ctx: &Context, payload: &UpsertContact, id: &str, job: &JobMeta) -> Result<(), HandlerError> {
-    let contact = &payload.contact;
+/// The contact from RingCentral (`address-book/contact/{id}`, Heavy) when the payload does
+/// not carry it; a contact that is gone (404) is handled as deleted.
+async fn read_contact(ctx: &Context, payload: &UpsertContact) -> Result<Value, HandlerError> {
+    let check = |what, id: &str| {
+        let ok = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '~');
+        if ok {
+            Ok(())
+        } else {
+            Err(HandlerError::Payload(format!("{what} {id:?} is not a RingCentral id")))
+        }
+    };
+    check("extension_id", &payload.extension_id)?;
+    check("contact_id", &payload.contact_id)?;
+    let path = format!(
+        "/restapi/v1.0/account/~/extension/{}/address-book/contact/{}",
+        payload.extension_id, payload.contact_id
+    );
+    match ctx.rc.get_json::<Value>(&path, &[]).await {
+        Ok(answer) => Ok(answer.value),
+        Err(e) if e.status() == Some(404) => {
+            Ok(serde_json::json!({"id": payload.contact_id, "availability": "Deleted"}))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn upsert(
+    ctx: &Context,
+    payload: &UpsertContact,
+    contact: &Value,
+    id: &str,
+    job: &JobMeta,
+) -> Result<(), HandlerError> {
     let deleted = matches!(contact.get("availability").and_then(Value::as_str), Some("Deleted" | "Purged"));
     if deleted {
         return delete(ctx, id).await;
@@ -82,7 +108,12 @@ async fn upsert(ctx: &Context, payload: &UpsertContact, id: &str, job: &JobMeta)
 }
 
 async fn delete(ctx: &Context, id: &str) -> Result<(), HandlerError> {
-    let external_id = format!("ringcentral:contact:{id}");
+    // The mapping's external id needs only the id; the fallback is the default file's form.
+    let external_id = ctx
+        .mapping
+        .map(Resource::LeadFromContact, &serde_json::json!({ "id": id }))
+        .map(|m| m.external_id)
+        .unwrap_or_else(|_| format!("ringcentral:contact:{id}"));
     let done = deletions::apply(ctx, Collection::Leads, &external_id).await?;
     let mut conn = ctx.redis.clone();
     let email: Option<String> = conn.get(contact_email_key(ctx, id)).await?;

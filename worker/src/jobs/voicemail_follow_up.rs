@@ -17,11 +17,11 @@ use time::OffsetDateTime;
 
 use super::context::Context;
 use super::failure::{job_error, HandlerError};
-use super::payload::VoicemailFollowUp;
 use super::sync_locations::to_json;
 use super::upsert_contact::phone_key;
 use crate::error::JobError;
 use crate::job::JobMeta;
+use snapsync::jobs::VoicemailFollowUp;
 
 /// When the follow-up is due, after the voicemail arrived.
 const DUE_AFTER: time::Duration = time::Duration::days(1);

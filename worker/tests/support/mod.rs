@@ -189,5 +189,5 @@ pub fn assert_no_duplicates(records: &Value, collection: &str) {
 }
 
 pub fn payload_ext(ext: &str) -> Value {
-    json!({ "v": 1, "extension_id": ext })
+    json!({ "v": 1, "trigger": {"type": "manual"}, "extension_id": ext })
 }
