@@ -15,6 +15,7 @@ use snapsync::queue::NewJob;
 
 use super::context::Context;
 use super::failure::job_error;
+use super::rc_pause;
 use super::sync_locations::to_json;
 use crate::error::JobError;
 use crate::job::JobMeta;
@@ -56,7 +57,11 @@ async fn sync_extension(ctx: &Context, ext: &str, _job: &JobMeta) -> Result<(), 
     let name = format!("extension {ext}");
     let extension = ctx.rc.extension(ext).await.map_err(|e| job_error(&name, &e.into()))?;
     let site_id = extension.site.as_ref().and_then(|s| s.id.clone());
-    let changes = ctx.rc.sync_contacts(ext).await.map_err(|e| job_error(&name, &e.into()))?;
+    rc_pause::check(ctx, rc_pause::HEAVY).await.map_err(|e| job_error(&name, &e))?;
+    let changes = match ctx.rc.sync_contacts(ext).await {
+        Ok(c) => c,
+        Err(e) => return Err(job_error(&name, &rc_pause::note(ctx, e, rc_pause::HEAVY).await)),
+    };
     let mut jobs = Vec::with_capacity(changes.contacts.len());
     let mut deleted = 0;
     for contact in &changes.contacts {
