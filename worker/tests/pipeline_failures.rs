@@ -120,3 +120,22 @@ async fn unreadable_payloads_and_unknown_kinds_are_dead_at_once() {
     }
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_ringcentral_429_pauses_the_group_and_the_sync_retries() {
+    let p = Pipeline::start("rc429", "tag").await;
+    p.rc(
+        Method::POST,
+        "/sandbox/faults",
+        Some(json!({"route": "GET /restapi/v1.0/account/*/extension/*/address-book-sync", "statuses": [429], "retry_after": 1})),
+    )
+    .await;
+    let job = p.enqueue("sync_contacts", payload_ext(ADMIN_EXT)).await;
+    let done = p.finished(&job).await;
+    assert_eq!(done.summary.state, JobState::Done, "{:?}", done.summary.last_error);
+    assert_eq!(done.summary.attempts, 2);
+    assert!(done.history[0].error.as_deref().is_some_and(|e| e.contains("429")), "{:?}", done.history);
+    p.settle().await;
+    assert!(support::count(&p.records().await, "leads") > 0, "the contacts synced after the pause");
+    p.stop().await;
+}
