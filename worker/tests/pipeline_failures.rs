@@ -139,3 +139,18 @@ async fn a_ringcentral_429_pauses_the_group_and_the_sync_retries() {
     assert!(support::count(&p.records().await, "leads") > 0, "the contacts synced after the pause");
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_context_shows_no_secret_and_a_bad_mapping_file_stops_startup() {
+    let p = Pipeline::start("secrets", "tag").await;
+    let shown = format!("{:?}", p.ctx);
+    for secret in ["sandbox-client-secret", "sandbox-snapshots-key", "eyJhbGciOiJub25lIn0"] {
+        assert!(!shown.contains(secret), "Debug shows a secret: {shown}");
+    }
+    p.stop().await;
+
+    let toml = "[mapping]\npath = \"/nonexistent/mapping.toml\"\n";
+    let config = snapsync::config::Config::from_toml_str(toml, []).expect("valid config");
+    let err = snapsync_worker::jobs::Context::from_config(&config).await.expect_err("a missing mapping file fails");
+    assert!(err.to_string().contains("/nonexistent/mapping.toml"), "{err}");
+}
