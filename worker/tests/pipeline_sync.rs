@@ -104,6 +104,8 @@ async fn source_changes_reach_snapshots() {
     assert_eq!(lead[0]["owner"], "own_01", "{}", lead[0]);
     assert_eq!(lead[0]["phone"], "+12125550199");
     assert_eq!(lead[0]["external_id"], format!("ringcentral:contact:{id}"));
+    let hq = find(&records, "locations", "external_id", "ringcentral:site:400000201")[0]["location_id"].clone();
+    assert_eq!(lead[0]["location_id"], hq, "extension 101 is at Headquarters");
     let version = lead[0]["version"].as_u64().expect("version");
 
     // Someone reassigns the lead in Snapshots: the sync must keep that owner.
