@@ -59,7 +59,7 @@ impl HandlerError {
 /// A 429's `Retry-After`, stretched by a random 0–100 %: every job that hit the limit in the
 /// same window would otherwise come back at the same instant, and RingCentral restarts the
 /// penalty on each request that arrives during it.
-fn spread(after: Duration) -> Duration {
+pub(crate) fn spread(after: Duration) -> Duration {
     after + after.mul_f64(rand::random::<f64>())
 }
 
