@@ -134,7 +134,7 @@ async fn a_ringcentral_429_pauses_the_group_and_the_sync_waits_it_out() {
     let done = p.finished(&job).await;
     // The 429 paused the group; the sync waits in the queue, without using up attempts.
     assert_eq!(done.summary.state, JobState::Done, "{:?}", done.summary.last_error);
-    assert_eq!(done.summary.attempts, 1);
+    assert_eq!(done.summary.attempts, 1, "{:?}", done.history);
     p.settle().await;
     let counts = p.queue.counts().await.expect("counts");
     assert_eq!(counts.by_kind["sync_contacts"].done, 2, "the deferred copy ran: {counts:?}");

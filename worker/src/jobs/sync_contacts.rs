@@ -88,10 +88,15 @@ async fn sync_extension(ctx: &Context, ext: &str, payload: &SyncContacts, job: &
     let changes = match ctx.rc.sync_contacts(ext).await {
         Ok(c) => c,
         Err(e) if e.status() == Some(429) => {
+            // Wait out this answer's own Retry-After (the pause key may already have expired
+            // on a slow machine by the time it is read back).
+            let after = e.retry_after();
             let e = rc_pause::note(ctx, e, rc_pause::HEAVY).await;
-            return match rc_pause::check(ctx, rc_pause::HEAVY).await {
-                Err(paused) => defer(ctx, ext, payload, job, paused).await,
-                Ok(()) => Err(job_error(&name, &e)),
+            return match after {
+                Some(left) => {
+                    defer(ctx, ext, payload, job, HandlerError::Paused { group: rc_pause::HEAVY.into(), left }).await
+                }
+                None => Err(job_error(&name, &e)),
             };
         }
         Err(e) => return Err(job_error(&name, &e.into())),
