@@ -140,6 +140,13 @@ pub struct UpsertContact {
     pub v: u32,
     pub extension_id: String,
     pub contact_id: String,
+    /// The contact as address-book sync returned it, so the upsert needs no second Heavy
+    /// read; absent → the worker reads `address-book/contact/{contact_id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<serde_json::Value>,
+    /// The site of `extension_id`, for owner routing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
 }
 
 /// `voicemail_follow_up`: read `message-store/{message_id}` of `extension_id`, create the
