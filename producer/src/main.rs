@@ -1,7 +1,9 @@
-//! `snapsync`: the producer and operator CLI. The webhook receiver, scheduler and admin
-//! API arrive with the pipeline issue; today the binary checks and shows configuration.
+//! `snapsync`: the producer and operator CLI: `serve` runs the webhook receiver, the
+//! subscription lifecycle and the scheduler (`snapsync_producer`); `config` checks and shows
+//! the configuration.
 
 mod config_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -19,18 +21,13 @@ struct Cli {
 enum Command {
     /// Check or print the configuration (file, then SNAPSYNC__SECTION__KEY variables).
     Config(config_cmd::ConfigArgs),
-    /// Run the producer (not built yet).
-    Serve,
+    /// Run the producer: webhooks, subscription, scheduler, health (until SIGTERM/SIGINT).
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Config(args) => config_cmd::run(args),
-        Command::Serve => {
-            eprintln!(
-                "`snapsync serve` is not built yet: see the pipeline issue; the sandbox runs with `snapsync-sandbox`"
-            );
-            ExitCode::FAILURE
-        }
+        Command::Serve(args) => serve_cmd::run(args),
     }
 }

@@ -12,6 +12,7 @@
 //! - [`snapshots`]: the Snapshots client (idempotent upserts by external id, owners, activities).
 //! - [`mapping`]: RingCentral → Snapshots field mapping from a checked mapping file.
 //! - [`routing`]: owner routing of new leads from a checked rules file.
+//! - [`subscription`]: the webhook subscription's lifecycle (reuse, renew, recreate, no duplicates).
 //! - [`queue`]: the Redis job storage (leases, retries, dedup, inspection); `docs/queue.md`.
 
 pub mod config;
@@ -22,3 +23,4 @@ pub mod queue;
 pub mod ringcentral;
 pub mod routing;
 pub mod snapshots;
+pub mod subscription;

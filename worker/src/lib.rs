@@ -20,6 +20,7 @@
 //! - [`job`]: [`JobMeta`], what a handler learns about its job.
 //! - [`runner`]: [`run`] a handler until a shutdown future resolves; [`connect`]; signals.
 //! - [`reconnect`]: the capped backoff every task uses while Redis is away.
+//! - [`jobs`]: the job handlers (one file per kind), [`jobs::dispatch`] and their [`jobs::Context`].
 
 pub mod backend;
 pub mod error;
@@ -27,6 +28,7 @@ mod fetch;
 mod heartbeat;
 pub mod holdings;
 pub mod job;
+pub mod jobs;
 pub mod outcome;
 pub mod reconnect;
 pub mod runner;

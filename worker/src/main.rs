@@ -1,61 +1,88 @@
-//! `snapsync-worker`: runs jobs from the Redis queue until SIGTERM/SIGINT. The real job
-//! handlers arrive with the pipeline issue; until then every job is a no-op.
+//! `snapsync-worker`: runs sync jobs from the Redis queue until SIGTERM/SIGINT. Loads the
+//! typed `Config` (`--config FILE` or `SNAPSYNC_CONFIG`, then `SNAPSYNC__*` overrides), lets
+//! the flags below override it, builds the clients and runs every job through
+//! `jobs::dispatch`.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use snapsync::queue::QueueConfig;
-use snapsync_worker::{connect, run, shutdown_signal, JobError, JobMeta, RedisBackend, WorkerOptions};
+use snapsync::config::Config;
+use snapsync_worker::jobs::{dispatch, Context};
+use snapsync_worker::{run, shutdown_signal, RedisBackend, WorkerOptions};
 
 /// snapsync-worker: runs sync jobs from the Redis queue.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    #[arg(long, env = "SNAPSYNC__REDIS__URL", default_value = "redis://127.0.0.1:6379")]
-    redis_url: String,
-    #[arg(long, env = "SNAPSYNC__QUEUE__PREFIX", default_value = "snapsync")]
-    prefix: String,
-    #[arg(long, env = "SNAPSYNC__QUEUE__NAME", default_value = "jobs")]
-    queue: String,
-    /// Jobs run at once.
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
-    /// Jobs reserved ahead of free slots (default: the concurrency, at least 4).
+    /// The config file (TOML); without it, defaults and `SNAPSYNC__*` variables only.
+    #[arg(long, env = "SNAPSYNC_CONFIG")]
+    config: Option<PathBuf>,
+    /// Overrides `redis.url`.
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Overrides `queue.prefix`.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Overrides `queue.name`.
+    #[arg(long)]
+    queue: Option<String>,
+    /// Jobs run at once (overrides `worker.concurrency`).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Jobs reserved ahead of free slots (overrides `worker.prefetch`).
     #[arg(long)]
     prefetch: Option<usize>,
-    /// Lease of a reserved job, renewed every third of it while held.
-    #[arg(long, default_value_t = 15_000)]
-    lease_ms: u64,
-    /// On SIGTERM, how long running jobs may take to finish.
-    #[arg(long, default_value_t = 30)]
-    shutdown_secs: u64,
+    /// Lease of a reserved job in ms, renewed every third of it (overrides `worker.lease`).
+    #[arg(long)]
+    lease_ms: Option<u64>,
+    /// On SIGTERM, how long running jobs may take to finish (overrides `worker.shutdown_deadline`).
+    #[arg(long)]
+    shutdown_secs: Option<u64>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(env_filter()).init();
     let cli = Cli::parse();
-    let config = QueueConfig {
-        prefix: cli.prefix,
-        queue: cli.queue,
-        lease: Duration::from_millis(cli.lease_ms),
-        ..QueueConfig::default()
-    };
-    let queue = connect(&cli.redis_url, config).await?;
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(url) = cli.redis_url {
+        config.redis.url = url.into();
+    }
+    if let Some(prefix) = cli.prefix {
+        config.queue.prefix = prefix;
+    }
+    if let Some(name) = cli.queue {
+        config.queue.name = name;
+    }
+    if let Some(n) = cli.concurrency {
+        config.worker.concurrency = n;
+        // A smaller pool should not reserve the configured prefetch ahead of itself.
+        if cli.prefetch.is_none() {
+            config.worker.prefetch = WorkerOptions::default_prefetch(n);
+        }
+    }
+    if let Some(n) = cli.prefetch {
+        config.worker.prefetch = n;
+    }
+    if let Some(ms) = cli.lease_ms {
+        config.worker.lease = Duration::from_millis(ms);
+    }
+    if let Some(secs) = cli.shutdown_secs {
+        config.worker.shutdown_deadline = Duration::from_secs(secs);
+    }
+    config.validate()?;
+    let ctx = Arc::new(Context::from_config(&config).await?);
     let options = WorkerOptions {
-        concurrency: cli.concurrency,
-        prefetch: cli.prefetch.unwrap_or_else(|| WorkerOptions::default_prefetch(cli.concurrency)),
-        shutdown_timeout: Duration::from_secs(cli.shutdown_secs),
+        concurrency: config.worker.concurrency,
+        prefetch: config.worker.prefetch,
+        shutdown_timeout: config.worker.shutdown_deadline,
         ..WorkerOptions::default()
     };
-    let backend = RedisBackend::<serde_json::Value>::new(queue, options);
+    let backend = RedisBackend::<serde_json::Value>::new(ctx.queue.clone(), options);
     tracing::info!(worker = %backend.handle().worker_id(), "worker starting");
-    run(backend, noop, shutdown_signal()).await?;
-    Ok(())
-}
-
-/// Placeholder handler set: accepts every job of every kind.
-async fn noop(_payload: serde_json::Value, _job: JobMeta) -> Result<(), JobError> {
+    run(backend, move |payload, job| dispatch(ctx.clone(), payload, job), shutdown_signal()).await?;
     Ok(())
 }
 

@@ -1,0 +1,123 @@
+//! The producer's HTTP routes: `POST /webhooks/ringcentral`, `GET /healthz`, `GET /readyz`.
+//!
+//! The webhook answers 200 only after Redis holds the job (or already held it: a re-sent
+//! `uuid` is a dedup no-op), 503 with `Retry-After` when Redis cannot be reached so
+//! RingCentral re-sends, 401 on a missing or wrong `Verification-Token` (compared in
+//! constant time), 413 above [`BODY_LIMIT`], 400 on a body that is not a notification.
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use redis::aio::ConnectionManager;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use snapsync::queue::{Enqueued, Queue};
+use subtle::ConstantTimeEq;
+
+use crate::events::{self, Mapped};
+
+/// Notifications are a few KiB; anything near this is not one.
+pub const BODY_LIMIT: usize = 256 * 1024;
+/// A webhook waits at most this for Redis before answering 503 (RingCentral's delivery
+/// timeout is longer, and it re-sends on any non-2xx).
+const ENQUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+/// The handshake's echo header and the webhook path.
+pub const VALIDATION_TOKEN: &str = "validation-token";
+pub const VERIFICATION_TOKEN: &str = "verification-token";
+pub const WEBHOOK_PATH: &str = "/webhooks/ringcentral";
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub queue: Queue,
+    /// A connection for `/readyz`'s PING.
+    pub redis: ConnectionManager,
+    pub verification_token: SecretString,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(WEBHOOK_PATH, post(webhook))
+        .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn token_ok(headers: &HeaderMap, expected: &SecretString) -> bool {
+    headers
+        .get(VERIFICATION_TOKEN)
+        .is_some_and(|got| bool::from(got.as_bytes().ct_eq(expected.expose_secret().as_bytes())))
+}
+
+async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(validation) = headers.get(VALIDATION_TOKEN) {
+        // The handshake on subscribe: echo the token, 200, a tiny response (RingCentral
+        // refuses one over 1 KiB). A wrong verification token is still refused.
+        if headers.contains_key(VERIFICATION_TOKEN) && !token_ok(&headers, &state.verification_token) {
+            return error(StatusCode::UNAUTHORIZED, "wrong Verification-Token");
+        }
+        let mut resp = StatusCode::OK.into_response();
+        resp.headers_mut().insert(VALIDATION_TOKEN, validation.clone());
+        return resp;
+    }
+    if !token_ok(&headers, &state.verification_token) {
+        tracing::warn!("webhook refused: missing or wrong Verification-Token");
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong Verification-Token");
+    }
+    let envelope = match events::parse(&body) {
+        Ok(e) => e,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let job = match events::map(&envelope) {
+        Ok(Mapped::Job(job)) => job,
+        Ok(Mapped::Ignored(why)) => {
+            tracing::info!(uuid = %envelope.uuid, event = %envelope.event, why, "notification ignored");
+            return (StatusCode::OK, Json(json!({ "ignored": why }))).into_response();
+        }
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let kind = job.kind.clone();
+    match tokio::time::timeout(ENQUEUE_TIMEOUT, state.queue.enqueue(job)).await {
+        Ok(Ok(outcome)) => {
+            let duplicate = matches!(outcome, Enqueued::Duplicate(_));
+            tracing::info!(uuid = %envelope.uuid, kind, job = %outcome.id().0, duplicate, "notification enqueued");
+            (StatusCode::OK, Json(json!({ "job": outcome.id().0, "duplicate": duplicate }))).into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::error!(uuid = %envelope.uuid, error = %e, "cannot enqueue notification; answering 503");
+            unavailable()
+        }
+        Err(_) => {
+            tracing::error!(uuid = %envelope.uuid, "redis did not answer in time; answering 503");
+            unavailable()
+        }
+    }
+}
+
+fn unavailable() -> Response {
+    let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, "job queue unavailable; re-send later");
+    resp.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
+    resp
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let mut conn = state.redis.clone();
+    let cmd = redis::cmd("PING");
+    let ping = cmd.query_async::<String>(&mut conn);
+    match tokio::time::timeout(PING_TIMEOUT, ping).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, format!("redis: {e}")),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "redis: no answer to PING"),
+    }
+}

@@ -1,0 +1,160 @@
+//! # snapsync producer: the control plane
+//!
+//! [`run`] serves the webhook receiver and health routes on a bound listener, keeps the
+//! RingCentral webhook subscription in place, and runs the scheduler, until `shutdown`
+//! resolves. The `snapsync` binary (`main.rs`) only parses arguments and calls it.
+//!
+//! Subscription lifecycle: at start the producer calls [`snapsync::subscription::ensure`]
+//! inline (after its listener serves, since RingCentral runs the validation handshake
+//! against it), retrying with backoff while RingCentral is unreachable. From then on the
+//! `subscriptions` schedule and RingCentral's renewal reminder enqueue `renew_subscription`
+//! jobs, whose worker handler calls the same `ensure`: renewals go through the queue's
+//! retries and rate limits like every other RingCentral call.
+//!
+//! # Layout
+//! - [`http`]: routes: `POST /webhooks/ringcentral`, `GET /healthz`, `GET /readyz`.
+//! - [`events`]: notification envelopes → jobs.
+//! - [`scheduler`]: tick-keyed schedule jobs, once per tick across replicas.
+
+pub mod events;
+pub mod http;
+pub mod scheduler;
+
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use secrecy::ExposeSecret;
+use snapsync::config::Config;
+use snapsync::queue::{Queue, QueueError};
+use snapsync::ringcentral::{RcError, RcSettings, RingCentral};
+use snapsync::subscription::{self, SubscriptionSpec};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Why `serve` could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot connect to redis (redis.url): {source}")]
+    Queue {
+        #[source]
+        source: QueueError,
+    },
+    #[error("cannot connect to redis (redis.url): {source}")]
+    Redis {
+        #[source]
+        source: redis::RedisError,
+    },
+    #[error("ringcentral client: {source}")]
+    RingCentral {
+        #[source]
+        source: RcError,
+    },
+    #[error(transparent)]
+    Schedule(#[from] scheduler::ScheduleError),
+    #[error("http server: {source}")]
+    Http {
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Options of [`run_with`]; [`run`] uses the defaults.
+#[derive(Clone)]
+pub struct Options {
+    /// Keep the webhook subscription in place at start (off for tests of other parts).
+    pub subscribe: bool,
+    pub clock: scheduler::Clock,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { subscribe: true, clock: scheduler::system_clock() }
+    }
+}
+
+/// Runs the producer on `listener` until `shutdown` resolves; then stops accepting, lets
+/// in-flight requests finish, and stops the scheduler.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    run_with(config, listener, shutdown, Options::default()).await
+}
+
+/// [`run`] with [`Options`].
+pub async fn run_with(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: Options,
+) -> Result<(), ServeError> {
+    let ticks = scheduler::enabled(&config.schedules)?;
+    let url = config.redis.url.expose_secret().to_owned();
+    let queue = Queue::connect(&url, config.queue_config()).await.map_err(|source| ServeError::Queue { source })?;
+    let client = redis::Client::open(url.as_str()).map_err(|source| ServeError::Redis { source })?;
+    let cm_config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(1);
+    let redis =
+        ConnectionManager::new_with_config(client, cm_config).await.map_err(|source| ServeError::Redis { source })?;
+    let stop = CancellationToken::new();
+    let mut tasks = vec![tokio::spawn(scheduler::run(queue.clone(), ticks, options.clock.clone(), stop.clone()))];
+    if options.subscribe {
+        let rc = RingCentral::new(
+            RcSettings {
+                server_url: config.ringcentral.server_url.to_string(),
+                client_id: config.ringcentral.client_id.clone(),
+                client_secret: config.ringcentral.client_secret.clone(),
+                jwt: config.ringcentral.jwt.clone(),
+            },
+            redis.clone(),
+            &config.queue.prefix,
+        )
+        .map_err(|source| ServeError::RingCentral { source })?;
+        let spec = SubscriptionSpec::new(
+            config.ringcentral.webhook_address.as_str(),
+            config.ringcentral.verification_token.clone(),
+        );
+        tasks.push(tokio::spawn(keep_subscribed(rc, spec, stop.clone())));
+    }
+    let state = http::AppState { queue, redis, verification_token: config.ringcentral.verification_token.clone() };
+    let addr = listener.local_addr().ok();
+    tracing::info!(?addr, "snapsync producer serving");
+    let stopper = stop.clone();
+    let served = axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = stopper.cancelled() => {}
+            }
+        })
+        .await;
+    stop.cancel();
+    for task in tasks {
+        let _ = task.await;
+    }
+    tracing::info!("snapsync producer stopped");
+    served.map_err(|source| ServeError::Http { source })
+}
+
+/// [`subscription::ensure`] until it succeeds once (backoff 1 s doubling to 60 s).
+async fn keep_subscribed(rc: RingCentral, spec: SubscriptionSpec, stop: CancellationToken) {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match subscription::ensure(&rc, &spec).await {
+            Ok(outcome) => {
+                tracing::info!(id = %outcome.id, action = ?outcome.action, deleted = ?outcome.deleted, "webhook subscription in place");
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "cannot set up the webhook subscription"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,160 @@
+//! The webhook subscription's lifecycle, in one idempotent call: [`ensure`] brings
+//! RingCentral's subscriptions for our webhook address to exactly one active, unexpired one.
+//!
+//! Called by the producer at start (inline, so webhooks flow before the first tick) and by
+//! the worker's `renew_subscription` handler (the `subscriptions` schedule and the renewal
+//! reminder enqueue that job). It is safe to run concurrently: two runs that both create
+//! leave a duplicate that the next run deletes, so the cap (30 per extension and app) is
+//! never approached by our address.
+//!
+//! Rules: reuse the newest active subscription to our address; renew it when less than
+//! `renew_before` is left; delete every other one to our address (duplicates, blacklisted
+//! ones: RingCentral never lifts a blacklist, renewing does not help); create one when none
+//! is left. Subscriptions to other addresses are never touched.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::ringcentral::types::Subscription;
+use crate::ringcentral::{RcError, RingCentral};
+
+/// The voicemail of the logged-in (admin) extension.
+pub const VOICEMAIL_FILTER: &str = "/restapi/v1.0/account/~/extension/~/voicemail";
+/// The admin extension's info: account-level changes arrive here with hints.
+pub const EXTENSION_INFO_FILTER: &str = "/restapi/v1.0/account/~/extension/~";
+
+/// What our subscription should look like.
+#[derive(Debug, Clone)]
+pub struct SubscriptionSpec {
+    /// `ringcentral.webhook_address`: where RingCentral delivers.
+    pub address: String,
+    /// Sent with the subscription; RingCentral echoes it in `Verification-Token`.
+    pub verification_token: SecretString,
+    pub event_filters: Vec<String>,
+    /// Lifetime asked for on create, seconds.
+    pub expires_in: u64,
+    /// Renew when less than this is left.
+    pub renew_before: Duration,
+}
+
+impl SubscriptionSpec {
+    /// The default filters (voicemail and extension info of the admin extension, a renewal
+    /// reminder one day before expiry, every hour), a 7-day lifetime, renewal 3 days ahead.
+    pub fn new(address: impl Into<String>, verification_token: SecretString) -> SubscriptionSpec {
+        SubscriptionSpec {
+            address: address.into(),
+            verification_token,
+            event_filters: vec![
+                VOICEMAIL_FILTER.into(),
+                EXTENSION_INFO_FILTER.into(),
+                // threshold ≤ TTL/2 and interval ≤ threshold/2, as RingCentral requires.
+                "/restapi/v1.0/subscription/~?threshold=86400&interval=3600".into(),
+            ],
+            expires_in: 604_800,
+            renew_before: Duration::from_secs(3 * 86_400),
+        }
+    }
+}
+
+/// What [`ensure`] did to the kept subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// An active one had enough time left.
+    Reused,
+    /// An active one was renewed.
+    Renewed,
+    /// None existed for our address.
+    Created,
+    /// Only blacklisted (or expired) ones existed: deleted, and a new one created.
+    Recreated,
+}
+
+/// The result of [`ensure`].
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The one subscription to our address now.
+    pub id: String,
+    pub action: Action,
+    /// Subscriptions to our address that were deleted (duplicates, blacklisted).
+    pub deleted: Vec<String>,
+}
+
+/// Brings the subscriptions to `spec.address` to exactly one active one (module docs).
+pub async fn ensure(rc: &RingCentral, spec: &SubscriptionSpec) -> Result<Outcome, RcError> {
+    let now = OffsetDateTime::now_utc();
+    let mut ours: Vec<Subscription> = rc
+        .list_subscriptions()
+        .await?
+        .into_iter()
+        .filter(|s| s.delivery_mode.as_ref().is_some_and(|d| same_address(&d.address, &spec.address)))
+        .collect();
+    // Newest expiry first, so the kept one is the one with most time left.
+    ours.sort_by_key(|s| std::cmp::Reverse(expires_at(s).map(|t| t.unix_timestamp())));
+    let keep = ours.iter().position(|s| is_usable(s, now));
+    let mut deleted = Vec::new();
+    let had_any = !ours.is_empty();
+    for (i, s) in ours.iter().enumerate() {
+        if Some(i) != keep {
+            match rc.delete_subscription(&s.id).await {
+                Ok(()) => deleted.push(s.id.clone()),
+                // Already gone (expired meanwhile, or another process deleted it).
+                Err(RcError::Api { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    if let Some(i) = keep {
+        let kept = &ours[i];
+        let left = expires_at(kept).map(|t| t - now).unwrap_or(time::Duration::ZERO);
+        if left < spec.renew_before {
+            let renewed = rc.renew_subscription(&kept.id).await?;
+            return Ok(Outcome { id: renewed.id, action: Action::Renewed, deleted });
+        }
+        return Ok(Outcome { id: kept.id.clone(), action: Action::Reused, deleted });
+    }
+    let created = rc
+        .create_subscription(
+            &spec.event_filters,
+            &spec.address,
+            Some(spec.verification_token.expose_secret()),
+            Some(spec.expires_in),
+        )
+        .await?;
+    let action = if had_any { Action::Recreated } else { Action::Created };
+    Ok(Outcome { id: created.id, action, deleted })
+}
+
+fn same_address(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+fn expires_at(s: &Subscription) -> Option<OffsetDateTime> {
+    s.expiration_time.as_deref().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+}
+
+/// Active and not expired. `Blacklisted` (and the older `Suspended`) never deliver again.
+fn is_usable(s: &Subscription, now: OffsetDateTime) -> bool {
+    let active = s.status.as_deref().is_none_or(|st| st.eq_ignore_ascii_case("Active"));
+    active && expires_at(s).is_none_or(|t| t > now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_spec_debug_hides_the_token() {
+        let spec = SubscriptionSpec::new("http://x/webhooks", SecretString::from("very-secret-token"));
+        assert!(!format!("{spec:?}").contains("very-secret-token"));
+        assert_eq!(spec.event_filters.len(), 3);
+    }
+
+    #[test]
+    fn addresses_compare_without_trailing_slash() {
+        assert!(same_address("http://a/b/", "http://a/b"));
+        assert!(!same_address("http://a/b", "http://a/c"));
+    }
+}

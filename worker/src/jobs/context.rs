@@ -1,0 +1,151 @@
+//! [`Context`]: what every handler uses — the RingCentral and Snapshots clients, the
+//! mapping and routing files, the queue (for fan-out) and Redis — built once per worker
+//! process from the typed `Config`. Files are checked and clients built before the first
+//! job runs, so a bad mapping file stops the worker at startup, not job by job.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use secrecy::ExposeSecret;
+use snapsync::config::{Config, MappingConfig, RoutingConfig, SyncConfig};
+use snapsync::mapping::{Mapping, MappingError};
+use snapsync::queue::{Queue, QueueError};
+use snapsync::ringcentral::{RcError, RcSettings, RingCentral};
+use snapsync::routing::{Router, RoutingError, Rules};
+use snapsync::snapshots::{Owner, SnapshotsClient, SnapshotsError};
+use snapsync::subscription::SubscriptionSpec;
+use tokio::sync::Mutex;
+
+/// How long the `/owners` list is reused before it is read again: routing needs it for
+/// every new lead, and owners change rarely.
+const OWNERS_TTL: Duration = Duration::from_secs(60);
+
+/// Why the worker could not get ready.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot connect to redis at {url}: {source}")]
+    Redis {
+        url: String,
+        #[source]
+        source: redis::RedisError,
+    },
+    #[error("cannot open the queue: {0}")]
+    Queue(#[from] QueueError),
+    #[error("ringcentral client: {0}")]
+    RingCentral(#[from] RcError),
+    #[error("snapshots client: {0}")]
+    Snapshots(#[from] SnapshotsError),
+    #[error("mapping file: {0}")]
+    Mapping(#[from] MappingError),
+    #[error("routing file: {0}")]
+    Routing(#[from] RoutingError),
+}
+
+/// The clients and files the handlers share. Cheap to share behind an `Arc`.
+pub struct Context {
+    pub rc: RingCentral,
+    pub snapshots: SnapshotsClient,
+    pub mapping: Mapping,
+    pub router: Router,
+    pub queue: Queue,
+    pub redis: ConnectionManager,
+    /// The deployment's key prefix (`queue.prefix`): every snapsync key starts with it.
+    pub prefix: String,
+    pub sync: SyncConfig,
+    /// The webhook subscription `renew_subscription` keeps alive (the producer's too).
+    pub subscription: SubscriptionSpec,
+    owners: Mutex<Option<(Instant, Arc<Vec<Owner>>)>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("rc", &self.rc)
+            .field("snapshots", &self.snapshots)
+            .field("mapping", &self.mapping.file())
+            .field("router", &self.router)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// Loads the mapping and routing files, connects to Redis (retrying while it is away,
+    /// as the queue does) and builds both clients.
+    pub async fn from_config(config: &Config) -> Result<Context, SetupError> {
+        let mapping = if uses_builtin(&config.mapping.path, &MappingConfig::default().path) {
+            tracing::info!("no mapping file at the default path; using the built-in default mapping");
+            Mapping::builtin()?
+        } else {
+            Mapping::load(&config.mapping.path)?
+        };
+        let rules = if uses_builtin(&config.routing.path, &RoutingConfig::default().path) {
+            tracing::info!("no routing file at the default path; using the built-in default rules");
+            Rules::builtin()?
+        } else {
+            Rules::load(&config.routing.path)?
+        };
+        let url = config.redis.url.expose_secret().to_owned();
+        let queue = crate::connect(&url, config.queue_config()).await?;
+        let redacted = config.redis.redacted_url();
+        let client = redis::Client::open(url).map_err(|source| SetupError::Redis { url: redacted.clone(), source })?;
+        let redis =
+            ConnectionManager::new(client).await.map_err(|source| SetupError::Redis { url: redacted, source })?;
+        let prefix = config.queue.prefix.clone();
+        let rc_settings = RcSettings {
+            server_url: config.ringcentral.server_url.to_string(),
+            client_id: config.ringcentral.client_id.clone(),
+            client_secret: config.ringcentral.client_secret.clone(),
+            jwt: config.ringcentral.jwt.clone(),
+        };
+        let rc = RingCentral::new(rc_settings, redis.clone(), &prefix)?;
+        let snapshots = SnapshotsClient::new(
+            config.snapshots.base_url.as_str(),
+            config.snapshots.api_key.clone(),
+            redis.clone(),
+            prefix.clone(),
+        )?;
+        let router = Router::new(rules, redis.clone(), prefix.clone());
+        Ok(Context {
+            rc,
+            snapshots,
+            mapping,
+            router,
+            queue,
+            redis,
+            prefix,
+            sync: config.sync.clone(),
+            subscription: SubscriptionSpec::new(
+                config.ringcentral.webhook_address.as_str(),
+                config.ringcentral.verification_token.clone(),
+            ),
+            owners: Mutex::new(None),
+        })
+    }
+
+    /// Snapshots' owners, read at most once per minute per process.
+    pub async fn owners(&self) -> Result<Arc<Vec<Owner>>, SnapshotsError> {
+        let mut cached = self.owners.lock().await;
+        if let Some((at, owners)) = cached.as_ref() {
+            if at.elapsed() < OWNERS_TTL {
+                return Ok(owners.clone());
+            }
+        }
+        let owners = Arc::new(self.snapshots.list_owners().await?);
+        *cached = Some((Instant::now(), owners.clone()));
+        Ok(owners)
+    }
+
+    /// A Redis key of this deployment: `{prefix}:<rest>`.
+    pub fn key(&self, rest: &str) -> String {
+        format!("{}:{rest}", self.prefix)
+    }
+}
+
+/// The default file (`mapping/default.toml`, `routing/default.toml`) is built into the
+/// binary too: when the configured path is the default one and it is not there (the worker
+/// runs outside a checkout), the built-in copy is used. Any other path must exist.
+fn uses_builtin(path: &std::path::Path, default: &std::path::Path) -> bool {
+    path == default && !path.exists()
+}

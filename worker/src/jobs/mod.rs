@@ -1,0 +1,102 @@
+//! # Job handlers
+//!
+//! One file per job kind (`DESIGN.md`, triggers → jobs); [`dispatch`] picks the handler by
+//! the job's kind. Every handler reads RingCentral, maps with the mapping file, writes to
+//! Snapshots idempotently (upsert by external id, `Idempotency-Key` derived from the job),
+//! and turns each failure into a classified [`JobError`] (see [`failure`]).
+//!
+//! # Layout
+//! - [`context`]: [`Context`], the clients and files every handler uses, built from `Config`.
+//! - [`payload`]: decoding the versioned payloads of `snapsync::jobs`.
+//! - [`failure`]: [`HandlerError`] and its classification into retry or permanent.
+//! - [`sync_locations`], [`sync_account`], [`sync_contacts`], [`upsert_contact`],
+//!   [`voicemail_follow_up`], [`renew_subscription`]: the handlers.
+//! - [`deletions`]: what "deleted at the source" does in Snapshots (tag or delete).
+
+pub mod context;
+pub mod deletions;
+pub mod failure;
+pub mod payload;
+pub mod renew_subscription;
+pub mod sync_account;
+pub mod sync_contacts;
+pub mod sync_locations;
+pub mod upsert_contact;
+pub mod voicemail_follow_up;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use snapsync::jobs::JobKind;
+
+pub use context::{Context, SetupError};
+pub use failure::HandlerError;
+
+use crate::error::JobError;
+use crate::job::JobMeta;
+
+/// Runs the handler of `job.kind` on `payload`. Kinds without a handler here are permanent
+/// failures: retrying cannot make this worker understand them.
+pub async fn dispatch(ctx: Arc<Context>, payload: Value, job: JobMeta) -> Result<(), JobError> {
+    let kind = job.kind.as_str();
+    let bad = |e: HandlerError| failure::job_error(&format!("{kind} job {}", job.id), &e);
+    match kind {
+        k if k == JobKind::SyncLocations.as_str() => {
+            sync_locations::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
+        }
+        k if k == JobKind::SyncAccount.as_str() => {
+            sync_account::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
+        }
+        k if k == JobKind::SyncContacts.as_str() => {
+            sync_contacts::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
+        }
+        k if k == JobKind::UpsertContact.as_str() => {
+            upsert_contact::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
+        }
+        k if k == JobKind::VoicemailFollowUp.as_str() => {
+            voicemail_follow_up::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
+        }
+        k if k == JobKind::RenewSubscription.as_str() => {
+            renew_subscription::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
+        }
+        other => Err(JobError::permanent(format!("no handler for job kind {other:?} in this worker"))),
+    }
+}
+
+/// An `Idempotency-Key` for one write of one job: the same job (any attempt) writing the
+/// same body gets the same key, so a retried create is replayed, not repeated; a retry
+/// whose body differs gets another key (Snapshots refuses a reused key with another body)
+/// and the upsert's 409 → PATCH path keeps it to one record.
+pub fn idempotency_key(job: &JobMeta, external_id: &str, record: &serde_json::Map<String, Value>) -> String {
+    let body = serde_json::to_string(record).unwrap_or_default();
+    let digest = Sha256::digest(format!("{external_id}\n{body}").as_bytes());
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("job-{}-{hex}", job.id)
+}
+
+/// Short content hash of a JSON value (unique keys of fanned-out jobs).
+pub fn value_hash(value: &Value) -> String {
+    let digest = Sha256::digest(value.to_string().as_bytes());
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a sync wrote, for its log line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub deleted: usize,
+}
+
+impl Tally {
+    pub fn count(&mut self, outcome: &snapsync::snapshots::UpsertOutcome) {
+        use snapsync::snapshots::UpsertOutcome::*;
+        match outcome {
+            Created { .. } => self.created += 1,
+            Updated { .. } => self.updated += 1,
+            Unchanged { .. } | Stale { .. } => self.unchanged += 1,
+        }
+    }
+}

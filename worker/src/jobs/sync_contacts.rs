@@ -1,0 +1,91 @@
+//! `sync_contacts`: personal contacts by address-book sync → one `upsert_contact` job per
+//! changed contact.
+//!
+//! Without an extension in the payload the job fans out one `sync_contacts` job per user
+//! extension (each address-book sync is a Heavy call; separate jobs let a 429 retry only the
+//! extension it hit). With one, it runs ISync from the stored token (FSync the first time, or
+//! when the token is rejected), enqueues an `upsert_contact` per changed contact (deleted
+//! ones included: that handler applies the configured action) with the unique key
+//! `contact:<id>:<content hash>`, and only then commits the new sync token. A crash between
+//! the two replays the same changes next time; the unique keys and idempotent upserts make
+//! that harmless.
+
+use snapsync::jobs::{JobKind, Payload, SyncContacts, UpsertContact, PAYLOAD_VERSION};
+use snapsync::queue::NewJob;
+
+use super::context::Context;
+use super::failure::job_error;
+use super::sync_locations::to_json;
+use crate::error::JobError;
+use crate::job::JobMeta;
+
+pub async fn run(ctx: &Context, payload: SyncContacts, job: &JobMeta) -> Result<(), JobError> {
+    match &payload.extension_id {
+        None => fan_out_extensions(ctx, &payload, job).await,
+        Some(ext) => sync_extension(ctx, ext, job).await,
+    }
+}
+
+async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta) -> Result<(), JobError> {
+    let extensions = ctx
+        .rc
+        .extensions(&[("type", "User".to_string())])
+        .await
+        .map_err(|e| job_error("listing user extensions", &e.into()))?;
+    let jobs: Vec<NewJob> = extensions
+        .iter()
+        .map(|ext| {
+            let p = SyncContacts {
+                v: PAYLOAD_VERSION,
+                trigger: payload.trigger.clone(),
+                extension_id: Some(ext.id.clone()),
+            };
+            // Keyed by this job, so a retry of the fan-out does not enqueue twice, while the
+            // next scheduled run does enqueue again.
+            NewJob::new(JobKind::SyncContacts.as_str(), p.encode())
+                .unique(format!("sync_contacts:{}:{}", ext.id, job.id))
+        })
+        .collect();
+    let n = jobs.len();
+    ctx.queue.enqueue_batch(jobs).await.map_err(|e| job_error("enqueueing per-extension syncs", &e.into()))?;
+    tracing::info!(extensions = n, "contact sync fanned out per extension");
+    Ok(())
+}
+
+async fn sync_extension(ctx: &Context, ext: &str, _job: &JobMeta) -> Result<(), JobError> {
+    let name = format!("extension {ext}");
+    let extension = ctx.rc.extension(ext).await.map_err(|e| job_error(&name, &e.into()))?;
+    let site_id = extension.site.as_ref().and_then(|s| s.id.clone());
+    let changes = ctx.rc.sync_contacts(ext).await.map_err(|e| job_error(&name, &e.into()))?;
+    let mut jobs = Vec::with_capacity(changes.contacts.len());
+    let mut deleted = 0;
+    for contact in &changes.contacts {
+        deleted += usize::from(contact.is_deleted());
+        let contact_json = to_json(contact);
+        let unique = format!("contact:{}:{}", contact.id, super::value_hash(&contact_json));
+        let p = UpsertContact {
+            v: PAYLOAD_VERSION,
+            extension_id: ext.to_string(),
+            contact_id: contact.id.clone(),
+            contact: Some(contact_json),
+            site_id: site_id.clone(),
+        };
+        jobs.push(NewJob::new(JobKind::UpsertContact.as_str(), p.encode()).unique(unique));
+    }
+    let n = jobs.len();
+    let enqueued = ctx.queue.enqueue_batch(jobs).await.map_err(|e| job_error(&name, &e.into()))?;
+    let fresh = enqueued.iter().filter(|e| matches!(e, snapsync::queue::Enqueued::Created(_))).count();
+    // Only now: the changes the token covers are safely in the queue.
+    let committed = ctx.rc.commit_sync_token(&changes.token).await.map_err(|e| job_error(&name, &e.into()))?;
+    tracing::info!(
+        extension_id = %ext,
+        kind = ?changes.kind,
+        full_sync_reason = changes.full_sync_reason.as_deref().unwrap_or(""),
+        changed = n,
+        deleted,
+        enqueued = fresh,
+        token_committed = committed,
+        "contacts synced"
+    );
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! `upsert_contact`: one RingCentral personal contact → one Snapshots lead.
+//!
+//! - Mapped with `lead_from_contact` (its `contact_id` links the lead to the contact).
+//! - Duplicates by email: the first contact synced with an email owns the lead
+//!   (`claim_lead_email`); a later one with the same email makes no lead and the job
+//!   records "duplicate of contact N".
+//! - Owner: a lead that exists keeps its owner; a new lead gets one from the routing rules
+//!   (rule → owner or team round-robin, else the fallback team), with the decision logged.
+//! - A contact deleted at the source gets the configured action (tag `deleted`; Snapshots
+//!   cannot delete leads) and gives up its email claim so the next contact can take over.
+//! - After a write, the lead's phone is indexed (`{prefix}:lead:phone:<e164>` → external id)
+//!   so a voicemail from that number finds the lead and its owner.
+
+use redis::AsyncCommands;
+use serde_json::Value;
+use snapsync::jobs::UpsertContact;
+use snapsync::mapping::{claim_lead_email, release_lead_email, EmailClaim, Resource};
+use snapsync::snapshots::Collection;
+
+use super::context::Context;
+use super::deletions;
+use super::failure::{job_error, HandlerError};
+use crate::error::JobError;
+use crate::job::JobMeta;
+
+pub async fn run(ctx: &Context, payload: UpsertContact, job: &JobMeta) -> Result<(), JobError> {
+    let name = format!("contact {} (extension {})", payload.contact_id, payload.extension_id);
+    let contact = match payload.contact.clone() {
+        Some(c) => c,
+        None => read_contact(ctx, &payload).await.map_err(|e| job_error(&name, &e))?,
+    };
+    upsert(ctx, &payload, &contact, &payload.contact_id, job).await.map_err(|e| job_error(&name, &e))
+}
+
+/// The contact from RingCentral (`address-book/contact/{id}`, Heavy) when the payload does
+/// not carry it; a contact that is gone (404) is handled as deleted.
+async fn read_contact(ctx: &Context, payload: &UpsertContact) -> Result<Value, HandlerError> {
+    let check = |what, id: &str| {
+        let ok = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '~');
+        if ok {
+            Ok(())
+        } else {
+            Err(HandlerError::Payload(format!("{what} {id:?} is not a RingCentral id")))
+        }
+    };
+    check("extension_id", &payload.extension_id)?;
+    check("contact_id", &payload.contact_id)?;
+    let path = format!(
+        "/restapi/v1.0/account/~/extension/{}/address-book/contact/{}",
+        payload.extension_id, payload.contact_id
+    );
+    match ctx.rc.get_json::<Value>(&path, &[]).await {
+        Ok(answer) => Ok(answer.value),
+        Err(e) if e.status() == Some(404) => {
+            Ok(serde_json::json!({"id": payload.contact_id, "availability": "Deleted"}))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn upsert(
+    ctx: &Context,
+    payload: &UpsertContact,
+    contact: &Value,
+    id: &str,
+    job: &JobMeta,
+) -> Result<(), HandlerError> {
+    let deleted = matches!(contact.get("availability").and_then(Value::as_str), Some("Deleted" | "Purged"));
+    if deleted {
+        return delete(ctx, id).await;
+    }
+    let mapped = ctx.mapping.map(Resource::LeadFromContact, contact)?;
+    for note in &mapped.notes {
+        tracing::info!(contact_id = %id, note = %note, "mapping note");
+    }
+    let mut record = mapped.record;
+    let email = record.get("email").and_then(Value::as_str).map(str::to_owned);
+    let mut conn = ctx.redis.clone();
+    if let EmailClaim::DuplicateOf { contact_id } =
+        claim_lead_email(&mut conn, &ctx.prefix, email.as_deref(), id).await?
+    {
+        tracing::info!(contact_id = %id, "duplicate of contact {contact_id} (same email); no second lead");
+        return Ok(());
+    }
+    if let Some(email) = &email {
+        let _: () = conn.set(contact_email_key(ctx, id), email).await?;
+    }
+    let existing = ctx.snapshots.find_by_external_id(Collection::Leads, &mapped.external_id).await?;
+    let kept = existing.as_ref().and_then(|r| r.fields.get("owner")).and_then(Value::as_str).map(str::to_owned);
+    let owner = match kept {
+        Some(owner) => owner,
+        None => {
+            let owners = ctx.owners().await?;
+            let routed = ctx.router.route(contact, payload.site_id.as_deref(), &owners).await?;
+            tracing::info!(contact_id = %id, owner = %routed.owner, rule = %routed.rule, reason = %routed.reason, "lead routed");
+            routed.owner
+        }
+    };
+    record.insert("owner".into(), Value::String(owner));
+    let phone = record.get("phone").and_then(Value::as_str).map(str::to_owned);
+    let key = super::idempotency_key(job, &mapped.external_id, &record);
+    let outcome = ctx.snapshots.upsert(Collection::Leads, &mapped.external_id, record, &key, None).await?;
+    if let Some(phone) = phone {
+        let _: () = conn.set(phone_key(ctx, &phone), &mapped.external_id).await?;
+    }
+    tracing::info!(contact_id = %id, outcome = ?outcome, "lead upserted");
+    Ok(())
+}
+
+async fn delete(ctx: &Context, id: &str) -> Result<(), HandlerError> {
+    // The mapping's external id needs only the id; the fallback is the default file's form.
+    let external_id = ctx
+        .mapping
+        .map(Resource::LeadFromContact, &serde_json::json!({ "id": id }))
+        .map(|m| m.external_id)
+        .unwrap_or_else(|_| format!("ringcentral:contact:{id}"));
+    let done = deletions::apply(ctx, Collection::Leads, &external_id).await?;
+    let mut conn = ctx.redis.clone();
+    let email: Option<String> = conn.get(contact_email_key(ctx, id)).await?;
+    if let Some(email) = email {
+        release_lead_email(&mut conn, &ctx.prefix, &email, id).await?;
+        let _: i64 = conn.del(contact_email_key(ctx, id)).await?;
+    }
+    tracing::info!(contact_id = %id, action = ?done, "contact deleted at the source");
+    Ok(())
+}
+
+fn contact_email_key(ctx: &Context, contact_id: &str) -> String {
+    ctx.key(&format!("lead:contact-email:{contact_id}"))
+}
+
+/// The key of the phone → lead index (`phone` in E.164).
+pub fn phone_key(ctx: &Context, phone: &str) -> String {
+    ctx.key(&format!("lead:phone:{phone}"))
+}
