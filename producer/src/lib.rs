@@ -4,8 +4,8 @@
 //! RingCentral webhook subscription in place, and runs the scheduler, until `shutdown`
 //! resolves. The `snapsync` binary (`main.rs`) only parses arguments and calls it.
 //!
-//! Subscription lifecycle: at start the producer calls [`snapsync::subscription::ensure`]
-//! inline (after its listener serves, since RingCentral runs the validation handshake
+//! Subscription lifecycle: at start the producer calls
+//! [`snapsync::subscription::ensure_exclusive`] inline (after its listener serves, since RingCentral runs the validation handshake
 //! against it), retrying with backoff while RingCentral is unreachable. From then on the
 //! `subscriptions` schedule and RingCentral's renewal reminder enqueue `renew_subscription`
 //! jobs, whose worker handler calls the same `ensure`: renewals go through the queue's
@@ -118,7 +118,8 @@ pub async fn run_with(
             config.ringcentral.webhook_address.as_str(),
             config.ringcentral.verification_token.clone(),
         );
-        tasks.push(tokio::spawn(keep_subscribed(rc, spec, stop.clone())));
+        let lock = subscription::lock_key(&config.queue.prefix);
+        tasks.push(tokio::spawn(keep_subscribed(rc, redis.clone(), lock, spec, stop.clone())));
     }
     let state = http::AppState { queue, redis, verification_token: config.ringcentral.verification_token.clone() };
     let addr = listener.local_addr().ok();
@@ -140,13 +141,29 @@ pub async fn run_with(
     served.map_err(|source| ServeError::Http { source })
 }
 
-/// [`subscription::ensure`] until it succeeds once (backoff 1 s doubling to 60 s).
-async fn keep_subscribed(rc: RingCentral, spec: SubscriptionSpec, stop: CancellationToken) {
+/// [`subscription::ensure_exclusive`] until it succeeds once or finds another process
+/// doing it (backoff 1 s doubling to 60 s).
+async fn keep_subscribed(
+    rc: RingCentral,
+    redis: ConnectionManager,
+    lock: String,
+    spec: SubscriptionSpec,
+    stop: CancellationToken,
+) {
     let mut delay = Duration::from_secs(1);
     loop {
-        match subscription::ensure(&rc, &spec).await {
-            Ok(outcome) => {
+        // Stopping does not wait for a RingCentral call (up to its 15 s timeout) to end.
+        let result = tokio::select! {
+            _ = stop.cancelled() => return,
+            r = subscription::ensure_exclusive(&rc, &redis, &lock, &spec) => r,
+        };
+        match result {
+            Ok(Some(outcome)) => {
                 tracing::info!(id = %outcome.id, action = ?outcome.action, deleted = ?outcome.deleted, "webhook subscription in place");
+                return;
+            }
+            Ok(None) => {
+                tracing::info!("another process is setting up the webhook subscription");
                 return;
             }
             Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "cannot set up the webhook subscription"),

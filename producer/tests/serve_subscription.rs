@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use snapsync::jobs::{Payload, VoicemailFollowUp};
 use snapsync::ringcentral::types::Subscription;
 use snapsync::ringcentral::{RcSettings, RingCentral};
-use snapsync::subscription::{ensure, Action, SubscriptionSpec, VOICEMAIL_FILTER};
+use snapsync::subscription::{ensure, ensure_exclusive, lock_key, Action, SubscriptionSpec, VOICEMAIL_FILTER};
 use snapsync_producer::Options;
 use snapsync_sandbox::{Sandbox, SandboxConfig};
 use snapsync_testkit::RedisServer;
@@ -26,6 +26,7 @@ struct World {
     rc: RingCentral,
     address: String,
     queue: snapsync::queue::Queue,
+    redis: redis::aio::ConnectionManager,
 }
 
 async fn world() -> World {
@@ -51,12 +52,12 @@ async fn world() -> World {
             client_secret: SecretString::from(creds.client_secret.clone()),
             jwt: SecretString::from(creds.jwt.clone()),
         },
-        conn,
+        conn.clone(),
         "snapsync",
     )
     .unwrap();
     let queue = queue(&redis.url()).await;
-    World { _redis: redis, sandbox, producer, rc, address, queue }
+    World { _redis: redis, sandbox, producer, rc, address, queue, redis: conn }
 }
 
 async fn ours(rc: &RingCentral, address: &str) -> Vec<Subscription> {
@@ -94,6 +95,20 @@ async fn a_voicemail_left_in_the_sandbox_becomes_a_follow_up_job() {
     })
     .await;
     assert!(!job.extension_id.is_empty());
+    // An account change fires the admin extension's info event with `AccountSettings`.
+    let resp = reqwest::Client::new()
+        .patch(format!("{}/sandbox/account", w.sandbox.rc_url()))
+        .json(&json!({"mainNumber": "+16505550100"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let account = snapsync_testkit::wait_until_async("sync_account job", DEADLINE, || async {
+        payloads(&w.queue, "sync_account").await.into_iter().next()
+    })
+    .await;
+    let account = <snapsync::jobs::SyncAccount as Payload>::decode(&account).unwrap();
+    assert_eq!(account.hints, vec!["AccountSettings".to_owned()]);
     w.producer.stop().await;
 }
 
@@ -147,4 +162,31 @@ async fn ensure_reuses_deduplicates_renews_and_recreates_a_blacklisted_one() {
     assert_eq!(now.len(), 1);
     assert_eq!((now[0].id.as_str(), now[0].status.as_deref()), (out.id.as_str(), Some("Active")));
     tokio::time::timeout(Duration::from_secs(15), w.producer.stop()).await.unwrap();
+}
+
+#[tokio::test]
+async fn one_process_at_a_time_sets_up_the_subscription() {
+    let w = world().await;
+    wait_subscribed(&w).await;
+    for s in ours(&w.rc, &w.address).await {
+        w.rc.delete_subscription(&s.id).await.unwrap();
+    }
+    let spec = SubscriptionSpec::new(w.address.clone(), SecretString::from(TOKEN));
+    let lock = lock_key("snapsync");
+    let mut conn = w.redis.clone();
+    // Another process holds the lock: nothing is created here.
+    let _: () = redis::cmd("SET").arg(&lock).arg("other").query_async(&mut conn).await.unwrap();
+    assert!(ensure_exclusive(&w.rc, &w.redis, &lock, &spec).await.unwrap().is_none());
+    assert!(ours(&w.rc, &w.address).await.is_empty());
+    // Its lock is not released by us.
+    let held: Option<String> = redis::cmd("GET").arg(&lock).query_async(&mut conn).await.unwrap();
+    assert_eq!(held.as_deref(), Some("other"));
+    let _: () = redis::cmd("DEL").arg(&lock).query_async(&mut conn).await.unwrap();
+    let out = ensure_exclusive(&w.rc, &w.redis, &lock, &spec).await.unwrap().expect("lock free");
+    assert_eq!(out.action, Action::Created);
+    assert_eq!(ours(&w.rc, &w.address).await.len(), 1);
+    // Released after the run.
+    let held: Option<String> = redis::cmd("GET").arg(&lock).query_async(&mut conn).await.unwrap();
+    assert_eq!(held, None);
+    w.producer.stop().await;
 }

@@ -3,9 +3,10 @@
 //!
 //! Called by the producer at start (inline, so webhooks flow before the first tick) and by
 //! the worker's `renew_subscription` handler (the `subscriptions` schedule and the renewal
-//! reminder enqueue that job). It is safe to run concurrently: two runs that both create
-//! leave a duplicate that the next run deletes, so the cap (30 per extension and app) is
-//! never approached by our address.
+//! reminder enqueue that job), both through [`ensure_exclusive`]: one run at a time across
+//! processes (a Redis lock), so replicas starting together do not each create one. Should
+//! two runs still overlap (a lock outlived by a slow RingCentral), the duplicate is deleted
+//! by the next run, so our address never approaches the cap (30 per extension and app).
 //!
 //! Rules: reuse the newest active subscription to our address; renew it when less than
 //! `renew_before` is left; delete every other one to our address (duplicates, blacklisted
@@ -17,6 +18,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+use redis::aio::ConnectionManager;
 
 use crate::ringcentral::types::Subscription;
 use crate::ringcentral::{RcError, RingCentral};
@@ -80,6 +83,60 @@ pub struct Outcome {
     pub action: Action,
     /// Subscriptions to our address that were deleted (duplicates, blacklisted).
     pub deleted: Vec<String>,
+}
+
+/// Why [`ensure_exclusive`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EnsureError {
+    #[error("subscription lock in redis: {source}")]
+    Redis {
+        #[source]
+        source: redis::RedisError,
+    },
+    #[error(transparent)]
+    RingCentral(#[from] RcError),
+}
+
+/// How long the lock holds if its holder dies mid-run; longer than a run's few calls.
+const LOCK_TTL_MS: u64 = 60_000;
+
+/// The lock's key for a deployment's key prefix (`queue.prefix`).
+pub fn lock_key(prefix: &str) -> String {
+    format!("{{{prefix}}}:subscription:lock")
+}
+
+/// [`ensure`] under the Redis lock `lock_key`; `Ok(None)` when another process holds it
+/// (that process is doing the same work).
+pub async fn ensure_exclusive(
+    rc: &RingCentral,
+    redis: &ConnectionManager,
+    lock_key: &str,
+    spec: &SubscriptionSpec,
+) -> Result<Option<Outcome>, EnsureError> {
+    let mut conn = redis.clone();
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let taken: Option<String> = redis::cmd("SET")
+        .arg(lock_key)
+        .arg(&token)
+        .arg("NX")
+        .arg("PX")
+        .arg(LOCK_TTL_MS)
+        .query_async(&mut conn)
+        .await
+        .map_err(|source| EnsureError::Redis { source })?;
+    if taken.is_none() {
+        return Ok(None);
+    }
+    let result = ensure(rc, spec).await;
+    // Release only our own lock (it may have expired and been taken by another run).
+    let release = redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+    );
+    let released: Result<i64, _> = release.key(lock_key).arg(&token).invoke_async(&mut conn).await;
+    if let Err(e) = released {
+        tracing::warn!(error = %e, "cannot release the subscription lock; it expires by itself");
+    }
+    Ok(Some(result?))
 }
 
 /// Brings the subscriptions to `spec.address` to exactly one active one (module docs).
