@@ -150,8 +150,8 @@ async fn run_one(queue: Queue, ticks: Ticks, clock: Clock, stop: CancellationTok
             }
         }
         let wait = wait.unwrap_or_else(|| {
-            let from = done.unwrap_or(now);
-            let next = ticks.next_after(from.max(now.saturating_sub(1))).unwrap_or(i64::MAX);
+            // Strictly after now: a tick at `now` itself was just handled (or is retried).
+            let next = ticks.next_after(done.unwrap_or(now).max(now)).unwrap_or(i64::MAX);
             Duration::from_millis(next.saturating_sub(millis(clock())).clamp(0, 86_400_000) as u64)
         });
         tokio::select! {

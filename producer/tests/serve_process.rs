@@ -125,3 +125,39 @@ async fn serve_stops_on_sigint() {
     let serve = spawn(&redis, &sandbox).await;
     stop(serve, Signal::SIGINT);
 }
+
+#[test]
+fn serve_without_redis_exits_with_a_clear_error_and_no_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snapsync.toml");
+    let (redis_port, http_port) = (free_port(), free_port());
+    let text = format!(
+        "[redis]\nurl = \"redis://:hunter2-secret@127.0.0.1:{redis_port}\"\n[http]\nbind = \"127.0.0.1:{http_port}\"\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env_remove("SNAPSYNC_CONFIG")
+        .output()
+        .expect("run snapsync serve");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("cannot connect to redis (redis.url)"), "{text}");
+    assert!(!text.contains("hunter2-secret"), "the password leaked: {text}");
+}
+
+#[test]
+fn serve_with_an_invalid_config_exits_78_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snapsync.toml");
+    std::fs::write(&file, "[schedules.contacts]\ncron = \"not a cron\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env_remove("SNAPSYNC_CONFIG")
+        .output()
+        .expect("run snapsync serve");
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schedules.contacts.cron"));
+}

@@ -61,7 +61,8 @@ async fn after_downtime_the_latest_missed_tick_runs_once() {
     let extra = "[schedules.locations]\nenabled = true\nevery = \"1h\"\n";
     let hour = 3_600_000u64;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-    let t0 = now / hour * hour + 10 * 60_000; // 10 minutes into an hour
+    // Exactly on a tick boundary: the tick at `now` itself is due (inclusive).
+    let t0 = now / hour * hour;
     let queue = queue(&redis.url()).await;
 
     // First life: the current tick runs.

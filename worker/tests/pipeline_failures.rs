@@ -120,3 +120,41 @@ async fn unreadable_payloads_and_unknown_kinds_are_dead_at_once() {
     }
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_ringcentral_429_pauses_the_group_and_the_sync_waits_it_out() {
+    let p = Pipeline::start("rc429", "tag").await;
+    p.rc(
+        Method::POST,
+        "/sandbox/faults",
+        Some(json!({"route": "GET /restapi/v1.0/account/*/extension/*/address-book-sync", "statuses": [429], "retry_after": 1})),
+    )
+    .await;
+    let job = p.enqueue("sync_contacts", payload_ext(ADMIN_EXT)).await;
+    let done = p.finished(&job).await;
+    // The 429 paused the group; the sync waits in the queue, without using up attempts.
+    assert_eq!(done.summary.state, JobState::Done, "{:?}", done.summary.last_error);
+    assert_eq!(done.summary.attempts, 1, "{:?}", done.history);
+    p.settle().await;
+    let counts = p.queue.counts().await.expect("counts");
+    assert_eq!(counts.by_kind["sync_contacts"].done, 2, "the deferred copy ran: {counts:?}");
+    assert_eq!(counts.totals.dead, 0);
+    p.settle().await;
+    assert!(support::count(&p.records().await, "leads") > 0, "the contacts synced after the pause");
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_context_shows_no_secret_and_a_bad_mapping_file_stops_startup() {
+    let p = Pipeline::start("secrets", "tag").await;
+    let shown = format!("{:?}", p.ctx);
+    for secret in ["sandbox-client-secret", "sandbox-snapshots-key", "eyJhbGciOiJub25lIn0"] {
+        assert!(!shown.contains(secret), "Debug shows a secret: {shown}");
+    }
+    p.stop().await;
+
+    let toml = "[mapping]\npath = \"/nonexistent/mapping.toml\"\n";
+    let config = snapsync::config::Config::from_toml_str(toml, []).expect("valid config");
+    let err = snapsync_worker::jobs::Context::from_config(&config).await.expect_err("a missing mapping file fails");
+    assert!(err.to_string().contains("/nonexistent/mapping.toml"), "{err}");
+}

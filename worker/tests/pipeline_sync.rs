@@ -5,6 +5,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use snapsync::snapshots::Collection;
 use support::{assert_no_duplicates, count, find, payload_ext, Pipeline, ADMIN_EXT};
 
 /// The fixture: 3 sites, 6 emergency locations, 200 contacts of which 8 repeat another's
@@ -103,7 +104,15 @@ async fn source_changes_reach_snapshots() {
     assert_eq!(lead[0]["owner"], "own_01", "{}", lead[0]);
     assert_eq!(lead[0]["phone"], "+12125550199");
     assert_eq!(lead[0]["external_id"], format!("ringcentral:contact:{id}"));
+    let hq = find(&records, "locations", "external_id", "ringcentral:site:400000201")[0]["location_id"].clone();
+    assert_eq!(lead[0]["location_id"], hq, "extension 101 is at Headquarters");
     let version = lead[0]["version"].as_u64().expect("version");
+
+    // Someone reassigns the lead in Snapshots: the sync must keep that owner.
+    let lead_id = lead[0]["lead_id"].as_str().expect("lead id").to_owned();
+    let reassign = serde_json::Map::from_iter([("owner".to_string(), json!("own_02"))]);
+    p.ctx.snapshots.patch(Collection::Leads, &lead_id, version, &reassign).await.expect("reassign");
+    let version = version + 1;
 
     // Updated at the source → version + 1, owner kept.
     p.rc(
@@ -118,7 +127,7 @@ async fn source_changes_reach_snapshots() {
     let lead = find(&records, "leads", "contact_id", &id);
     assert_eq!(lead[0]["last_name"], "Quist-Berg");
     assert_eq!(lead[0]["version"].as_u64(), Some(version + 1));
-    assert_eq!(lead[0]["owner"], "own_01");
+    assert_eq!(lead[0]["owner"], "own_02", "an existing lead keeps its owner");
 
     // Deleted at the source → tagged `deleted` (Snapshots cannot delete leads).
     p.rc(Method::DELETE, &format!("/sandbox/extensions/{ADMIN_EXT}/contacts/{id}"), None).await;

@@ -29,6 +29,9 @@ pub enum HandlerError {
     Redis(#[from] redis::RedisError),
     #[error("queue: {0}")]
     Queue(#[from] QueueError),
+    /// RingCentral's usage group is paused after a 429 (see `rc_pause`); not called.
+    #[error("ringcentral {group} group paused after a 429; {left:?} left")]
+    Paused { group: String, left: Duration },
     /// A payload that cannot be read (wrong shape or version).
     #[error("{0}")]
     Payload(String),
@@ -42,6 +45,9 @@ impl HandlerError {
                 retry_after: e.retry_after().map(|after| if e.status() == Some(429) { spread(after) } else { after }),
             },
             HandlerError::Rc(_) => Classification::permanent("ringcentral refused the request"),
+            HandlerError::Paused { left, .. } => {
+                Classification::Retryable { reason: "rate-limit pause".into(), retry_after: Some(spread(*left)) }
+            }
             HandlerError::Payload(_) => Classification::permanent("bad payload"),
             HandlerError::Queue(e) if e.is_connection() => Classification::retryable("redis unavailable"),
             HandlerError::Queue(_) => Classification::retryable("queue error"),
@@ -53,7 +59,7 @@ impl HandlerError {
 /// A 429's `Retry-After`, stretched by a random 0–100 %: every job that hit the limit in the
 /// same window would otherwise come back at the same instant, and RingCentral restarts the
 /// penalty on each request that arrives during it.
-fn spread(after: Duration) -> Duration {
+pub(crate) fn spread(after: Duration) -> Duration {
     after + after.mul_f64(rand::random::<f64>())
 }
 

@@ -8,6 +8,7 @@
 //!   (rule → owner or team round-robin, else the fallback team), with the decision logged.
 //! - A contact deleted at the source gets the configured action (tag `deleted`; Snapshots
 //!   cannot delete leads) and gives up its email claim so the next contact can take over.
+//! - `location_id`: the location of the owning extension's site, once `sync_locations` wrote it.
 //! - After a write, the lead's phone is indexed (`{prefix}:lead:phone:<e164>` → external id)
 //!   so a voicemail from that number finds the lead and its owner.
 
@@ -15,7 +16,7 @@ use redis::AsyncCommands;
 use serde_json::Value;
 use snapsync::jobs::UpsertContact;
 use snapsync::mapping::{claim_lead_email, release_lead_email, EmailClaim, Resource};
-use snapsync::snapshots::Collection;
+use snapsync::snapshots::{state, Collection};
 
 use super::context::Context;
 use super::deletions;
@@ -97,6 +98,9 @@ async fn upsert(
         }
     };
     record.insert("owner".into(), Value::String(owner));
+    if let Some(location_id) = site_location(ctx, payload.site_id.as_deref()).await? {
+        record.insert("location_id".into(), Value::String(location_id));
+    }
     let phone = record.get("phone").and_then(Value::as_str).map(str::to_owned);
     let key = super::idempotency_key(job, &mapped.external_id, &record);
     let outcome = ctx.snapshots.upsert(Collection::Leads, &mapped.external_id, record, &key, None).await?;
@@ -123,6 +127,17 @@ async fn delete(ctx: &Context, id: &str) -> Result<(), HandlerError> {
     }
     tracing::info!(contact_id = %id, action = ?done, "contact deleted at the source");
     Ok(())
+}
+
+/// The Snapshots id of the location of `site` (from the write state `sync_locations` kept),
+/// when that location was written; `None` leaves the lead's `location_id` as it is.
+async fn site_location(ctx: &Context, site: Option<&str>) -> Result<Option<String>, HandlerError> {
+    let Some(site) = site else { return Ok(None) };
+    let Ok(location) = ctx.mapping.map(Resource::LocationFromSite, &serde_json::json!({ "id": site })) else {
+        return Ok(None);
+    };
+    let mut conn = ctx.redis.clone();
+    Ok(state::load(&mut conn, &ctx.prefix, Collection::Locations, &location.external_id).await?.id)
 }
 
 fn contact_email_key(ctx: &Context, contact_id: &str) -> String {
