@@ -21,7 +21,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::subscriptions::{timestamp, Blacklisted};
+use super::directory::rc_time;
+use super::subscriptions::Blacklisted;
 use super::webhooks::{self, Outcome};
 use super::{errors, event_filters, RcState};
 
@@ -102,7 +103,7 @@ fn dispatch(state: &Arc<RcState>, target: Target, body: Value) {
         let envelope = json!({
             "uuid": uuid,
             "event": target.event,
-            "timestamp": timestamp(OffsetDateTime::now_utc()),
+            "timestamp": rc_time(OffsetDateTime::now_utc()),
             "subscriptionId": target.subscription_id,
             "ownerId": target.owner_id.to_string(),
             "body": body,
@@ -128,7 +129,7 @@ fn record(state: &RcState, target: &Target, uuid: &str, outcome: &Outcome) {
         "event": target.event,
         "uuid": uuid,
         "status": status,
-        "at": timestamp(now),
+        "at": rc_time(now),
     }));
     // A long-running sandbox (the demo) keeps only the most recent records.
     if subs.deliveries.len() > MAX_RECORDED {

@@ -15,6 +15,7 @@ use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::directory::rc_time;
 use super::event_filters::{self, Owner};
 use super::guard::{self, Caller};
 use super::rate_limit::Group;
@@ -81,14 +82,14 @@ impl Subscription {
             "id": self.id,
             "eventFilters": self.filters,
             "disabledFilters": [],
-            "expirationTime": timestamp(self.expires),
+            "expirationTime": rc_time(self.expires),
             "expiresIn": left,
             "status": if self.blacklisted.is_some() { "Blacklisted" } else { "Active" },
-            "creationTime": timestamp(self.created),
+            "creationTime": rc_time(self.created),
             "deliveryMode": { "transportType": "WebHook", "address": self.address, "encryption": false },
         });
         if let Some(b) = &self.blacklisted {
-            v["blacklistedData"] = json!({ "blacklistedAt": timestamp(b.at), "reason": b.reason });
+            v["blacklistedData"] = json!({ "blacklistedAt": rc_time(b.at), "reason": b.reason });
         }
         v
     }
@@ -114,21 +115,6 @@ impl Subscriptions {
     fn live_count(&self, caller: &Caller, now: OffsetDateTime) -> usize {
         self.by_id.values().filter(|s| s.owned_by(caller) && !s.is_expired(now)).count()
     }
-}
-
-/// ISO 8601 UTC with milliseconds and `Z`, as RingCentral writes times.
-pub fn timestamp(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
 }
 
 pub fn routes(state: &Arc<RcState>) -> Router<Arc<RcState>> {

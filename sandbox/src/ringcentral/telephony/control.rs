@@ -13,7 +13,8 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::super::subscriptions::{notify, timestamp};
+use super::super::directory::rc_time;
+use super::super::subscriptions::notify;
 use super::super::{errors, RcState};
 use super::{parse_time, Call, Message};
 
@@ -131,8 +132,8 @@ async fn voicemail(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
             "readStatus": "Unread",
             "priority": "Normal",
             "messageStatus": "Received",
-            "creationTime": timestamp(at),
-            "lastModifiedTime": timestamp(at),
+            "creationTime": rc_time(at),
+            "lastModifiedTime": rc_time(at),
             "subject": format!("Voice message from {}", caller_name.unwrap_or("Unknown")),
             "from": from,
             "to": [{ "extensionId": extension_id.to_string() }],
@@ -172,7 +173,7 @@ async fn voicemail(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
     let store_event = json!({
         "accountId": account_id.to_string(),
         "extensionId": extension_id.to_string(),
-        "lastUpdated": timestamp(OffsetDateTime::now_utc()),
+        "lastUpdated": rc_time(OffsetDateTime::now_utc()),
         "changes": [change],
     });
     notify(&state, &format!("{path}/message-store"), store_event);
@@ -199,7 +200,7 @@ fn call_record(
         "sessionId": session.to_string(),
         "telephonySessionId": format!("s-sbx{session}"),
         "partyId": format!("p-sbx{session}-1"),
-        "startTime": timestamp(start),
+        "startTime": rc_time(start),
         "duration": duration,
         "durationMs": duration * 1000,
         "type": "Voice",
@@ -266,7 +267,7 @@ async fn end_call(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
         "sessionId": record["sessionId"],
         "telephonySessionId": record["telephonySessionId"],
         "serverId": "sandbox.ringcentral",
-        "eventTime": timestamp(OffsetDateTime::now_utc()),
+        "eventTime": rc_time(OffsetDateTime::now_utc()),
         "accountId": account_id.to_string(),
         "extensionId": extension_id.to_string(),
         "origin": { "type": "Call" },
