@@ -1,5 +1,5 @@
-//! The drain through the real worker path: one `snapsync_worker::RedisBackend` run by
-//! apalis (`snapsync_worker::run`) with a no-op handler that decodes the payload, as a
+//! The drain through the real worker path: one `snapsync_queue::RedisBackend` run by
+//! apalis (`snapsync_queue::run`) with a no-op handler that decodes the payload, as a
 //! sync job's would. The end of the drain is read from Redis (every job acked = nothing
 //! ready, scheduled or running beyond the untouched backlog), polled every 2 ms on the
 //! bench's own connection.
@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
-use snapsync::queue::Queue;
-use snapsync_worker::{JobError, JobMeta, RedisBackend, WorkerOptions};
+use snapsync_queue::Queue;
+use snapsync_queue::{JobError, JobMeta, RedisBackend, WorkerOptions};
 
 use crate::bench_redis::BenchRedis;
 
@@ -51,7 +51,7 @@ pub async fn drain(
         }
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let pool = tokio::spawn(snapsync_worker::run(backend, handler, async move {
+    let pool = tokio::spawn(snapsync_queue::run(backend, handler, async move {
         let _ = stop_rx.await;
     }));
 
@@ -79,7 +79,7 @@ pub async fn drain(
 pub struct Pool {
     ran: Arc<AtomicU64>,
     stop: tokio::sync::oneshot::Sender<()>,
-    pool: tokio::task::JoinHandle<Result<(), snapsync_worker::RunError>>,
+    pool: tokio::task::JoinHandle<Result<(), snapsync_queue::RunError>>,
 }
 
 impl Pool {

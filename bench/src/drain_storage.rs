@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use snapsync::queue::{JobId, Leased, Queue, WorkerId};
+use snapsync_queue::{JobId, Leased, Queue, WorkerId};
 use tokio::sync::{mpsc, Semaphore};
 
 const ACK_BATCH: usize = 64;

@@ -2,7 +2,7 @@
 //! `enqueue_batch` chunks, and the untimed fill before a drain.
 
 use anyhow::Context;
-use snapsync::queue::{Enqueued, Queue};
+use snapsync_queue::{Enqueued, Queue};
 
 use crate::payload::job;
 

@@ -2,7 +2,7 @@
 //! (`{"id":"job-000123","kind":"noop","user":"bench","padding":"x"*140}`).
 
 use serde::Serialize;
-use snapsync::queue::NewJob;
+use snapsync_queue::NewJob;
 
 pub const KIND: &str = "noop";
 

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use snapsync::queue::{Queue, QueueConfig};
-use snapsync_worker::WorkerOptions;
+use snapsync_queue::WorkerOptions;
+use snapsync_queue::{Queue, QueueConfig};
 
 use crate::bench_redis::{client_cpu_seconds, BenchRedis};
 use crate::{drain_apalis, drain_storage, enqueue};
@@ -24,7 +24,7 @@ pub enum Mode {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DrainPath {
-    /// The real worker path: `snapsync_worker::RedisBackend` run by apalis.
+    /// The real worker path: `snapsync_queue::RedisBackend` run by apalis.
     Apalis,
     /// `Queue::reserve`/`ack` called directly: the storage alone, not the worker path.
     Storage,

@@ -9,11 +9,11 @@ use anyhow::Context as _;
 use clap::Parser;
 use secrecy::ExposeSecret;
 use snapsync::config::Config;
-use snapsync::queue::Queue;
 use snapsync_demo::binaries::{self, PRODUCER, WORKER};
 use snapsync_demo::process::Proc;
 use snapsync_demo::progress::Progress;
 use snapsync_demo::redis;
+use snapsync_queue::Queue;
 use snapsync_sandbox::{Sandbox, SandboxConfig};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use serde_json::Value;
-use snapsync::queue::{Counts, Queue};
+use snapsync_queue::{Counts, Queue};
 
 /// One look at the system.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

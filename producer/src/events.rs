@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use snapsync::jobs::{Payload, RenewSubscription, SyncAccount, TagCall, Trigger, VoicemailFollowUp};
-use snapsync::queue::NewJob;
+use snapsync_queue::NewJob;
 
 /// Hints of the extension-info event that mean the account changed.
 const ACCOUNT_HINTS: [&str; 2] = ["AccountSettings", "AccountStatus"];

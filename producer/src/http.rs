@@ -16,7 +16,7 @@ use bytes::Bytes;
 use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use snapsync::queue::{Enqueued, Queue};
+use snapsync_queue::{Enqueued, Queue};
 use subtle::ConstantTimeEq;
 
 use crate::events::{self, Mapped};

@@ -26,9 +26,9 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 use snapsync::config::Config;
-use snapsync::queue::{Queue, QueueError};
 use snapsync::ringcentral::{RcError, RcSettings, RingCentral};
 use snapsync::subscription::{self, SubscriptionSpec};
+use snapsync_queue::{Queue, QueueError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

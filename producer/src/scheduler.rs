@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, Utc};
 use snapsync::config::{Resource, Schedule, SchedulesConfig};
 use snapsync::jobs::{Payload, RenewSubscription, SyncAccount, SyncContacts, SyncLocations, Trigger};
-use snapsync::queue::{Enqueued, NewJob, Queue};
+use snapsync_queue::{Enqueued, NewJob, Queue};
 use tokio_util::sync::CancellationToken;
 
 /// The scheduler's clock (tests move it to simulate downtime).

@@ -13,13 +13,13 @@
 //! - [`mapping`]: RingCentral → Snapshots field mapping from a checked mapping file.
 //! - [`routing`]: owner routing of new leads from a checked rules file.
 //! - [`subscription`]: the webhook subscription's lifecycle (reuse, renew, recreate, no duplicates).
-//! - [`queue`]: the Redis job storage (leases, retries, dedup, inspection); `docs/queue.md`.
+//!
+//! The job queue itself is the `snapsync-queue` crate (`docs/queue.md`).
 
 pub mod config;
 pub mod errors;
 pub mod jobs;
 pub mod mapping;
-pub mod queue;
 pub mod ringcentral;
 pub mod routing;
 pub mod snapshots;

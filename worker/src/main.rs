@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use snapsync::config::Config;
+use snapsync_queue::{run, shutdown_signal, RedisBackend, WorkerOptions};
 use snapsync_worker::jobs::{dispatch, Context};
-use snapsync_worker::{run, shutdown_signal, RedisBackend, WorkerOptions};
 
 /// snapsync-worker: runs sync jobs from the Redis queue.
 #[derive(Parser)]

@@ -33,7 +33,7 @@ pub use error::{ConfigError, Problem};
 pub use layers::ENV_PREFIX;
 pub use sections::*;
 
-use crate::queue::QueueConfig;
+use snapsync_queue::QueueConfig;
 
 /// The whole configuration; see `config/snapsync.example.toml` for every key.
 #[derive(Clone, Default)]

@@ -287,7 +287,7 @@ pub struct QueueSection {
 
 impl Default for QueueSection {
     fn default() -> Self {
-        let q = crate::queue::QueueConfig::default();
+        let q = snapsync_queue::QueueConfig::default();
         QueueSection {
             prefix: q.prefix,
             name: q.queue,

@@ -18,8 +18,8 @@ use std::time::Duration;
 use clap::Parser;
 use redis::aio::ConnectionManager;
 use serde::Deserialize;
-use snapsync::queue::QueueConfig;
-use snapsync_worker::{connect, run, shutdown_signal, JobError, JobMeta, RedisBackend, WorkerOptions};
+use snapsync_queue::QueueConfig;
+use snapsync_queue::{connect, run, shutdown_signal, JobError, JobMeta, RedisBackend, WorkerOptions};
 
 #[derive(Parser)]
 struct Cli {

@@ -10,11 +10,11 @@ use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
 use snapsync::config::{Config, MappingConfig, RoutingConfig, SyncConfig};
 use snapsync::mapping::{Mapping, MappingError};
-use snapsync::queue::{Queue, QueueError};
 use snapsync::ringcentral::{RcError, RcSettings, RingCentral};
 use snapsync::routing::{Router, RoutingError, Rules};
 use snapsync::snapshots::{Owner, SnapshotsClient, SnapshotsError};
 use snapsync::subscription::SubscriptionSpec;
+use snapsync_queue::{Queue, QueueError};
 use tokio::sync::Mutex;
 
 /// How long the `/owners` list is reused before it is read again: routing needs it for
@@ -87,7 +87,7 @@ impl Context {
             Rules::load(&config.routing.path)?
         };
         let url = config.redis.url.expose_secret().to_owned();
-        let queue = crate::connect(&url, config.queue_config()).await?;
+        let queue = snapsync_queue::connect(&url, config.queue_config()).await?;
         let redacted = config.redis.redacted_url();
         let client = redis::Client::open(url).map_err(|source| SetupError::Redis { url: redacted.clone(), source })?;
         let redis =

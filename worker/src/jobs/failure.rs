@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use snapsync::errors::{classify, Classification};
 use snapsync::mapping::MappingError;
-use snapsync::queue::QueueError;
 use snapsync::ringcentral::RcError;
 use snapsync::routing::RoutingError;
 use snapsync::snapshots::SnapshotsError;
+use snapsync_queue::QueueError;
 
-use crate::error::JobError;
+use snapsync_queue::JobError;
 
 /// A handler's failure, before classification.
 #[derive(Debug, thiserror::Error)]

@@ -35,8 +35,8 @@ use snapsync::jobs::JobKind;
 pub use context::{Context, SetupError};
 pub use failure::HandlerError;
 
-use crate::error::JobError;
-use crate::job::JobMeta;
+use snapsync_queue::JobError;
+use snapsync_queue::JobMeta;
 
 /// Runs the handler of `job.kind` on `payload`. Kinds without a handler here are permanent
 /// failures: retrying cannot make this worker understand them.

@@ -9,8 +9,8 @@ use snapsync::subscription::ensure;
 
 use super::context::Context;
 use super::failure::job_error;
-use crate::error::JobError;
-use crate::job::JobMeta;
+use snapsync_queue::JobError;
+use snapsync_queue::JobMeta;
 
 pub async fn run(ctx: &Context, payload: RenewSubscription, _job: &JobMeta) -> Result<(), JobError> {
     let name = match &payload.subscription_id {

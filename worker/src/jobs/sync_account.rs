@@ -7,9 +7,9 @@ use snapsync::mapping::{account_source, Resource};
 use super::context::Context;
 use super::failure::job_error;
 use super::sync_locations::to_json;
-use crate::error::JobError;
-use crate::job::JobMeta;
 use snapsync::jobs::SyncAccount;
+use snapsync_queue::JobError;
+use snapsync_queue::JobMeta;
 
 pub async fn run(ctx: &Context, _payload: SyncAccount, job: &JobMeta) -> Result<(), JobError> {
     let info = ctx.rc.account_info().await.map_err(|e| job_error("reading account info", &e.into()))?;

@@ -12,14 +12,14 @@
 //! sync re-enqueues itself for after the pause instead of failing.
 
 use snapsync::jobs::{JobKind, Payload, SyncContacts, UpsertContact, PAYLOAD_VERSION};
-use snapsync::queue::NewJob;
+use snapsync_queue::NewJob;
 
 use super::context::Context;
 use super::failure::{job_error, spread, HandlerError};
 use super::rc_pause;
 use super::sync_locations::to_json;
-use crate::error::JobError;
-use crate::job::JobMeta;
+use snapsync_queue::JobError;
+use snapsync_queue::JobMeta;
 
 pub async fn run(ctx: &Context, payload: SyncContacts, job: &JobMeta) -> Result<(), JobError> {
     match &payload.extension_id {
@@ -118,7 +118,7 @@ async fn sync_extension(ctx: &Context, ext: &str, payload: &SyncContacts, job: &
     }
     let n = jobs.len();
     let enqueued = ctx.queue.enqueue_batch(jobs).await.map_err(|e| job_error(&name, &e.into()))?;
-    let fresh = enqueued.iter().filter(|e| matches!(e, snapsync::queue::Enqueued::Created(_))).count();
+    let fresh = enqueued.iter().filter(|e| matches!(e, snapsync_queue::Enqueued::Created(_))).count();
     // Only now: the changes the token covers are safely in the queue.
     let committed = ctx.rc.commit_sync_token(&changes.token).await.map_err(|e| job_error(&name, &e.into()))?;
     tracing::info!(

@@ -15,9 +15,9 @@ use super::context::Context;
 use super::deletions;
 use super::failure::{combine, job_error, HandlerError};
 use super::Tally;
-use crate::error::JobError;
-use crate::job::JobMeta;
 use snapsync::jobs::SyncLocations;
+use snapsync_queue::JobError;
+use snapsync_queue::JobMeta;
 
 /// The `seen:` set of location external ids.
 const SEEN: &str = "locations";

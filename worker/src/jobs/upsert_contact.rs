@@ -21,8 +21,8 @@ use snapsync::snapshots::{state, Collection};
 use super::context::Context;
 use super::deletions;
 use super::failure::{job_error, HandlerError};
-use crate::error::JobError;
-use crate::job::JobMeta;
+use snapsync_queue::JobError;
+use snapsync_queue::JobMeta;
 
 pub async fn run(ctx: &Context, payload: UpsertContact, job: &JobMeta) -> Result<(), JobError> {
     let name = format!("contact {} (extension {})", payload.contact_id, payload.extension_id);

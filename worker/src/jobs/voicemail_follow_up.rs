@@ -19,9 +19,9 @@ use super::context::Context;
 use super::failure::{job_error, HandlerError};
 use super::sync_locations::to_json;
 use super::upsert_contact::phone_key;
-use crate::error::JobError;
-use crate::job::JobMeta;
 use snapsync::jobs::VoicemailFollowUp;
+use snapsync_queue::JobError;
+use snapsync_queue::JobMeta;
 
 /// When the follow-up is due, after the voicemail arrived.
 const DUE_AFTER: time::Duration = time::Duration::days(1);

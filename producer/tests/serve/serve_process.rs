@@ -1,0 +1,161 @@
+//! The `snapsync serve` binary: binds `http.bind` from the config file, subscribes against
+//! the sandbox, stops cleanly on SIGTERM and SIGINT, and never logs a secret.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::common::{payloads, queue, DEADLINE, TOKEN};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use snapsync_sandbox::{Sandbox, SandboxConfig};
+use snapsync_testkit::{free_port, wait_until, wait_until_async, RedisServer};
+
+struct Serve {
+    child: Child,
+    dir: tempfile::TempDir,
+    base: String,
+}
+
+async fn spawn(redis: &RedisServer, sandbox: &Sandbox) -> Serve {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let creds = sandbox.credentials();
+    let text = format!(
+        "[redis]\nurl = \"{}\"\n[http]\nbind = \"127.0.0.1:{port}\"\n[ringcentral]\nserver_url = \"{}\"\n\
+         webhook_address = \"http://127.0.0.1:{port}/webhooks/ringcentral\"\nverification_token = \"{TOKEN}\"\n\
+         client_id = \"{}\"\nclient_secret = \"{}\"\njwt = \"{}\"\n\
+         [schedules.locations]\nenabled = false\n[schedules.accounts]\nenabled = false\n\
+         [schedules.contacts]\nenabled = false\n[schedules.subscriptions]\nevery = \"1h\"\n",
+        redis.url(),
+        sandbox.rc_url(),
+        creds.client_id,
+        creds.client_secret,
+        creds.jwt
+    );
+    let file = dir.path().join("snapsync.toml");
+    std::fs::write(&file, text).unwrap();
+    let log = std::fs::File::create(dir.path().join("out.log")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env("RUST_LOG", "debug")
+        .env_remove("SNAPSYNC_CONFIG")
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn snapsync serve");
+    let mut child = child;
+    let base = format!("http://127.0.0.1:{port}");
+    let url = format!("{base}/readyz");
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        let exited = child.try_wait().ok().flatten();
+        if exited.is_some() || std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(dir.path().join("out.log")).unwrap_or_default();
+            panic!("snapsync serve not ready (exit {exited:?}); log:\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Serve { child, dir, base }
+}
+
+fn stop(mut serve: Serve, signal: Signal) -> String {
+    kill(Pid::from_raw(serve.child.id() as i32), signal).unwrap();
+    let status = wait_until("snapsync serve exits", DEADLINE, || serve.child.try_wait().ok().flatten());
+    let log = std::fs::read_to_string(serve.dir.path().join("out.log")).unwrap();
+    assert!(status.success(), "exit {status:?} after {signal}; log:\n{log}");
+    assert!(log.contains("shutting down"), "{log}");
+    log
+}
+
+#[tokio::test]
+async fn serve_subscribes_enqueues_and_stops_on_sigterm_without_logging_secrets() {
+    let redis = RedisServer::start();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let serve = spawn(&redis, &sandbox).await;
+    // The subscription tick runs at start: a renew_subscription job is in Redis.
+    let q = queue(&redis.url()).await;
+    wait_until_async("subscriptions tick enqueued", DEADLINE, || {
+        let q = q.clone();
+        async move { (!payloads(&q, "renew_subscription").await.is_empty()).then_some(()) }
+    })
+    .await;
+    // Once subscribed, a voicemail reaches the queue through the real process.
+    let client = reqwest::Client::new();
+    let rc = sandbox.rc_url();
+    wait_until_async("voicemail → job via snapsync serve", DEADLINE, || {
+        let (client, rc, q) = (client.clone(), rc.clone(), q.clone());
+        async move {
+            if payloads(&q, "voicemail_follow_up").await.is_empty() {
+                // Before the subscription exists a voicemail is not delivered: leave another.
+                let _ = client.post(format!("{rc}/sandbox/voicemail")).json(&serde_json::json!({})).send().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            (!payloads(&q, "voicemail_follow_up").await.is_empty()).then_some(())
+        }
+    })
+    .await;
+    // A delivery with a wrong token is logged as refused, and the token is not.
+    let resp = client
+        .post(format!("{}/webhooks/ringcentral", serve.base))
+        .header("Verification-Token", "wrong")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let log = stop(serve, Signal::SIGTERM);
+    let creds = sandbox.credentials();
+    for secret in [TOKEN, creds.client_secret.as_str(), creds.jwt.as_str()] {
+        assert!(!log.contains(secret), "a secret is in the log:\n{log}");
+    }
+    assert!(log.contains("webhook subscription in place"), "{log}");
+}
+
+#[tokio::test]
+async fn serve_stops_on_sigint() {
+    let redis = RedisServer::start();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let serve = spawn(&redis, &sandbox).await;
+    stop(serve, Signal::SIGINT);
+}
+
+#[test]
+fn serve_without_redis_exits_with_a_clear_error_and_no_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snapsync.toml");
+    let (redis_port, http_port) = (free_port(), free_port());
+    let text = format!(
+        "[redis]\nurl = \"redis://:hunter2-secret@127.0.0.1:{redis_port}\"\n[http]\nbind = \"127.0.0.1:{http_port}\"\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env_remove("SNAPSYNC_CONFIG")
+        .output()
+        .expect("run snapsync serve");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("cannot connect to redis (redis.url)"), "{text}");
+    assert!(!text.contains("hunter2-secret"), "the password leaked: {text}");
+}
+
+#[test]
+fn serve_with_an_invalid_config_exits_78_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snapsync.toml");
+    std::fs::write(&file, "[schedules.contacts]\ncron = \"not a cron\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env_remove("SNAPSYNC_CONFIG")
+        .output()
+        .expect("run snapsync serve");
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schedules.contacts.cron"));
+}

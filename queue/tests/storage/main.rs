@@ -1,0 +1,5 @@
+//! Integration tests, `storage`: one test binary with a module per area (each module says what it covers).
+
+mod inspect;
+mod retention;
+mod storage;

@@ -1,0 +1,8 @@
+//! Integration tests, `files`: one test binary with a module per area (each module says what it covers).
+
+mod config_errors;
+mod config_load;
+mod config_secrets;
+mod mapping_default;
+mod mapping_file;
+mod routing_rules;

@@ -1,0 +1,9 @@
+//! Integration tests, `pipeline`: one test binary with a module per area (each module says what it covers).
+
+mod pipeline_changes;
+mod pipeline_config;
+mod pipeline_oauth;
+mod pipeline_schedule;
+mod pipeline_support;
+mod pipeline_sync;
+mod pipeline_webhooks;

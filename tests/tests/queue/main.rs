@@ -1,0 +1,8 @@
+//! Integration tests, `queue`: one test binary with a module per area (each module says what it covers).
+
+mod queue_backlog;
+mod queue_control;
+mod queue_crash;
+mod queue_redis_restart;
+mod queue_retry;
+mod queue_support;

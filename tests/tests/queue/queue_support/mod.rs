@@ -1,0 +1,305 @@
+//! Support for the `queue_*` end-to-end tests: a private Redis, a producer-side [`Queue`],
+//! real `queue-test-worker` processes ([`worker_process`]) and reads of what they recorded.
+//!
+//! The test worker records every run in Redis, outside the queue's keys:
+//! `HINCRBY snapsync-test:runs <tag> 1` and `RPUSH snapsync-test:log "<tag> <worker> <attempt>"`
+//! when a run starts, `HINCRBY snapsync-test:done <tag> 1` when its op succeeded (before the
+//! ack). "Ran exactly once" is read from those, the queue's state from its own keys.
+
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
+
+pub mod worker_process;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::AsyncCommands;
+use serde::Deserialize;
+use serde_json::json;
+use snapsync_queue::{Enqueued, JobId, NewJob, Queue, QueueConfig};
+use snapsync_testkit::{wait_until_async, RedisServer};
+
+pub use worker_process::{WorkerOpts, WorkerProcess};
+
+pub const RUNS: &str = "snapsync-test:runs";
+pub const DONE: &str = "snapsync-test:done";
+pub const LOG: &str = "snapsync-test:log";
+
+/// What a test job does (the `op` of its payload).
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    Noop,
+    Sleep(u64),
+    /// SIGKILLs its own worker mid-job.
+    Die,
+    /// Fails (retryable) on its first `n` attempts, then succeeds.
+    Fail(u32),
+    Permanent,
+    /// Fails with an explicit retry delay of `ms` on its first `n` attempts.
+    RetryAfter {
+        ms: u64,
+        times: u32,
+    },
+    Panic,
+}
+
+/// A `test` job tagged `tag` doing `op`.
+pub fn job(tag: &str, op: Op) -> NewJob {
+    let payload = match op {
+        Op::Noop => json!({"tag": tag, "op": "noop"}),
+        Op::Sleep(ms) => json!({"tag": tag, "op": "sleep", "ms": ms}),
+        Op::Die => json!({"tag": tag, "op": "die"}),
+        Op::Fail(n) => json!({"tag": tag, "op": "fail", "fail_times": n}),
+        Op::Permanent => json!({"tag": tag, "op": "permanent"}),
+        Op::RetryAfter { ms, times } => json!({"tag": tag, "op": "retry_after", "ms": ms, "fail_times": times}),
+        Op::Panic => json!({"tag": tag, "op": "panic"}),
+    };
+    NewJob::new("test", payload.to_string())
+}
+
+/// One run as the worker logged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub tag: String,
+    pub worker: String,
+    pub attempt: u32,
+}
+
+/// One entry of a job's history (`h`): a failed attempt.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Attempt {
+    /// Redis time of the failure, ms.
+    pub t: u64,
+    pub w: String,
+    pub a: u32,
+    pub e: String,
+}
+
+/// A private Redis, a queue handle on it and a connection for reading the test keys.
+pub struct Harness {
+    pub redis: RedisServer,
+    pub prefix: String,
+    pub queue: Queue,
+    pub conn: ConnectionManager,
+}
+
+impl Harness {
+    pub async fn start(test: &str) -> Harness {
+        Self::with_redis(RedisServer::start(), test).await
+    }
+
+    /// With AOF on, so the Redis can be killed and restarted without losing a write.
+    pub async fn start_with_aof(test: &str) -> Harness {
+        Self::with_redis(RedisServer::start_with_aof(), test).await
+    }
+
+    async fn with_redis(redis: RedisServer, test: &str) -> Harness {
+        let prefix = format!("e2e-{test}");
+        // Same attempts, lease and backoff as the workers' defaults (`WorkerOpts::default()`);
+        // max attempts are stored on the job at enqueue, so the producer's setting is the one that counts.
+        let config = QueueConfig {
+            prefix: prefix.clone(),
+            queue: "jobs".into(),
+            lease: Duration::from_millis(1000),
+            default_max_attempts: 3,
+            backoff_base: Duration::from_millis(50),
+            backoff_cap: Duration::from_millis(400),
+            ..QueueConfig::default()
+        };
+        let queue = Queue::connect(&redis.url(), config).await.expect("connect the producer to the private redis");
+        let client = redis::Client::open(redis.url()).expect("redis url");
+        // Reading 100,000 counters at once takes longer than the default response timeout.
+        let cm = ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(30)));
+        let conn =
+            ConnectionManager::new_with_config(client, cm).await.expect("connect the test reader to the private redis");
+        Harness { redis, prefix, queue, conn }
+    }
+
+    /// Starts a worker process on this queue and waits until it is ready.
+    pub fn worker(&self, opts: &WorkerOpts) -> WorkerProcess {
+        WorkerProcess::spawn(&self.redis.url(), &self.prefix, opts)
+    }
+
+    /// Starts a worker that may be killed by its first job before it prints `ready`.
+    pub fn worker_may_die(&self, opts: &WorkerOpts) -> WorkerProcess {
+        WorkerProcess::spawn_may_die(&self.redis.url(), &self.prefix, opts)
+    }
+
+    /// A key of the queue: `{prefix:jobs}:<suffix>`.
+    pub fn key(&self, suffix: &str) -> String {
+        format!("{{{}:jobs}}:{suffix}", self.prefix)
+    }
+
+    /// Enqueues jobs; every one must be created. Ids are chosen here, so when Redis just came
+    /// back and the call fails on a dropped connection, retrying it cannot create a job twice.
+    pub async fn enqueue(&self, jobs: Vec<NewJob>) -> Vec<JobId> {
+        let jobs: Vec<NewJob> =
+            jobs.into_iter().map(|j| if j.id.is_some() { j } else { j.with_id(JobId::generate()) }).collect();
+        let mut tries = 0;
+        let out = loop {
+            match self.queue.enqueue_batch(jobs.clone()).await {
+                Ok(out) => break out,
+                Err(e) if e.is_connection() && tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("enqueue: {e}"),
+            }
+        };
+        // A retried call finds the jobs of an attempt that did land: report them as created.
+        let out: Vec<Enqueued> =
+            if tries > 0 { out.into_iter().map(|e| Enqueued::Created(e.id().clone())).collect() } else { out };
+        out.into_iter()
+            .map(|e| match e {
+                Enqueued::Created(id) => id,
+                Enqueued::Duplicate(id) => panic!("job {id} unexpectedly a duplicate"),
+            })
+            .collect()
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// Runs per tag (a missing tag never started).
+    pub async fn runs(&self) -> HashMap<String, u64> {
+        self.conn().hgetall(RUNS).await.expect("HGETALL runs")
+    }
+
+    /// Successful ops per tag.
+    pub async fn done(&self) -> HashMap<String, u64> {
+        self.conn().hgetall(DONE).await.expect("HGETALL done")
+    }
+
+    pub async fn runs_of(&self, tag: &str) -> u64 {
+        let n: Option<u64> = self.conn().hget(RUNS, tag).await.expect("HGET runs");
+        n.unwrap_or(0)
+    }
+
+    pub async fn done_of(&self, tag: &str) -> u64 {
+        let n: Option<u64> = self.conn().hget(DONE, tag).await.expect("HGET done");
+        n.unwrap_or(0)
+    }
+
+    /// How many tags completed; `None` while Redis cannot be reached.
+    pub async fn try_done_tags(&self) -> Option<u64> {
+        self.conn().hlen(DONE).await.ok()
+    }
+
+    /// Every run, in the order they started.
+    pub async fn log(&self) -> Vec<Run> {
+        let lines: Vec<String> = self.conn().lrange(LOG, 0, -1).await.expect("LRANGE log");
+        lines.iter().map(|l| parse_run(l)).collect()
+    }
+
+    /// The runs of one tag, in order.
+    pub async fn runs_log(&self, tag: &str) -> Vec<Run> {
+        self.log().await.into_iter().filter(|r| r.tag == tag).collect()
+    }
+
+    /// The job's hash (`k`, `p`, `a`, `m`, `s`, `w`, `e`, `h`, `r`, `f`, ...); empty once gone.
+    pub async fn job_hash(&self, id: &JobId) -> HashMap<String, String> {
+        self.conn().hgetall(self.key(&format!("job:{id}"))).await.expect("HGETALL job")
+    }
+
+    /// The job's state field, `None` when the hash is gone.
+    pub async fn state(&self, id: &JobId) -> Option<String> {
+        self.conn().hget(self.key(&format!("job:{id}")), "s").await.expect("HGET job state")
+    }
+
+    /// The job's failed attempts.
+    pub async fn history(&self, id: &JobId) -> Vec<Attempt> {
+        let raw = self.job_hash(id).await.remove("h").unwrap_or_else(|| "[]".into());
+        serde_json::from_str(&raw).unwrap_or_else(|e| panic!("job {id} history is not JSON ({e}): {raw}"))
+    }
+
+    /// Waits until the job is in `state`; returns its hash.
+    pub async fn wait_state(&self, id: &JobId, state: &str, timeout: Duration) -> HashMap<String, String> {
+        let what = format!("job {id} to be {state}");
+        wait_until_async(&what, timeout, || async {
+            let h: HashMap<String, String> = self.conn().hgetall(self.key(&format!("job:{id}"))).await.ok()?;
+            (h.get("s").map(String::as_str) == Some(state)).then_some(h)
+        })
+        .await
+    }
+
+    /// Waits until at least `n` tags completed.
+    pub async fn wait_done_tags(&self, n: u64, timeout: Duration) {
+        let what = format!("{n} tags to complete");
+        wait_until_async(&what, timeout, || async { (self.try_done_tags().await? >= n).then_some(()) }).await
+    }
+
+    /// Sizes of the queue's structures: ready, scheduled, running, done, dead.
+    pub async fn sizes(&self) -> Sizes {
+        let mut conn = self.conn();
+        let (ready, scheduled, running, done, dead): (u64, u64, u64, u64, u64) = redis::pipe()
+            .llen(self.key("ready"))
+            .zcard(self.key("scheduled"))
+            .zcard(self.key("running"))
+            .zcard(self.key("done"))
+            .zcard(self.key("dead"))
+            .query_async(&mut conn)
+            .await
+            .expect("read queue sizes");
+        Sizes { ready, scheduled, running, done, dead }
+    }
+
+    /// The queue's per-state counts hash (`<state>:<kind>` → n).
+    pub async fn counts(&self) -> HashMap<String, i64> {
+        self.conn().hgetall(self.key("counts")).await.expect("HGETALL counts")
+    }
+
+    /// Redis's clock in ms (the clock every queue time is in).
+    pub async fn redis_now_ms(&self) -> u64 {
+        let (s, us): (u64, u64) = redis::cmd("TIME").query_async(&mut self.conn()).await.expect("TIME");
+        s * 1000 + us / 1000
+    }
+
+    /// The worker's last heartbeat (Redis ms), from its registry hash.
+    pub async fn last_beat(&self, worker: &str) -> Option<u64> {
+        self.conn().hget(self.key(&format!("worker:{worker}")), "beat").await.ok().flatten()
+    }
+}
+
+/// Sizes of the queue's structures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    pub ready: u64,
+    pub scheduled: u64,
+    pub running: u64,
+    pub done: u64,
+    pub dead: u64,
+}
+
+fn parse_run(line: &str) -> Run {
+    let mut parts = line.split(' ');
+    let (Some(tag), Some(worker), Some(attempt), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        panic!("log line is not `<tag> <worker> <attempt>`: {line:?}");
+    };
+    Run {
+        tag: tag.into(),
+        worker: worker.into(),
+        attempt: attempt.parse().unwrap_or_else(|_| panic!("attempt in log line {line:?}")),
+    }
+}
+
+/// Asserts every tag in `tags` ran exactly once and completed exactly once.
+pub async fn assert_each_once(h: &Harness, tags: &[String]) {
+    let runs = h.runs().await;
+    let done = h.done().await;
+    let bad: Vec<String> = tags
+        .iter()
+        .filter_map(|t| {
+            let (r, d) = (runs.get(t).copied().unwrap_or(0), done.get(t).copied().unwrap_or(0));
+            (r != 1 || d != 1).then(|| format!("{t}: runs {r}, done {d}"))
+        })
+        .take(20)
+        .collect();
+    if !bad.is_empty() {
+        let first = bad[0].split(':').next().unwrap_or_default();
+        panic!("jobs not run exactly once (first 20): {bad:?}\nruns of {first}: {:?}", h.runs_log(first).await);
+    }
+}

@@ -1,0 +1,229 @@
+//! Message store, call log and the telephony control routes of the RingCentral stand-in, over
+//! real HTTP: voicemails and ended calls made through `/sandbox/` show up in the lists (paged,
+//! filtered, 24 h default window) and fire the telephony-sessions events.
+
+use crate::rc_support::webhook_receiver::{Handshake, Receiver};
+use crate::rc_support::{error_code, ids, RcClient};
+use reqwest::Method;
+use serde_json::json;
+use snapsync_tests::start_sandbox;
+
+const EXT: &str = "/restapi/v1.0/account/~/extension/~";
+
+#[tokio::test]
+async fn voicemails_fill_the_message_store_newest_first_with_paging() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let from = json!({ "phoneNumber": format!("+1650555010{i}"), "name": format!("Caller {i}") });
+        made.push(api.voicemail(json!({ "extensionId": 400000101, "from": from, "durationSecs": 10 + i })).await);
+    }
+    let m = &made[0];
+    assert_eq!(m["type"], "VoiceMail");
+    assert_eq!(m["readStatus"], "Unread");
+    assert_eq!(m["availability"], "Alive");
+    assert_eq!(m["attachments"][0]["contentType"], "audio/x-wav");
+    assert_eq!(m["attachments"][0]["vmDuration"], 10);
+    assert_eq!(m["from"]["name"], "Caller 0");
+
+    let (status, page1) = api.get(&format!("{EXT}/message-store?perPage=2")).await;
+    assert_eq!(status, 200, "{page1}");
+    assert_eq!(ids(&page1), vec![made[2]["id"].clone(), made[1]["id"].clone()]);
+    assert_eq!(page1["paging"]["totalElements"], 3);
+    let next = page1["navigation"]["nextPage"]["uri"].as_str().unwrap();
+    let next_path = next.strip_prefix(&sandbox.rc_url()).unwrap();
+    assert!(next_path.starts_with("/restapi/v1.0/account/400000001/extension/400000101/message-store?"), "{next}");
+    let (_, page2) = api.get(next_path).await;
+    assert_eq!(ids(&page2), vec![made[0]["id"].clone()]);
+    assert!(page2["navigation"].get("nextPage").is_none());
+
+    let (status, one) = api.get(&format!("{EXT}/message-store/{}", made[1]["id"])).await;
+    assert_eq!((status, &one), (200, &made[1]));
+
+    let (_, vm) = api.get(&format!("{EXT}/message-store?messageType=VoiceMail&readStatus=Unread")).await;
+    assert_eq!(vm["records"].as_array().unwrap().len(), 3);
+    let (_, sms) = api.get(&format!("{EXT}/message-store?messageType=SMS")).await;
+    assert_eq!(sms["records"], json!([]));
+    let (_, read) = api.get(&format!("{EXT}/message-store?readStatus=Read")).await;
+    assert_eq!(read["records"], json!([]));
+}
+
+#[tokio::test]
+async fn message_store_defaults_to_the_last_24_hours() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    // Made after the new one, the backdated one still lists after it: lists sort by time.
+    let new = api.voicemail(json!({})).await;
+    let old = api.voicemail(json!({ "creationTime": "2020-01-02T03:04:05.000Z" })).await;
+    let (_, list) = api.get(&format!("{EXT}/message-store")).await;
+    assert_eq!(ids(&list), vec![new["id"].clone()]);
+    let (_, list) = api.get(&format!("{EXT}/message-store?dateFrom=2020-01-01")).await;
+    assert_eq!(ids(&list), vec![new["id"].clone(), old["id"].clone()]);
+    let (_, list) = api.get(&format!("{EXT}/message-store?dateFrom=2020-01-01&dateTo=2020-01-03T00:00:00Z")).await;
+    assert_eq!(ids(&list), vec![old["id"].clone()]);
+}
+
+#[tokio::test]
+async fn message_store_rejects_bad_input() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    for (query, param) in [
+        ("messageType=Letter", "messageType"),
+        ("readStatus=Maybe", "readStatus"),
+        ("availability=Gone", "availability"),
+        ("dateFrom=yesterday", "dateFrom"),
+        ("perPage=1001", "perPage"),
+        ("page=0", "page"),
+    ] {
+        let (status, body) = api.get(&format!("{EXT}/message-store?{query}")).await;
+        assert_eq!((status, error_code(&body)), (400, "CMN-101"), "{query}: {body}");
+        assert_eq!(body["errors"][0]["parameterName"], param);
+    }
+    let (status, body) = api.get("/restapi/v1.0/account/~/extension/123/message-store").await;
+    assert_eq!((status, error_code(&body)), (404, "CMN-102"));
+    let (status, body) = api.get(&format!("{EXT}/message-store/999")).await;
+    assert_eq!((status, error_code(&body)), (404, "CMN-102"));
+    assert_eq!(body["errors"][0]["parameterName"], "messageId");
+}
+
+#[tokio::test]
+async fn ended_calls_and_voicemails_fill_the_call_log() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    let from = json!({ "phoneNumber": "+16505550100", "name": "Jane Doe" });
+    let to = json!({ "extensionNumber": "101" });
+    let (status, answered) = api
+        .control(
+            Method::POST,
+            "/sandbox/calls/end",
+            json!({ "from": from, "to": to, "direction": "Inbound", "durationSecs": 42 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answered}");
+    assert_eq!(answered["result"], "Accepted");
+    assert_eq!(answered["duration"], 42);
+    assert_eq!(answered["durationMs"], 42000);
+    let (_, missed) =
+        api.control(Method::POST, "/sandbox/calls/end", json!({ "from": from, "direction": "Inbound" })).await;
+    assert_eq!(missed["result"], "Missed");
+    let (_, outbound) = api
+        .control(Method::POST, "/sandbox/calls/end", json!({ "to": from, "direction": "Outbound", "durationSecs": 5 }))
+        .await;
+    let vm = api.voicemail(json!({ "from": from })).await;
+
+    let (status, page1) = api.get(&format!("{EXT}/call-log?perPage=3")).await;
+    assert_eq!(status, 200, "{page1}");
+    let first = &page1["records"][0];
+    assert_eq!(first["result"], "Voicemail");
+    assert_eq!(first["message"]["id"], vm["id"].to_string());
+    assert_eq!(first["message"]["type"], "VoiceMail");
+    assert_eq!(page1["records"][1]["id"], outbound["id"]);
+    let next = page1["navigation"]["nextPage"]["uri"].as_str().unwrap();
+    let (_, page2) = api.get(next.strip_prefix(&sandbox.rc_url()).unwrap()).await;
+    assert_eq!(ids(&page2), vec![answered["id"].clone()]);
+
+    let (_, outbound_only) = api.get(&format!("{EXT}/call-log?direction=Outbound")).await;
+    assert_eq!(ids(&outbound_only), vec![outbound["id"].clone()]);
+    let (_, company) = api.get("/restapi/v1.0/account/~/call-log").await;
+    assert_eq!(company["records"].as_array().unwrap().len(), 4);
+    let uri = company["records"][0]["uri"].as_str().unwrap();
+    assert!(uri.contains("/restapi/v1.0/account/400000001/call-log/"), "{uri}");
+
+    let (_, detailed) = api.get(&format!("{EXT}/call-log?view=Detailed")).await;
+    assert_eq!(detailed["records"][0]["legs"][0]["legType"], "Accept");
+    assert!(detailed["records"][0]["lastModifiedTime"].is_string());
+    let (_, simple) = api.get(&format!("{EXT}/call-log")).await;
+    assert!(simple["records"][0].get("legs").is_none());
+}
+
+// Call-log reads are Heavy (10 per window), so the single-record and error cases get a
+// sandbox (and a rate-limit budget) of their own.
+#[tokio::test]
+async fn call_log_single_records_errors_and_date_window() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    let from = json!({ "phoneNumber": "+16505550100", "name": "Jane Doe" });
+    let (status, answered) = api
+        .control(
+            Method::POST,
+            "/sandbox/calls/end",
+            json!({ "from": from, "direction": "Inbound", "durationSecs": 42 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answered}");
+
+    let (status, one) = api.get(&format!("{EXT}/call-log/{}", answered["id"].as_str().unwrap())).await;
+    assert_eq!((status, &one["id"]), (200, &answered["id"]));
+    let (status, body) = api.get(&format!("{EXT}/call-log/nope")).await;
+    assert_eq!((status, error_code(&body)), (404, "CMN-102"));
+    let (status, body) = api.get(&format!("{EXT}/call-log?view=Fancy")).await;
+    assert_eq!((status, body["errors"][0]["parameterName"].as_str()), (400, Some("view")));
+    let (status, _) = api.get(&format!("{EXT}/call-log?dateTo=tomorrow")).await;
+    assert_eq!(status, 400);
+
+    // Backdated calls stay out of the default 24 h window.
+    let (_, old) =
+        api.control(Method::POST, "/sandbox/calls/end", json!({ "startTime": "2021-06-01T10:00:00Z" })).await;
+    let (_, list) = api.get(&format!("{EXT}/call-log?perPage=max")).await;
+    assert!(!ids(&list).contains(&old["id"]));
+    let (_, list) = api.get(&format!("{EXT}/call-log?dateFrom=2021-01-01")).await;
+    assert!(ids(&list).contains(&old["id"]));
+}
+
+#[tokio::test]
+async fn ended_call_fires_account_and_extension_session_events() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    let mut receiver = Receiver::start(Handshake::Echo).await;
+    let filters =
+        ["/restapi/v1.0/account/~/telephony/sessions", "/restapi/v1.0/account/~/extension/~/telephony/sessions"];
+    let body =
+        json!({ "eventFilters": filters, "deliveryMode": { "transportType": "WebHook", "address": receiver.url } });
+    let resp = api.http.post(format!("{}/restapi/v1.0/subscription", api.base)).bearer_auth(&api.token).json(&body);
+    assert_eq!(resp.send().await.unwrap().status(), 200);
+
+    let (_, call) = api
+        .control(
+            Method::POST,
+            "/sandbox/calls/end",
+            json!({ "from": { "phoneNumber": "+16505550100" }, "result": "Missed" }),
+        )
+        .await;
+    let mut events = vec![receiver.next_notification().await, receiver.next_notification().await];
+    events.sort_by_key(|n| n.body["event"].as_str().unwrap().len());
+    assert_eq!(events[0].body["event"], "/restapi/v1.0/account/400000001/telephony/sessions");
+    assert_eq!(events[1].body["event"], "/restapi/v1.0/account/400000001/extension/400000101/telephony/sessions");
+    for n in &events {
+        let b = &n.body["body"];
+        assert_eq!(b["telephonySessionId"], call["telephonySessionId"]);
+        assert_eq!(b["parties"][0]["status"]["code"], "Disconnected");
+        assert_eq!(b["parties"][0]["missedCall"], true);
+        assert_eq!(b["parties"][0]["from"]["phoneNumber"], "+16505550100");
+    }
+}
+
+#[tokio::test]
+async fn control_routes_reject_bad_input() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    for (path, body, status, code) in [
+        ("/sandbox/voicemail", json!({ "extensionId": 123 }), 404, "CMN-102"),
+        ("/sandbox/voicemail", json!({ "extensionId": "abc" }), 404, "CMN-102"),
+        ("/sandbox/voicemail", json!({ "durationSecs": -1 }), 400, "CMN-101"),
+        ("/sandbox/voicemail", json!({ "from": "Jane" }), 400, "CMN-101"),
+        ("/sandbox/voicemail", json!({ "creationTime": "last week" }), 400, "CMN-101"),
+        ("/sandbox/voicemail", json!([1]), 400, "CMN-103"),
+        ("/sandbox/calls/end", json!({ "extensionId": 123 }), 404, "CMN-102"),
+        ("/sandbox/calls/end", json!({ "direction": "Sideways" }), 400, "CMN-101"),
+        ("/sandbox/calls/end", json!({ "result": "Exploded" }), 400, "CMN-101"),
+        ("/sandbox/calls/end", json!({ "to": { "phoneNumber": 5 } }), 400, "CMN-101"),
+        ("/sandbox/calls/end", json!({ "startTime": 5 }), 400, "CMN-101"),
+    ] {
+        let (got, resp) = api.control(Method::POST, path, body.clone()).await;
+        assert_eq!((got, error_code(&resp)), (status, code), "{path} {body}: {resp}");
+    }
+    // Nothing was recorded by the rejected requests.
+    let (_, calls) = api.get(&format!("{EXT}/call-log")).await;
+    assert_eq!(calls["records"], json!([]));
+}
