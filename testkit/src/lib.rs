@@ -4,14 +4,20 @@
 //! condition with a deadline instead of sleeping.
 //!
 //! # Layout
-//! - [`redis`]: [`RedisServer`], started per test, killed and its files removed on drop.
-//! - [`poll`]: [`wait_until`] / [`wait_until_async`], the only way tests wait.
+//! - [`redis`]: [`RedisServer`], started per test, killed and its files removed on drop;
+//!   AOF and `requirepass` optional ([`RedisServerBuilder`]), restartable on the same port
+//!   with the same data and the same or another password.
+//! - [`poll`]: [`wait_until`] / [`wait_until_async`], the only way tests wait;
+//!   [`poll_until`] for callers that build their own failure message.
 //! - [`ports`]: [`free_port`] for the rare case a port must be chosen before binding.
+//! - `resp` (private): just enough RESP over a `TcpStream` for testkit to check the
+//!   servers it starts without depending on the client under test.
 
 pub mod poll;
 pub mod ports;
 pub mod redis;
+mod resp;
 
-pub use poll::{wait_until, wait_until_async};
+pub use poll::{poll_until, wait_until, wait_until_async};
 pub use ports::free_port;
-pub use redis::RedisServer;
+pub use redis::{RedisServer, RedisServerBuilder};

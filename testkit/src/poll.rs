@@ -7,14 +7,23 @@ use std::time::{Duration, Instant};
 const STEP: Duration = Duration::from_millis(10);
 
 /// Polls `cond` until it returns `Some`, or panics with `what` after `timeout`.
-pub fn wait_until<T>(what: &str, timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> T {
+pub fn wait_until<T>(what: &str, timeout: Duration, cond: impl FnMut() -> Option<T>) -> T {
+    match poll_until(timeout, cond) {
+        Some(v) => v,
+        None => panic!("timed out after {timeout:?} waiting for {what}"),
+    }
+}
+
+/// Like [`wait_until`] but returns `None` on timeout, for callers whose failure message
+/// needs more than a description (e.g. the server logs).
+pub fn poll_until<T>(timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = cond() {
-            return v;
+            return Some(v);
         }
         if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
+            return None;
         }
         std::thread::sleep(STEP);
     }
