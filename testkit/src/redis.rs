@@ -25,6 +25,8 @@ pub struct RedisServer {
 pub struct RedisServerBuilder {
     aof: bool,
     password: Option<String>,
+    extra_args: Vec<String>,
+    pick_port: Option<fn() -> u16>,
 }
 
 impl RedisServerBuilder {
@@ -40,20 +42,34 @@ impl RedisServerBuilder {
         self
     }
 
+    /// More `redis-server` arguments, e.g. the cluster options.
+    pub(crate) fn args(mut self, args: &[&str]) -> Self {
+        self.extra_args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// How to choose a port, for servers that need more than one free port (a cluster node
+    /// also binds PORT+10000).
+    pub(crate) fn pick_port(mut self, pick: fn() -> u16) -> Self {
+        self.pick_port = Some(pick);
+        self
+    }
+
     pub fn start(self) -> RedisServer {
         let dir =
             tempfile::Builder::new().prefix("snapsync-redis-").tempdir().expect("create a temp dir for redis-server");
+        let pick = self.pick_port.unwrap_or(free_port);
         let mut server = RedisServer {
             port: 0,
             appendonly: self.aof,
             password: self.password,
-            extra_args: Vec::new(),
+            extra_args: self.extra_args,
             dir,
             child: None,
         };
         // A port found free can be taken before redis binds it; try a few.
         for _ in 0..5 {
-            server.port = free_port();
+            server.port = pick();
             if server.spawn() {
                 return server;
             }

@@ -18,6 +18,17 @@ pub(crate) enum Reply {
     Array(Option<Vec<Reply>>),
 }
 
+impl Reply {
+    /// The text of a status or bulk reply.
+    pub(crate) fn text(&self) -> Option<String> {
+        match self {
+            Reply::Status(s) => Some(s.clone()),
+            Reply::Bulk(Some(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        }
+    }
+}
+
 /// One connection to 127.0.0.1:`port`, with a read timeout so a wedged server fails the
 /// caller instead of hanging it.
 pub(crate) struct Conn {
