@@ -1,7 +1,8 @@
 //! # Test support for snapsync
 //!
-//! Real parts only: a private `redis-server` on a free port in a temp dir, and polling a
-//! condition with a deadline instead of sleeping.
+//! Real parts only: a private `redis-server` (or a Redis Cluster) on free ports in temp
+//! dirs, a real TCP proxy for network faults, and polling a condition with a deadline
+//! instead of sleeping.
 //!
 //! # Layout
 //! - [`redis`]: [`RedisServer`], started per test, killed and its files removed on drop;
@@ -13,16 +14,21 @@
 //! - [`poll`]: [`wait_until`] / [`wait_until_async`], the only way tests wait;
 //!   [`poll_until`] for callers that build their own failure message.
 //! - [`ports`]: [`free_port`] for the rare case a port must be chosen before binding.
+//! - [`proxy`]: [`FaultyProxy`], a loopback TCP proxy in front of a Redis that loses the
+//!   reply to one command (which still runs), cuts every connection, refuses new ones or
+//!   holds replies back.
 //! - `resp` (private): just enough RESP over a `TcpStream` for testkit to check the
 //!   servers it starts without depending on the client under test.
 
 pub mod cluster;
 pub mod poll;
 pub mod ports;
+pub mod proxy;
 pub mod redis;
 mod resp;
 
 pub use cluster::RedisCluster;
 pub use poll::{poll_until, wait_until, wait_until_async};
 pub use ports::free_port;
+pub use proxy::FaultyProxy;
 pub use redis::{RedisServer, RedisServerBuilder};
