@@ -1,16 +1,16 @@
-//! The storage-only drain: `Queue::reserve` / `Queue::ack` called directly, without
+//! The storage-only drain: `Queue::reserve` / `start` / `ack` called directly, without
 //! apalis. NOT the worker path: it measures what the Redis storage costs and allows,
-//! with the batching the worker backend is specified to use (reserve up to the room in
-//! a prefetch buffer, run at most `concurrency` handlers, ack in batches of <= 64 ids
-//! or every 2 ms). The `apalis` path (`drain_apalis.rs`) is the one the targets are
-//! about.
+//! with the batching the worker backend uses (reserve up to the room in a prefetch buffer,
+//! start the jobs that begin together in one call, run at most `concurrency` handlers, ack in
+//! batches of <= 64 leases or every 2 ms). The `apalis` path (`drain_apalis.rs`) is the one
+//! the targets are about.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use snapsync_queue::{JobId, Leased, Queue, WorkerId};
+use snapsync_queue::{LeaseRef, Leased, Queue, ReserveTicket, WorkerId};
 use tokio::sync::{mpsc, Semaphore};
 
 const ACK_BATCH: usize = 64;
@@ -21,10 +21,10 @@ pub async fn drain(queue: Queue, concurrency: usize, prefetch: usize, target: u6
     let worker = WorkerId::generate();
     let acked = Arc::new(AtomicU64::new(0));
     let (job_tx, mut job_rx) = mpsc::channel::<Leased>(prefetch.max(1));
-    let (ack_tx, ack_rx) = mpsc::unbounded_channel::<JobId>();
+    let (ack_tx, ack_rx) = mpsc::unbounded_channel::<LeaseRef>();
 
     let fetcher = tokio::spawn(fetch(queue.clone(), worker.clone(), job_tx));
-    let acker = tokio::spawn(ack(queue.clone(), worker.clone(), ack_rx, acked.clone(), target));
+    let acker = tokio::spawn(ack(queue.clone(), ack_rx, acked.clone(), target));
 
     // Dispatch: at most `concurrency` no-op handlers at once, each reporting its id to the acker.
     let slots = Arc::new(Semaphore::new(concurrency.max(1)));
@@ -34,7 +34,7 @@ pub async fn drain(queue: Queue, concurrency: usize, prefetch: usize, target: u6
             let ack_tx = ack_tx.clone();
             tokio::spawn(async move {
                 // The no-op handler.
-                let _ = ack_tx.send(job.id);
+                let _ = ack_tx.send(job.lease_ref());
                 drop(slot);
             });
         }
@@ -49,12 +49,17 @@ pub async fn drain(queue: Queue, concurrency: usize, prefetch: usize, target: u6
 
 /// Reserves as many jobs as the buffer has room for; blocks on the wake list when the queue is empty.
 async fn fetch(queue: Queue, worker: WorkerId, tx: mpsc::Sender<Leased>) -> anyhow::Result<()> {
-    let mut waiter = queue.waiter().await.context("waiter")?;
+    let mut waiter = queue.waiter();
     loop {
         // Wait for at least one free slot, then take all the room there is.
         let first = tx.reserve().await.context("dispatcher gone")?;
         let room = tx.capacity() + 1;
-        let reserved = queue.reserve(&worker, room).await.context("reserve")?;
+        let reserved = queue.reserve(&worker, room, &ReserveTicket::new()).await.context("reserve")?;
+        // The jobs of one reserve begin together here: one start call charges them all.
+        let leases: Vec<LeaseRef> = reserved.jobs.iter().map(Leased::lease_ref).collect();
+        if !leases.is_empty() {
+            queue.start(&leases).await.context("start")?;
+        }
         let mut jobs = reserved.jobs.into_iter();
         match jobs.next() {
             Some(job) => first.send(job),
@@ -74,8 +79,7 @@ async fn fetch(queue: Queue, worker: WorkerId, tx: mpsc::Sender<Leased>) -> anyh
 /// Acks finished jobs in batches until `target` have been acked.
 async fn ack(
     queue: Queue,
-    worker: WorkerId,
-    mut rx: mpsc::UnboundedReceiver<JobId>,
+    mut rx: mpsc::UnboundedReceiver<LeaseRef>,
     acked: Arc<AtomicU64>,
     target: u64,
 ) -> anyhow::Result<()> {
@@ -90,7 +94,7 @@ async fn ack(
                 Ok(None) | Err(_) => break,
             }
         }
-        let n = queue.ack(&worker, &batch).await.context("ack")?;
+        let n = queue.ack(&batch).await.context("ack")?;
         acked.fetch_add(n as u64, Ordering::Relaxed);
         batch.clear();
     }

@@ -1,29 +1,16 @@
-//! Controlling the queue: retry, discard, purge done jobs, pause and resume. Each change is one
-//! Lua script (`lua/admin_*.lua`, with `common.lua` prepended like the storage's own scripts) so
-//! the job's hash, its state's list or zset and the `counts` hash move together.
+//! Controlling the queue: retry, discard, purge done or dead jobs, pause and resume. Each change
+//! is one Lua script (`lua/admin_*.lua`, with `common.lua` prepended like the storage's own
+//! scripts) so the job's record, its state's list or zset and the `counts` hash move together.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::Script;
 use serde::{Deserialize, Serialize};
 
 use crate::inspect::JobState;
 use crate::{JobId, Queue, QueueError};
 
-const COMMON: &str = include_str!("lua/common.lua");
-
-/// Done jobs removed per purge script call; the call repeats until fewer come back.
+/// Jobs removed per purge script call; the call repeats until fewer come back.
 pub const PURGE_CHUNK: usize = 500;
-
-pub(super) fn script(body: &str) -> Script {
-    Script::new(&format!("{COMMON}\n{body}"))
-}
-
-static RETRY: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/admin_retry.lua")));
-static DISCARD: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/admin_discard.lua")));
-static PURGE_DONE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/admin_purge_done.lua")));
-static PAUSE: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/admin_pause.lua")));
 
 /// What retry did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,8 +20,8 @@ pub enum RetryOutcome {
     Retried {
         from: JobState,
     },
-    /// Only dead and scheduled jobs are retried; a ready or running job is already on its way and a
-    /// done job succeeded.
+    /// Dead, scheduled, snoozed and running jobs are retried; a ready job is already on its way
+    /// and a done job succeeded.
     NotRetryable {
         state: JobState,
     },
@@ -42,23 +29,19 @@ pub enum RetryOutcome {
 }
 
 impl Queue {
-    /// Invocation of one of this queue's scripts: KEYS[1] routes the call to the queue's cluster
-    /// slot, ARGV[1] is the tag every key is built from.
-    pub(super) fn admin_call<'a>(&self, s: &'a Script) -> redis::ScriptInvocation<'a> {
-        let mut inv = s.key(self.key("ready"));
-        inv.arg(self.tag());
-        inv
-    }
-
-    /// Puts a dead or scheduled job back on ready at once, ahead of the backlog, and wakes a worker.
-    /// A dead job's attempts are reset to 0, so it gets its full `max_attempts` again (an operator
-    /// retries after fixing the cause; one last try would often be spent on a transient error). Its
-    /// history is kept, so earlier attempts stay visible.
+    /// Puts a job back on ready at once, ahead of the backlog, and wakes a worker:
+    /// - dead: its attempts are reset to 0, so it gets its full `max_attempts` again (an operator
+    ///   retries after fixing the cause; one last try would often be spent on a transient
+    ///   error); its history is kept, so earlier attempts stay visible;
+    /// - scheduled or snoozed: it stops waiting, attempts kept;
+    /// - running: its lease ends now — the worker running it is told at its next heartbeat and
+    ///   cancels the run, whose ack or fail then changes nothing — and the cut run's attempt is
+    ///   given back (for a run that is stuck).
     pub async fn retry(&self, id: &JobId) -> Result<RetryOutcome, QueueError> {
-        let mut inv = self.admin_call(&RETRY);
+        let mut inv = self.call(&self.scripts.retry, &[]);
         inv.arg(&id.0);
         let (code, state): (i64, String) =
-            inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("retry"))?;
+            inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("retry"))?;
         if code < 0 {
             return Ok(RetryOutcome::NotFound);
         }
@@ -67,26 +50,36 @@ impl Queue {
     }
 
     /// Removes a job wherever it is; returns the state it was in, `None` when there is no such job.
-    /// A running job's worker loses its lease (its heartbeat reports it lost; its ack or fail is
-    /// ignored). A unique key stays until its TTL, so the same event is not enqueued again meanwhile.
+    /// A running job's worker loses its lease (its heartbeat reports it lost and the run is
+    /// cancelled; its ack or fail is ignored). A unique key stays until its TTL, so the same
+    /// event is not enqueued again meanwhile.
     pub async fn discard(&self, id: &JobId) -> Result<Option<JobState>, QueueError> {
-        let mut inv = self.admin_call(&DISCARD);
+        let mut inv = self.call(&self.scripts.discard, &[]);
         inv.arg(&id.0);
-        let state: String = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("discard"))?;
+        let state: String = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("discard"))?;
         if state.is_empty() {
             return Ok(None);
         }
         parse_state("discard", &state).map(Some)
     }
 
-    /// Removes done jobs that finished more than `age` ago, [`PURGE_CHUNK`] per script call so
-    /// Redis is never blocked for long; returns how many were removed.
+    /// Removes done jobs that finished more than `age` ago; see [`Queue::purge_older_than`].
     pub async fn purge_done_older_than(&self, age: Duration) -> Result<u64, QueueError> {
+        self.purge_older_than(JobState::Done, age).await
+    }
+
+    /// Removes done or dead jobs that got there more than `age` ago, [`PURGE_CHUNK`] per script
+    /// call so Redis is never blocked for long; returns how many were removed. Other states are
+    /// refused (`QueueError::Invalid`): their jobs are still to run.
+    pub async fn purge_older_than(&self, state: JobState, age: Duration) -> Result<u64, QueueError> {
+        if !matches!(state, JobState::Done | JobState::Dead) {
+            return Err(QueueError::Invalid(format!("purge takes done or dead jobs, not {state} ones")));
+        }
         let mut removed = 0u64;
         loop {
-            let mut inv = self.admin_call(&PURGE_DONE);
-            inv.arg(age.as_millis() as u64).arg(PURGE_CHUNK);
-            let n: u64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("purge"))?;
+            let mut inv = self.call(&self.scripts.purge, &[]);
+            inv.arg(state.as_str()).arg(age.as_millis() as u64).arg(PURGE_CHUNK);
+            let n: u64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("purge"))?;
             removed += n;
             if (n as usize) < PURGE_CHUNK {
                 return Ok(removed);
@@ -108,14 +101,14 @@ impl Queue {
 
     pub async fn is_paused(&self) -> Result<bool, QueueError> {
         let mut cmd = redis::cmd("EXISTS");
-        cmd.arg(self.key("paused"));
-        cmd.query_async(&mut self.conn.clone()).await.map_err(QueueError::redis("is_paused"))
+        cmd.arg(self.keys.get("paused"));
+        cmd.query_async(&mut self.conn_mut()).await.map_err(QueueError::redis("is_paused"))
     }
 
     async fn set_paused(&self, paused: bool) -> Result<bool, QueueError> {
-        let mut inv = self.admin_call(&PAUSE);
+        let mut inv = self.call(&self.scripts.pause, &[]);
         inv.arg(if paused { "1" } else { "0" });
-        let changed: i64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("pause"))?;
+        let changed: i64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("pause"))?;
         Ok(changed == 1)
     }
 }

@@ -14,6 +14,9 @@ pub enum QueueError {
     Reply { op: &'static str, detail: String },
     #[error("invalid queue configuration: {}", .0.join("; "))]
     Config(Vec<String>),
+    /// A job the queue refuses (a kind or id it cannot store); nothing was written.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl QueueError {

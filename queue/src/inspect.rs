@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{JobId, Queue, QueueError};
+use crate::{JobId, LeaseToken, Queue, QueueError};
 
 /// Ids fetched from a state's list per round trip while paging.
 pub const LIST_CHUNK: usize = 500;
@@ -27,20 +27,24 @@ pub const MAX_PAGE: usize = 1_000;
 pub enum JobState {
     Ready,
     Scheduled,
+    /// Waiting for something that is not a failure (a rate limit, a `Retry-After`, a busy
+    /// record); its attempt was given back.
+    Snoozed,
     Running,
     Done,
     Dead,
 }
 
 impl JobState {
-    pub const ALL: [JobState; 5] =
-        [JobState::Ready, JobState::Scheduled, JobState::Running, JobState::Done, JobState::Dead];
+    pub const ALL: [JobState; 6] =
+        [JobState::Ready, JobState::Scheduled, JobState::Snoozed, JobState::Running, JobState::Done, JobState::Dead];
 
-    /// The name used in job hashes, in the `counts` hash and as the state's key suffix.
+    /// The name used in job records, in the `counts` hash and as the state's key name.
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Ready => "ready",
             JobState::Scheduled => "scheduled",
+            JobState::Snoozed => "snoozed",
             JobState::Running => "running",
             JobState::Done => "done",
             JobState::Dead => "dead",
@@ -54,9 +58,9 @@ impl fmt::Display for JobState {
     }
 }
 
-/// A state name that is not one of the five.
+/// A state name that is not one of the six.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown job state {0:?}: expected one of ready, scheduled, running, done, dead")]
+#[error("unknown job state {0:?}: expected one of ready, scheduled, snoozed, running, done, dead")]
 pub struct UnknownState(pub String);
 
 impl FromStr for JobState {
@@ -71,6 +75,7 @@ impl FromStr for JobState {
 pub struct StateCounts {
     pub ready: u64,
     pub scheduled: u64,
+    pub snoozed: u64,
     pub running: u64,
     pub done: u64,
     pub dead: u64,
@@ -81,6 +86,7 @@ impl StateCounts {
         match state {
             JobState::Ready => self.ready,
             JobState::Scheduled => self.scheduled,
+            JobState::Snoozed => self.snoozed,
             JobState::Running => self.running,
             JobState::Done => self.done,
             JobState::Dead => self.dead,
@@ -91,6 +97,7 @@ impl StateCounts {
         match state {
             JobState::Ready => &mut self.ready,
             JobState::Scheduled => &mut self.scheduled,
+            JobState::Snoozed => &mut self.snoozed,
             JobState::Running => &mut self.running,
             JobState::Done => &mut self.done,
             JobState::Dead => &mut self.dead,
@@ -101,9 +108,10 @@ impl StateCounts {
 /// How many jobs are where.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
-    /// Per state, from the state's own key. Exact for scheduled, running, done and dead (`ZCARD`).
-    /// `ready` is the ready list's length, which still includes ids of discarded jobs that no
-    /// reserve has popped yet: an upper bound (and the work reserve has left). See [`Counts::ready`].
+    /// Per state, from the state's own key. Exact for scheduled, snoozed, running, done and dead
+    /// (`ZCARD`). `ready` is the ready list's length, which still includes ids of discarded jobs
+    /// that no reserve has popped yet: an upper bound (and the work reserve has left). See
+    /// [`Counts::ready`].
     pub totals: StateCounts,
     /// Per kind and state, from the `counts` hash that every move updates in the same script:
     /// exact. Kinds whose counts are all zero are left out.
@@ -124,14 +132,19 @@ pub struct JobSummary {
     pub id: JobId,
     pub kind: String,
     pub state: JobState,
-    /// Attempts started so far (0 while it never ran; reset to 0 by a retry from dead).
+    /// Runs started so far (0 while it never ran; reset to 0 by a retry from dead). A snooze
+    /// gives its run's attempt back, so snoozes are counted apart ([`JobSummary::snoozes`]).
     pub attempts: u32,
     pub max_attempts: u32,
     pub created_ms: u64,
-    /// Scheduled: when it becomes ready.
+    /// Scheduled or snoozed: when it becomes ready.
     pub due_ms: Option<u64>,
     /// Running: when its lease runs out unless the worker heartbeats.
     pub lease_until_ms: Option<u64>,
+    /// Running: the lease's fencing token.
+    pub lease: Option<LeaseToken>,
+    /// Running: whether the leased run has started (false while it waits in a prefetch buffer).
+    pub started: bool,
     /// Done or dead: when it got there.
     pub finished_ms: Option<u64>,
     pub last_error: Option<String>,
@@ -139,6 +152,11 @@ pub struct JobSummary {
     pub dead_reason: Option<String>,
     /// Running: the worker holding the lease.
     pub worker: Option<String>,
+    /// Times the job was snoozed, and for how long in all (ms).
+    pub snoozes: u32,
+    pub snoozed_ms: u64,
+    /// Why it was last snoozed.
+    pub snooze_reason: Option<String>,
 }
 
 /// One attempt in a job's history (the last 20 are kept).
@@ -158,6 +176,7 @@ pub struct JobDetail {
     pub summary: JobSummary,
     /// JSON text as enqueued.
     pub payload: String,
+    /// As stored: a long or unusual unique key is stored as `#<sha256>`.
     pub unique_key: Option<String>,
     /// Failed attempts, oldest first (a successful attempt ends the job and adds no entry).
     pub history: Vec<Attempt>,
@@ -175,22 +194,22 @@ pub struct Page {
     pub scanned: u64,
 }
 
-const SUMMARY_FIELDS: [&str; 10] = ["k", "s", "a", "m", "c", "d", "f", "e", "r", "w"];
-
 impl Queue {
     /// Jobs per state, and per state and kind; O(kinds), never O(jobs).
     pub async fn counts(&self) -> Result<Counts, QueueError> {
+        let k = &self.keys;
         let mut pipe = redis::pipe();
-        pipe.llen(self.key("ready"))
-            .zcard(self.key("scheduled"))
-            .zcard(self.key("running"))
-            .zcard(self.key("done"))
-            .zcard(self.key("dead"))
-            .hgetall(self.key("counts"))
-            .exists(self.key("paused"));
-        type Reply = (u64, u64, u64, u64, u64, HashMap<String, i64>, bool);
-        let (ready, scheduled, running, done, dead, fields, paused): Reply =
-            pipe.query_async(&mut self.conn.clone()).await.map_err(QueueError::redis("counts"))?;
+        pipe.llen(k.get("ready"))
+            .zcard(k.get("scheduled"))
+            .zcard(k.get("snoozed"))
+            .zcard(k.get("running"))
+            .zcard(k.get("done"))
+            .zcard(k.get("dead"))
+            .hgetall(k.get("counts"))
+            .exists(k.get("paused"));
+        type Reply = (u64, u64, u64, u64, u64, u64, HashMap<String, i64>, bool);
+        let (ready, scheduled, snoozed, running, done, dead, fields, paused): Reply =
+            pipe.query_async(&mut self.conn_mut()).await.map_err(QueueError::redis("counts"))?;
         let mut by_kind: BTreeMap<String, StateCounts> = BTreeMap::new();
         for (field, n) in fields {
             // Fields are `<state>:<kind>`; a kind may itself contain ':'.
@@ -198,14 +217,15 @@ impl Queue {
             let (Ok(state), true) = (state.parse::<JobState>(), n > 0) else { continue };
             *by_kind.entry(kind.to_string()).or_default().slot(state) += n as u64;
         }
-        Ok(Counts { totals: StateCounts { ready, scheduled, running, done, dead }, by_kind, paused })
+        Ok(Counts { totals: StateCounts { ready, scheduled, snoozed, running, done, dead }, by_kind, paused })
     }
 
     /// A page of the jobs in `state`, optionally only those of `kind`, starting `offset` entries
     /// into the state's list. Order: ready in the order reserve will take them (next first);
-    /// scheduled soonest due first; running nearest lease deadline first; done and dead newest
-    /// first. Offsets count list entries (matching or not), so the page after this one starts at
-    /// [`Page::next_offset`]; a list that changes between calls can shift by the jobs that moved.
+    /// scheduled and snoozed soonest due first; running nearest lease deadline first; done and
+    /// dead newest first. Offsets count list entries (matching or not), so the page after this
+    /// one starts at [`Page::next_offset`]; a list that changes between calls can shift by the
+    /// jobs that moved.
     pub async fn list(
         &self,
         state: JobState,
@@ -225,17 +245,15 @@ impl Queue {
             .min(SCAN_BUDGET - page.scanned as usize);
             let ids = self.ids_at(state, pos, want).await?;
             let fields = self.summary_fields(&ids).await?;
-            for ((id, score), values) in ids.iter().zip(fields) {
+            for ((id, score), (rec, info)) in ids.iter().zip(fields) {
                 if page.jobs.len() == limit {
                     page.next_offset = Some(pos);
                     return Ok(page);
                 }
                 pos += 1;
                 page.scanned += 1;
-                let get =
-                    |name: &str| SUMMARY_FIELDS.iter().position(|f| *f == name).and_then(|i| values[i].as_deref());
                 // A stale ready id (discarded job) or a job that moved since the range was read is skipped.
-                let Some(job) = summary(id, &get, *score) else { continue };
+                let Some(job) = summary(id, rec.as_deref(), info.as_deref(), *score) else { continue };
                 if job.state == state && kind.is_none_or(|k| k == job.kind) {
                     page.jobs.push(job);
                 }
@@ -252,23 +270,42 @@ impl Queue {
     /// The whole job, or `None` when there is no such job (never enqueued, discarded, or
     /// removed by retention).
     pub async fn get(&self, id: &JobId) -> Result<Option<JobDetail>, QueueError> {
+        let k = &self.keys;
         let mut pipe = redis::pipe();
-        pipe.hgetall(self.key(&format!("job:{}", id.0))).zscore(self.key("running"), &id.0);
-        let (fields, lease): (HashMap<String, String>, Option<f64>) =
-            pipe.query_async(&mut self.conn.clone()).await.map_err(QueueError::redis("get"))?;
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        let get = |name: &str| fields.get(name).map(String::as_str);
-        let summary = summary(&id.0, &get, lease).ok_or_else(|| QueueError::Reply {
+        pipe.hget(k.get("rec"), &id.0)
+            .hget(k.get("info"), &id.0)
+            .hget(k.get("hist"), &id.0)
+            .hget(k.get("payload"), &id.0)
+            .zscore(k.get("running"), &id.0)
+            .zscore(k.get("scheduled"), &id.0)
+            .zscore(k.get("snoozed"), &id.0)
+            .zscore(k.get("done"), &id.0)
+            .zscore(k.get("dead"), &id.0);
+        type Reply = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+        );
+        let (rec, info, hist, payload, running, scheduled, snoozed, done, dead): Reply =
+            pipe.query_async(&mut self.conn_mut()).await.map_err(QueueError::redis("get"))?;
+        let Some(rec) = rec else { return Ok(None) };
+        let score = running.or(scheduled).or(snoozed).or(done).or(dead);
+        let summary = summary(&id.0, Some(&rec), info.as_deref(), score).ok_or_else(|| QueueError::Reply {
             op: "get",
-            detail: format!("job {id} has no kind or an unknown state {:?}", get("s")),
+            detail: format!("job {id} has a record that cannot be read: {rec:.200?}"),
         })?;
+        let info = info.as_deref().map(info_fields).unwrap_or_default();
         Ok(Some(JobDetail {
             summary,
-            payload: get("p").unwrap_or_default().to_string(),
-            unique_key: get("u").map(str::to_string),
-            history: get("h").map(history).unwrap_or_default(),
+            payload: payload.unwrap_or_default(),
+            unique_key: info.unique,
+            history: hist.as_deref().map(history).unwrap_or_default(),
         }))
     }
 
@@ -280,9 +317,9 @@ impl Queue {
         start: u64,
         count: usize,
     ) -> Result<Vec<(String, Option<f64>)>, QueueError> {
-        let key = self.key(state.as_str());
+        let key = self.keys.get(state.as_str()).to_string();
         let (start, stop) = (start as isize, start as isize + count as isize - 1);
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn_mut();
         let op = "list";
         Ok(match state {
             JobState::Ready => {
@@ -293,7 +330,7 @@ impl Queue {
                 ids.reverse();
                 ids.into_iter().map(|id| (id, None)).collect()
             }
-            JobState::Scheduled | JobState::Running => {
+            JobState::Scheduled | JobState::Snoozed | JobState::Running => {
                 let mut cmd = redis::cmd("ZRANGE");
                 cmd.arg(&key).arg(start).arg(stop).arg("WITHSCORES");
                 let v: Vec<(String, f64)> = cmd.query_async(&mut conn).await.map_err(QueueError::redis(op))?;
@@ -308,48 +345,114 @@ impl Queue {
         })
     }
 
-    /// The list fields of each job, in one pipelined round trip.
-    async fn summary_fields(&self, ids: &[(String, Option<f64>)]) -> Result<Vec<Vec<Option<String>>>, QueueError> {
+    /// Each job's record and info, two `HMGET`s in one round trip.
+    async fn summary_fields(
+        &self,
+        ids: &[(String, Option<f64>)],
+    ) -> Result<Vec<(Option<String>, Option<String>)>, QueueError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let names: Vec<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
         let mut pipe = redis::pipe();
-        for (id, _) in ids {
-            pipe.cmd("HMGET").arg(self.key(&format!("job:{id}"))).arg(&SUMMARY_FIELDS[..]);
-        }
-        pipe.query_async(&mut self.conn.clone()).await.map_err(QueueError::redis("list"))
+        pipe.cmd("HMGET").arg(self.keys.get("rec")).arg(&names);
+        pipe.cmd("HMGET").arg(self.keys.get("info")).arg(&names);
+        let (recs, infos): (Vec<Option<String>>, Vec<Option<String>>) =
+            pipe.query_async(&mut self.conn_mut()).await.map_err(QueueError::redis("list"))?;
+        Ok(recs.into_iter().zip(infos).collect())
     }
 }
 
-/// Builds a summary from a job's fields; `None` without a kind or with an unknown state (the
-/// hash is gone or not a job). `score` is the lease deadline for a running job.
-fn summary<'a>(id: &str, get: &impl Fn(&str) -> Option<&'a str>, score: Option<f64>) -> Option<JobSummary> {
-    let kind = get("k")?.to_string();
-    let state: JobState = get("s")?.parse().ok()?;
-    let text = |name: &str| get(name).filter(|s| !s.is_empty()).map(str::to_string);
+/// A job record as the scripts write it: `state|attempts|max|lease|started|created|worker|kind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub state: JobState,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub lease: Option<LeaseToken>,
+    pub started: bool,
+    pub created_ms: u64,
+    pub worker: Option<String>,
+    pub kind: String,
+}
+
+impl Record {
+    pub(crate) fn parse(raw: &str) -> Option<Record> {
+        let mut parts = raw.splitn(8, '|');
+        let state: JobState = parts.next()?.parse().ok()?;
+        let attempts = parts.next()?.parse().ok()?;
+        let max_attempts = parts.next()?.parse().ok()?;
+        let lease = parts.next()?;
+        let started = parts.next()? == "1";
+        let created_ms = parts.next()?.parse().ok()?;
+        let worker = parts.next()?;
+        let kind = parts.next()?.to_string();
+        Some(Record {
+            state,
+            attempts,
+            max_attempts,
+            lease: lease.parse().ok().map(LeaseToken),
+            started,
+            created_ms,
+            worker: (!worker.is_empty()).then(|| worker.to_string()),
+            kind,
+        })
+    }
+}
+
+/// The fields of a job's info JSON that inspection shows.
+#[derive(Debug, Default, Deserialize)]
+struct InfoFields {
+    #[serde(rename = "e")]
+    last_error: Option<String>,
+    #[serde(rename = "r")]
+    dead_reason: Option<String>,
+    #[serde(rename = "u")]
+    unique: Option<String>,
+    #[serde(rename = "zt")]
+    snoozed_ms: Option<f64>,
+    #[serde(rename = "zn")]
+    snoozes: Option<f64>,
+    #[serde(rename = "zr")]
+    snooze_reason: Option<String>,
+}
+
+/// Lua's cjson writes an empty table as `{}` and may write numbers as floats; anything that does
+/// not read is taken as empty rather than hiding the job.
+fn info_fields(raw: &str) -> InfoFields {
+    serde_json::from_str(raw).unwrap_or_default()
+}
+
+/// A summary from a job's record and info; `None` when there is no readable record. `score` is
+/// the job's score in its state's zset (due, lease deadline or finished time).
+fn summary(id: &str, rec: Option<&str>, info: Option<&str>, score: Option<f64>) -> Option<JobSummary> {
+    let r = Record::parse(rec?)?;
+    let info = info.map(info_fields).unwrap_or_default();
+    let at = score.map(|s| s.max(0.0) as u64);
+    let state = r.state;
+    let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
     Some(JobSummary {
         id: JobId(id.to_string()),
-        kind,
+        kind: r.kind,
         state,
-        attempts: number(get("a")).unwrap_or(0) as u32,
-        max_attempts: number(get("m")).unwrap_or(0) as u32,
-        created_ms: number(get("c")).unwrap_or(0),
-        due_ms: number(get("d")).filter(|_| state == JobState::Scheduled),
-        lease_until_ms: score.filter(|_| state == JobState::Running).map(|s| s.max(0.0) as u64),
-        finished_ms: number(get("f")).filter(|_| matches!(state, JobState::Done | JobState::Dead)),
-        last_error: text("e"),
-        dead_reason: text("r").filter(|_| state == JobState::Dead),
-        worker: text("w").filter(|_| state == JobState::Running),
+        attempts: r.attempts,
+        max_attempts: r.max_attempts,
+        created_ms: r.created_ms,
+        due_ms: at.filter(|_| matches!(state, JobState::Scheduled | JobState::Snoozed)),
+        lease_until_ms: at.filter(|_| state == JobState::Running),
+        lease: r.lease.filter(|_| state == JobState::Running),
+        started: r.started && state == JobState::Running,
+        finished_ms: at.filter(|_| matches!(state, JobState::Done | JobState::Dead)),
+        last_error: nonempty(info.last_error),
+        dead_reason: nonempty(info.dead_reason).filter(|_| state == JobState::Dead),
+        worker: r.worker.filter(|_| state == JobState::Running),
+        snoozes: info.snoozes.unwrap_or(0.0).max(0.0) as u32,
+        snoozed_ms: info.snoozed_ms.unwrap_or(0.0).max(0.0) as u64,
+        snooze_reason: nonempty(info.snooze_reason),
     })
 }
 
-/// Integers as the scripts store them (Lua may write large ones as `1.7e+12`).
-fn number(v: Option<&str>) -> Option<u64> {
-    let v = v?;
-    v.parse::<u64>().ok().or_else(|| v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
-}
-
-/// The `h` field: a JSON array of `{t, w, a, e}`. Lua's cjson writes an empty table as `{}`, and
+/// The history: a JSON array of `{t, w, a, e}`. Lua's cjson writes an empty table as `{}`, and
 /// an entry it cannot read is skipped rather than hiding the rest of the job.
 fn history(raw: &str) -> Vec<Attempt> {
     let Ok(serde_json::Value::Array(entries)) = serde_json::from_str(raw) else { return Vec::new() };
@@ -379,10 +482,26 @@ mod tests {
     }
 
     #[test]
-    fn numbers_in_lua_float_form_are_read() {
-        assert_eq!(number(Some("1732526716123")), Some(1732526716123));
-        assert_eq!(number(Some("1.732526716123e+12")), Some(1732526716123));
-        assert_eq!(number(Some("x")), None);
+    fn records_parse_and_a_kind_may_hold_separators() {
+        let r = Record::parse("running|2|15|907|1|1732526716123|host-1-ab|sync:contacts|x").expect("parses");
+        assert_eq!(r.state, JobState::Running);
+        assert_eq!((r.attempts, r.max_attempts, r.lease, r.started), (2, 15, Some(LeaseToken(907)), true));
+        assert_eq!(
+            (r.created_ms, r.worker.as_deref(), r.kind.as_str()),
+            (1732526716123, Some("host-1-ab"), "sync:contacts|x")
+        );
+        let r = Record::parse("ready|0|5||0|1|| k").expect("parses");
+        assert_eq!((r.lease, r.worker), (None, None));
+        assert!(Record::parse("waiting|0|5||0|1||k").is_none());
+        assert!(Record::parse("ready|x|5||0|1||k").is_none());
+    }
+
+    #[test]
+    fn info_tolerates_cjson_forms() {
+        let i = info_fields(r#"{"e":"boom","zt":1500.0,"zn":2,"u":"webhook:1"}"#);
+        assert_eq!((i.last_error.as_deref(), i.snoozed_ms, i.snoozes), (Some("boom"), Some(1500.0), Some(2.0)));
+        assert!(info_fields("{}").last_error.is_none());
+        assert!(info_fields("not json").unique.is_none());
     }
 
     #[test]

@@ -27,9 +27,12 @@ pub mod admin;
 pub mod backend;
 pub mod backoff;
 pub mod config;
+pub mod conn;
 pub mod error;
 pub mod inspect;
+pub mod keys;
 pub mod live_workers;
+pub mod locks;
 pub mod reconnect;
 pub mod storage;
 pub mod types;
@@ -40,10 +43,15 @@ pub use backend::holdings::WorkerOptions;
 pub use backend::job::JobMeta;
 pub use backend::runner::{connect, run, shutdown_signal, RunError};
 pub use backend::{BackendHandle, RedisBackend};
-pub use backoff::{backoff, backoff_ceiling};
+pub use backoff::{backoff, backoff_ceiling, horizon};
 pub use config::QueueConfig;
+pub use conn::RedisConn;
 pub use error::QueueError;
 pub use inspect::{Attempt, Counts, JobDetail, JobState, JobSummary, Page, StateCounts, UnknownState};
 pub use live_workers::{GoneWorker, LiveWorker, Workers};
+pub use locks::{LeaseLocks, LockError, LockGuard};
 pub use storage::{Queue, Waiter};
-pub use types::{Enqueued, FailOutcome, Failure, JobId, Leased, NewJob, Reserved, WorkerId, WorkerInfo};
+pub use types::{
+    Enqueued, FailOutcome, Failure, JobId, LeaseRef, LeaseToken, Leased, NewJob, ReserveTicket, Reserved,
+    SnoozeOutcome, WorkerId, WorkerInfo,
+};

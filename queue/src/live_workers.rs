@@ -1,12 +1,9 @@
 //! The live-worker registry as an operator sees it: who is heartbeating, with what, holding
 //! which jobs; and who went silent (pruned as it is reported).
 
-use std::sync::LazyLock;
-
-use redis::{Script, Value};
+use redis::Value;
 use serde::{Deserialize, Serialize};
 
-use crate::admin::script;
 use crate::{JobId, Queue, QueueError, WorkerId, WorkerInfo};
 
 /// Workers reported per call, live and gone each (a deployment has far fewer).
@@ -14,8 +11,6 @@ pub const MAX_WORKERS: usize = 1_000;
 /// A worker silent for this many leases is gone: its heartbeat task renews every lease/3, so
 /// three leases means nine missed beats, not a slow one.
 pub const GONE_AFTER_LEASES: u32 = 3;
-
-static WORKERS: LazyLock<Script> = LazyLock::new(|| script(include_str!("lua/inspect_workers.lua")));
 
 /// A worker that heartbeated within the last [`GONE_AFTER_LEASES`] leases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,9 +49,9 @@ impl Queue {
     /// this call prunes). One bounded script call.
     pub async fn workers(&self) -> Result<Workers, QueueError> {
         let stale = self.config().lease * GONE_AFTER_LEASES;
-        let mut inv = self.admin_call(&WORKERS);
+        let mut inv = self.call(&self.scripts.workers, &[]);
         inv.arg(stale.as_millis() as u64).arg(MAX_WORKERS);
-        let reply: Vec<Value> = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("workers"))?;
+        let reply: Vec<Value> = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("workers"))?;
         let bad = |detail: &str| QueueError::Reply { op: "workers", detail: detail.to_string() };
         let (Some(now), Some(n_gone)) = (reply.first().and_then(int), reply.get(1).and_then(int)) else {
             return Err(bad("missing header"));
@@ -69,18 +64,21 @@ impl Queue {
         for g in gone.chunks_exact(2) {
             out.gone.push(GoneWorker { id: WorkerId(text(&g[0])), last_beat_ms: int(&g[1]).unwrap_or(0) });
         }
-        for w in live.chunks_exact(4) {
-            out.live.push(live_worker(WorkerId(text(&w[0])), int(&w[1]).unwrap_or(0), &text(&w[2]), &text(&w[3])));
+        for w in live.chunks_exact(3) {
+            out.live.push(live_worker(WorkerId(text(&w[0])), int(&w[1]).unwrap_or(0), &text(&w[2])));
         }
         Ok(out)
     }
 }
 
-fn live_worker(id: WorkerId, last_beat_ms: u64, info: &str, inflight: &str) -> LiveWorker {
-    let info: Option<WorkerInfo> = serde_json::from_str(info).ok();
+/// A worker's registry record: `{"info": "<WorkerInfo JSON>", "beat": ms, "inflight": [ids]}`.
+fn live_worker(id: WorkerId, last_beat_ms: u64, record: &str) -> LiveWorker {
+    let record: serde_json::Value = serde_json::from_str(record).unwrap_or_default();
+    let info: Option<WorkerInfo> =
+        record.get("info").and_then(|i| i.as_str()).and_then(|i| serde_json::from_str(i).ok());
     // Lua's cjson writes an empty list as `{}`: anything but an array of strings means none.
-    let inflight = match serde_json::from_str::<serde_json::Value>(inflight) {
-        Ok(serde_json::Value::Array(ids)) => ids.iter().filter_map(|v| v.as_str()).map(|s| JobId(s.into())).collect(),
+    let inflight = match record.get("inflight") {
+        Some(serde_json::Value::Array(ids)) => ids.iter().filter_map(|v| v.as_str()).map(|s| JobId(s.into())).collect(),
         _ => Vec::new(),
     };
     LiveWorker {

@@ -1,33 +1,54 @@
-//! The queue's moves: enqueue, reserve, ack, fail, heartbeat, recover. Each is one Lua
-//! script call over keys of one hash tag; per-job work inside a script is O(1) or O(log n)
-//! and every loop is bounded by its arguments, so no call blocks Redis for long.
+//! The queue's moves: enqueue, reserve, start, ack, fail, snooze, release, heartbeat, recover.
+//! Each is one Lua script call over keys of one hash tag, every key passed in KEYS; per-job work
+//! is O(1) or O(log n), commands are batched over a call's jobs, and every loop is bounded by
+//! the call's arguments, so no call blocks Redis for long.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
 use crate::backoff::backoff;
-use crate::Enqueued;
-use crate::{FailOutcome, Failure, JobId, Leased, NewJob, QueueConfig, QueueError, Reserved, WorkerId, WorkerInfo};
+use crate::conn::RedisConn;
+use crate::keys::{check_token, Keys};
+use crate::{
+    Enqueued, FailOutcome, Failure, JobId, LeaseRef, LeaseToken, Leased, NewJob, QueueConfig, QueueError,
+    ReserveTicket, Reserved, SnoozeOutcome, WorkerId, WorkerInfo,
+};
 
 const COMMON: &str = include_str!("lua/common.lua");
 
-fn script(body: &str) -> Script {
+/// Most jobs one reserve call leases; a larger prefetch is filled by several calls.
+pub const RESERVE_MAX: usize = 1_000;
+/// Ids of discarded jobs one reserve call may skip beyond the jobs it was asked for.
+pub const STALE_BUDGET: usize = 1_000;
+/// Most jobs one enqueue call carries.
+pub const ENQUEUE_CHUNK: usize = 1_000;
+/// Most leases one start, ack, release or heartbeat call carries.
+pub const SETTLE_CHUNK: usize = 1_000;
+
+pub(crate) fn script(body: &str) -> Script {
     Script::new(&format!("{COMMON}\n{body}"))
 }
 
-struct Scripts {
-    enqueue: Script,
-    reserve: Script,
-    ack: Script,
-    fail: Script,
-    heartbeat: Script,
-    recover: Script,
-    release: Script,
+pub(crate) struct Scripts {
+    pub enqueue: Script,
+    pub reserve: Script,
+    pub reclaim: Script,
+    pub start: Script,
+    pub ack: Script,
+    pub fail: Script,
+    pub snooze: Script,
+    pub heartbeat: Script,
+    pub recover: Script,
+    pub release: Script,
+    pub retry: Script,
+    pub discard: Script,
+    pub purge: Script,
+    pub pause: Script,
+    pub workers: Script,
 }
 
 impl Scripts {
@@ -35,70 +56,107 @@ impl Scripts {
         Scripts {
             enqueue: script(include_str!("lua/enqueue.lua")),
             reserve: script(include_str!("lua/reserve.lua")),
+            reclaim: script(include_str!("lua/reclaim.lua")),
+            start: script(include_str!("lua/start.lua")),
             ack: script(include_str!("lua/ack.lua")),
             fail: script(include_str!("lua/fail.lua")),
+            snooze: script(include_str!("lua/snooze.lua")),
             heartbeat: script(include_str!("lua/heartbeat.lua")),
             recover: script(include_str!("lua/recover.lua")),
             release: script(include_str!("lua/release.lua")),
+            retry: script(include_str!("lua/admin_retry.lua")),
+            discard: script(include_str!("lua/admin_discard.lua")),
+            purge: script(include_str!("lua/admin_purge.lua")),
+            pause: script(include_str!("lua/admin_pause.lua")),
+            workers: script(include_str!("lua/inspect_workers.lua")),
         }
     }
 }
 
-/// A handle on one queue. Cheap to clone; every clone shares one auto-reconnecting
-/// multiplexed connection.
+/// A handle on one queue. Cheap to clone; every clone shares one self-healing connection.
 #[derive(Clone)]
 pub struct Queue {
-    pub(crate) conn: ConnectionManager,
-    pub(crate) client: redis::Client,
+    pub(crate) conn: RedisConn,
     pub(crate) config: Arc<QueueConfig>,
-    /// `{prefix:queue}`: every key of this queue starts with it.
-    pub(crate) tag: String,
-    scripts: Arc<Scripts>,
+    pub(crate) keys: Arc<Keys>,
+    pub(crate) scripts: Arc<Scripts>,
     rng: Arc<Mutex<StdRng>>,
 }
 
 impl Queue {
-    /// Connects (retrying with backoff inside the connection manager) after validating the config.
+    /// Validates the config, then connects (a single Redis, or a Redis Cluster when the URL
+    /// names several nodes; see [`RedisConn::connect`]).
     pub async fn connect(url: &str, config: QueueConfig) -> Result<Queue, QueueError> {
         config.validate().map_err(QueueError::Config)?;
-        let client = redis::Client::open(url).map_err(QueueError::redis("open"))?;
-        let cm_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(3)
-            .set_max_delay(Duration::from_secs(2));
-        let conn = ConnectionManager::new_with_config(client.clone(), cm_config)
-            .await
-            .map_err(QueueError::redis("connect"))?;
-        let tag = format!("{{{}:{}}}", config.prefix, config.queue);
-        Ok(Queue {
+        let conn = RedisConn::connect(url, Default::default()).await.map_err(QueueError::redis("connect"))?;
+        Ok(Queue::with_conn(conn, config))
+    }
+
+    /// A queue over an existing connection (the config is validated by [`Queue::connect`] only).
+    pub fn with_conn(conn: RedisConn, config: QueueConfig) -> Queue {
+        let keys = Keys::new(&config.prefix, &config.queue);
+        Queue {
             conn,
-            client,
             config: Arc::new(config),
-            tag,
+            keys: Arc::new(keys),
             scripts: Arc::new(Scripts::load()),
             rng: Arc::new(Mutex::new(StdRng::from_os_rng())),
-        })
+        }
     }
 
     pub fn config(&self) -> &QueueConfig {
         &self.config
     }
 
-    /// The key prefix shared by every key of this queue, e.g. `{snapsync:jobs}`.
+    /// The connection this queue uses (shared; cheap to clone).
+    pub fn conn(&self) -> &RedisConn {
+        &self.conn
+    }
+
+    /// The hash tag every key of this queue starts with, e.g. `{snapsync:jobs}`.
     pub fn tag(&self) -> &str {
-        &self.tag
+        self.keys.tag()
     }
 
-    pub(crate) fn key(&self, suffix: &str) -> String {
-        format!("{}:{suffix}", self.tag)
+    /// The queue's keys.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
     }
 
-    fn invocation<'a>(&self, s: &'a Script) -> redis::ScriptInvocation<'a> {
-        // KEYS[1] is only there so a cluster routes the call to the queue's slot.
-        let mut inv = s.key(self.key("ready"));
-        inv.arg(&self.tag);
+    /// The SHA1 under which a script is sent (`EVALSHA`), by file name without `.lua`
+    /// (`reserve`, `ack`, ...): lets a test recognise a call on the wire.
+    pub fn script_sha(&self, name: &str) -> Option<String> {
+        let s = &self.scripts;
+        let script = match name {
+            "enqueue" => &s.enqueue,
+            "reserve" => &s.reserve,
+            "reclaim" => &s.reclaim,
+            "start" => &s.start,
+            "ack" => &s.ack,
+            "fail" => &s.fail,
+            "snooze" => &s.snooze,
+            "heartbeat" => &s.heartbeat,
+            "recover" => &s.recover,
+            "release" => &s.release,
+            _ => return None,
+        };
+        Some(script.get_hash().to_string())
+    }
+
+    /// An invocation with the fixed keys, then `extra` keys.
+    pub(crate) fn call<'a>(&self, s: &'a Script, extra: &[String]) -> redis::ScriptInvocation<'a> {
+        let mut inv = s.prepare_invoke();
+        for k in self.keys.fixed() {
+            inv.key(k);
+        }
+        for k in extra {
+            inv.key(k);
+        }
         inv
+    }
+
+    pub(crate) fn conn_mut(&self) -> RedisConn {
+        self.conn.clone()
     }
 
     /// Enqueues one job.
@@ -107,26 +165,34 @@ impl Queue {
         out.pop().ok_or(QueueError::Reply { op: "enqueue", detail: "empty reply".into() })
     }
 
-    /// Enqueues many jobs: 1,000 per script call, two calls in flight so the client builds
-    /// the next chunk while Redis runs the current one. Calls go out in order on one
-    /// connection, so Redis applies them in order.
+    /// Enqueues many jobs: [`ENQUEUE_CHUNK`] per script call, two calls in flight so the client
+    /// builds the next chunk while Redis runs the current one. Calls go out in order on one
+    /// connection, so Redis applies them in order. Every job is checked first (kind, id): an
+    /// invalid one fails the whole call before anything is written.
     pub async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>, QueueError> {
+        for job in &jobs {
+            check_token("job kind", &job.kind).map_err(QueueError::Invalid)?;
+            if let Some(id) = &job.id {
+                check_token("job id", &id.0).map_err(QueueError::Invalid)?;
+            }
+        }
         let mut results = Vec::with_capacity(jobs.len());
-        let chunks: Vec<&[NewJob]> = jobs.chunks(1000).collect();
+        let chunks: Vec<&[NewJob]> = jobs.chunks(ENQUEUE_CHUNK).collect();
         for pair in chunks.chunks(2) {
-            let (ids_a, inv_a) = self.enqueue_call(pair[0]);
+            let (ids_a, keys_a, args_a) = self.enqueue_args(pair[0]);
+            let inv_a = self.enqueue_call(&keys_a, &args_a);
             match pair.get(1) {
                 Some(second) => {
-                    let (ids_b, inv_b) = self.enqueue_call(second);
-                    let (mut ca, mut cb) = (self.conn.clone(), self.conn.clone());
+                    let (ids_b, keys_b, args_b) = self.enqueue_args(second);
+                    let inv_b = self.enqueue_call(&keys_b, &args_b);
+                    let (mut ca, mut cb) = (self.conn_mut(), self.conn_mut());
                     let (ra, rb) = tokio::try_join!(inv_a.invoke_async(&mut ca), inv_b.invoke_async(&mut cb))
                         .map_err(QueueError::redis("enqueue"))?;
                     merge_enqueued(ids_a, ra, &mut results);
                     merge_enqueued(ids_b, rb, &mut results);
                 }
                 None => {
-                    let reply =
-                        inv_a.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("enqueue"))?;
+                    let reply = inv_a.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("enqueue"))?;
                     merge_enqueued(ids_a, reply, &mut results);
                 }
             }
@@ -134,33 +200,60 @@ impl Queue {
         Ok(results)
     }
 
-    /// One enqueue script call for `chunk`, with the ids it will create.
-    fn enqueue_call(&self, chunk: &[NewJob]) -> (Vec<JobId>, redis::ScriptInvocation<'_>) {
-        let mut ids = Vec::with_capacity(chunk.len());
-        let mut inv = self.invocation(&self.scripts.enqueue);
-        for job in chunk {
-            let id = job.id.clone().unwrap_or_else(JobId::generate);
-            let max = job.max_attempts.unwrap_or_else(|| self.config.max_attempts_for(&job.kind));
-            inv.arg(&id.0)
-                .arg(&job.kind)
-                .arg(&job.payload)
-                .arg(max)
-                .arg(job.delay.map_or(0, |d| d.as_millis() as u64))
-                .arg(job.unique_key.as_deref().unwrap_or(""))
-                .arg(self.config.unique_ttl.as_millis() as u64)
-                .arg(if job.id.is_some() { "1" } else { "0" });
-            ids.push(id);
+    fn enqueue_call<'a>(&'a self, keys: &[String], args: &[String]) -> redis::ScriptInvocation<'a> {
+        let mut inv = self.call(&self.scripts.enqueue, keys);
+        for a in args {
+            inv.arg(a);
         }
-        (ids, inv)
+        inv
     }
 
-    /// Leases up to `k` ready jobs to `worker` (promoting due scheduled jobs first, in a
-    /// bounded chunk). Nothing is reserved while the queue is paused.
-    pub async fn reserve(&self, worker: &WorkerId, k: usize) -> Result<Reserved, QueueError> {
-        let mut inv = self.invocation(&self.scripts.reserve);
-        inv.arg(&worker.0).arg(self.config.lease.as_millis() as u64).arg(k.max(1)).arg(self.config.promote_chunk);
-        let reply: Vec<Value> = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("reserve"))?;
-        if reply.len() < 2 {
+    /// The ids, extra keys (unique keys) and arguments of one enqueue call.
+    fn enqueue_args(&self, chunk: &[NewJob]) -> (Vec<JobId>, Vec<String>, Vec<String>) {
+        let mut ids = Vec::with_capacity(chunk.len());
+        let mut keys = Vec::new();
+        let mut args = Vec::with_capacity(1 + chunk.len() * 7);
+        args.push(self.config.unique_ttl.as_millis().to_string());
+        for job in chunk {
+            let id = job.id.clone().unwrap_or_else(JobId::generate);
+            let max = job.max_attempts.unwrap_or_else(|| self.config.max_attempts_for(&job.kind)).max(1);
+            let unique = match &job.unique_key {
+                Some(u) => {
+                    let (key, stored) = self.keys.unique(u);
+                    keys.push(key);
+                    stored
+                }
+                None => String::new(),
+            };
+            args.extend([
+                id.0.clone(),
+                job.kind.clone(),
+                job.payload.clone(),
+                max.to_string(),
+                job.delay.map_or(0, |d| d.as_millis() as u64).to_string(),
+                if job.id.is_some() { "1" } else { "0" }.to_string(),
+                unique,
+            ]);
+            ids.push(id);
+        }
+        (ids, keys, args)
+    }
+
+    /// Leases up to `k` ready jobs (at most [`RESERVE_MAX`]) to `worker`, promoting due
+    /// scheduled and snoozed jobs first in bounded chunks. Nothing is reserved while paused.
+    /// The jobs are not charged an attempt until [`Queue::start`]. `ticket` names this call: if
+    /// its reply is lost, [`Queue::reclaim`] with the same ticket hands its leases back.
+    pub async fn reserve(&self, worker: &WorkerId, k: usize, ticket: &ReserveTicket) -> Result<Reserved, QueueError> {
+        let mut inv = self.call(&self.scripts.reserve, &[self.keys.receipt(&worker.0)]);
+        inv.arg(&worker.0)
+            .arg(self.config.lease.as_millis() as u64)
+            .arg(k.clamp(1, RESERVE_MAX))
+            .arg(self.config.promote_chunk)
+            .arg(STALE_BUDGET)
+            .arg(&ticket.0)
+            .arg((self.config.lease * 2).as_millis() as u64);
+        let reply: Vec<Value> = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("reserve"))?;
+        if reply.len() < 3 {
             return Err(QueueError::Reply { op: "reserve", detail: format!("{} values", reply.len()) });
         }
         let next_due = int(&reply[0]);
@@ -168,142 +261,195 @@ impl Queue {
             jobs: Vec::new(),
             next_due_in: (next_due >= 0).then(|| Duration::from_millis(next_due as u64)),
             paused: int(&reply[1]) == 1,
+            more: int(&reply[2]) == 1,
         };
-        for f in reply[2..].chunks(5) {
-            if f.len() < 5 {
-                break;
-            }
+        for f in reply[3..].chunks_exact(6) {
             out.jobs.push(Leased {
-                id: JobId(string(Some(&f[0]))),
-                kind: string(Some(&f[1])),
-                payload: string(Some(&f[2])),
-                attempt: int(&f[3]).max(0) as u32,
-                max_attempts: int(&f[4]).max(0) as u32,
+                id: JobId(string(&f[0])),
+                lease: LeaseToken(int(&f[1]).max(0) as u64),
+                attempt: int(&f[2]).max(0) as u32,
+                max_attempts: int(&f[3]).max(0) as u32,
+                kind: string(&f[4]),
+                payload: string(&f[5]),
             });
         }
         Ok(out)
     }
 
-    /// Marks jobs done; returns how many were still leased to `worker` (the rest had lost
-    /// their lease and are left alone). Applies done-job retention, a bounded chunk per call.
-    pub async fn ack(&self, worker: &WorkerId, ids: &[JobId]) -> Result<usize, QueueError> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let mut inv = self.invocation(&self.scripts.ack);
-        inv.arg(&worker.0).arg(self.config.done_keep_count).arg(self.config.done_keep_age.as_millis() as u64);
-        for id in ids {
-            inv.arg(&id.0);
-        }
-        let n: i64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("ack"))?;
+    /// After a reserve whose reply was lost: hands back, uncharged, the leases that reserve
+    /// made (if it ran), so none is left that nobody heartbeats. Idempotent. Returns how many.
+    pub async fn reclaim(&self, worker: &WorkerId, ticket: &ReserveTicket) -> Result<usize, QueueError> {
+        let mut inv = self.call(&self.scripts.reclaim, &[self.keys.receipt(&worker.0)]);
+        inv.arg(&ticket.0);
+        let n: i64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("reclaim"))?;
         Ok(n.max(0) as usize)
     }
 
-    /// Records a failed attempt: retry later (explicit delay wins over the backoff), or dead
-    /// at once for a permanent error or when attempts are used up.
-    pub async fn fail(&self, worker: &WorkerId, job: &Leased, failure: Failure) -> Result<FailOutcome, QueueError> {
+    /// The runs of these leased jobs begin: each is charged an attempt now. Returns, per lease
+    /// in order, the attempt number of the run, or `None` when the lease is no longer held
+    /// (the job must not run).
+    pub async fn start(&self, leases: &[LeaseRef]) -> Result<Vec<Option<u32>>, QueueError> {
+        let mut out = Vec::with_capacity(leases.len());
+        for chunk in leases.chunks(SETTLE_CHUNK) {
+            let mut inv = self.call(&self.scripts.start, &[]);
+            for l in chunk {
+                inv.arg(&l.id.0).arg(l.lease.0);
+            }
+            let reply: Vec<i64> = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("start"))?;
+            out.extend(reply.into_iter().map(|a| (a > 0).then_some(a as u32)));
+        }
+        Ok(out)
+    }
+
+    /// Marks done the jobs still leased under the tokens given (a stale run's ack changes
+    /// nothing); returns how many took. Applies done-job retention, a bounded chunk per call.
+    pub async fn ack(&self, leases: &[LeaseRef]) -> Result<usize, QueueError> {
+        let mut n = 0;
+        for chunk in leases.chunks(SETTLE_CHUNK) {
+            let mut inv = self.call(&self.scripts.ack, &[]);
+            inv.arg(self.config.done_keep_count).arg(self.config.done_keep_age.as_millis() as u64);
+            for l in chunk {
+                inv.arg(&l.id.0).arg(l.lease.0);
+            }
+            let got: i64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("ack"))?;
+            n += got.max(0) as usize;
+        }
+        Ok(n)
+    }
+
+    /// The backoff after failed attempt `attempt` under this queue's policy.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        backoff(attempt, self.config.backoff_base, self.config.backoff_cap, &mut *rng)
+    }
+
+    /// Records a failed run of `lease`, attempt `attempt`: retry later (an explicit delay wins
+    /// over the backoff), or dead at once for a permanent error or when attempts are used up.
+    pub async fn fail(&self, lease: &LeaseRef, attempt: u32, failure: Failure) -> Result<FailOutcome, QueueError> {
         let (error, delay, permanent) = match failure {
             Failure::Retry { after: Some(d), error } => (error, d, false),
-            Failure::Retry { after: None, error } => {
-                let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-                let d = backoff(job.attempt, self.config.backoff_base, self.config.backoff_cap, &mut *rng);
-                (error, d, false)
-            }
+            Failure::Retry { after: None, error } => (error, self.backoff(attempt), false),
             Failure::Permanent { error } => (error, Duration::ZERO, true),
         };
-        let mut inv = self.invocation(&self.scripts.fail);
-        inv.arg(&worker.0)
-            .arg(&job.id.0)
+        let mut inv = self.call(&self.scripts.fail, &[]);
+        inv.arg(&lease.id.0)
+            .arg(lease.lease.0)
             .arg(truncate(&error, 2000))
             .arg(delay.as_millis() as u64)
             .arg(if permanent { "1" } else { "0" })
-            .arg(self.config.dead_cap);
-        let n: i64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("fail"))?;
+            .arg(self.config.dead_cap)
+            .arg(self.config.dead_keep_age.as_millis() as u64);
+        let n: i64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("fail"))?;
+        Ok(fail_outcome(n, delay))
+    }
+
+    /// Puts a running job back for `delay` without spending an attempt (a rate-limit wait, a
+    /// `Retry-After`, a record another run is writing). Past the job's snooze bound
+    /// (`max_snoozed` in all) the snooze is recorded as a failed attempt instead.
+    pub async fn snooze(
+        &self,
+        lease: &LeaseRef,
+        attempt: u32,
+        delay: Duration,
+        reason: &str,
+    ) -> Result<SnoozeOutcome, QueueError> {
+        let fail_delay = self.backoff(attempt).max(delay);
+        let mut inv = self.call(&self.scripts.snooze, &[]);
+        inv.arg(&lease.id.0)
+            .arg(lease.lease.0)
+            .arg(delay.as_millis() as u64)
+            .arg(truncate(reason, 500))
+            .arg(self.config.max_snoozed.as_millis() as u64)
+            .arg(fail_delay.as_millis() as u64)
+            .arg(self.config.dead_cap)
+            .arg(self.config.dead_keep_age.as_millis() as u64);
+        let n: i64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("snooze"))?;
         Ok(match n {
-            1 => FailOutcome::Scheduled { after: delay },
-            0 => FailOutcome::Dead,
-            _ => FailOutcome::NotLeased,
+            2 => SnoozeOutcome::Snoozed { after: delay },
+            -1 => SnoozeOutcome::NotLeased,
+            n => SnoozeOutcome::BoundPassed(fail_outcome(n, fail_delay)),
         })
     }
 
-    /// Renews the leases of `ids` held by this worker and records it as alive. Returns the
-    /// ids it no longer holds (their lease expired and another worker may run them).
-    pub async fn heartbeat(&self, worker: &WorkerInfo, ids: &[JobId]) -> Result<Vec<JobId>, QueueError> {
-        let mut inv = self.invocation(&self.scripts.heartbeat);
+    /// Renews the leases held under these tokens and records the worker as alive. Returns the
+    /// tokens of the leases it no longer holds (expired and recovered, discarded, retried by
+    /// an operator): their runs must stop.
+    pub async fn heartbeat(&self, worker: &WorkerInfo, leases: &[LeaseRef]) -> Result<Vec<LeaseToken>, QueueError> {
         let info = serde_json::to_string(worker).unwrap_or_else(|_| "{}".into());
-        inv.arg(&worker.id.0)
-            .arg(self.config.lease.as_millis() as u64)
-            .arg((self.config.lease * 3).as_millis() as u64)
-            .arg(info);
-        for id in ids {
-            inv.arg(&id.0);
+        let stale = self.config.lease * crate::live_workers::GONE_AFTER_LEASES;
+        let mut lost = Vec::new();
+        // One call per chunk; the worker record is refreshed by each (the last one wins).
+        let chunks: Vec<&[LeaseRef]> =
+            if leases.is_empty() { vec![&[]] } else { leases.chunks(SETTLE_CHUNK).collect() };
+        for chunk in chunks {
+            let mut inv = self.call(&self.scripts.heartbeat, &[]);
+            inv.arg(&worker.id.0).arg(self.config.lease.as_millis() as u64).arg(stale.as_millis() as u64).arg(&info);
+            for l in chunk {
+                inv.arg(&l.id.0).arg(l.lease.0);
+            }
+            let got: Vec<u64> = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("heartbeat"))?;
+            lost.extend(got.into_iter().map(LeaseToken));
         }
-        let lost: Vec<String> =
-            inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("heartbeat"))?;
-        Ok(lost.into_iter().map(JobId).collect())
+        Ok(lost)
     }
 
-    /// Returns jobs whose lease expired to ready (or dead after max attempts); at most
-    /// `limit` per call. Returns how many expired leases it handled.
+    /// Returns jobs whose lease expired to ready (or dead once a started run used the last
+    /// attempt); at most `limit` per call. Also applies age retention to done and dead jobs
+    /// (bounded), so an idle queue sheds them too. Returns how many expired leases it handled.
     pub async fn recover_expired(&self, limit: usize) -> Result<usize, QueueError> {
-        let mut inv = self.invocation(&self.scripts.recover);
-        inv.arg(limit.max(1)).arg(self.config.dead_cap);
-        let n: i64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("recover"))?;
+        let mut inv = self.call(&self.scripts.recover, &[]);
+        inv.arg(limit.clamp(1, RESERVE_MAX))
+            .arg(self.config.dead_cap)
+            .arg(self.config.dead_keep_age.as_millis() as u64)
+            .arg(self.config.done_keep_count)
+            .arg(self.config.done_keep_age.as_millis() as u64);
+        let n: i64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("recover"))?;
         Ok(n.max(0) as usize)
     }
 
-    /// Hands prefetched jobs that never started back to ready (front of the line) without
-    /// counting an attempt; a stopping worker's explicit hand-back. Returns how many were
-    /// still leased to `worker` (the rest are left alone).
-    pub async fn release(&self, worker: &WorkerId, ids: &[JobId]) -> Result<usize, QueueError> {
-        if ids.is_empty() {
-            return Ok(0);
+    /// Hands leased jobs back to the front of ready without charging them: prefetched jobs
+    /// that never started, and runs cut by a shutdown. Returns how many were still held.
+    pub async fn release(&self, leases: &[LeaseRef]) -> Result<usize, QueueError> {
+        let mut n = 0;
+        for chunk in leases.chunks(SETTLE_CHUNK) {
+            let mut inv = self.call(&self.scripts.release, &[]);
+            for l in chunk {
+                inv.arg(&l.id.0).arg(l.lease.0);
+            }
+            let got: i64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("release"))?;
+            n += got.max(0) as usize;
         }
-        let mut inv = self.invocation(&self.scripts.release);
-        inv.arg(&worker.0);
-        for id in ids {
-            inv.arg(&id.0);
-        }
-        let n: i64 = inv.invoke_async(&mut self.conn.clone()).await.map_err(QueueError::redis("release"))?;
-        Ok(n.max(0) as usize)
+        Ok(n)
     }
 
     /// Removes a stopped worker from the live-worker registry.
     pub async fn deregister(&self, worker: &WorkerId) -> Result<(), QueueError> {
         let mut pipe = redis::pipe();
-        pipe.zrem(self.key("workers"), &worker.0).ignore().del(self.key(&format!("worker:{}", worker.0))).ignore();
-        pipe.query_async::<()>(&mut self.conn.clone()).await.map_err(QueueError::redis("deregister"))
+        pipe.zrem(self.keys.get("workers"), &worker.0).ignore().hdel(self.keys.get("winfo"), &worker.0).ignore();
+        pipe.query_async::<()>(&mut self.conn_mut()).await.map_err(QueueError::redis("deregister"))
     }
 
-    /// A dedicated connection for blocking on the wake list.
-    pub async fn waiter(&self) -> Result<Waiter, QueueError> {
-        Ok(Waiter { client: self.client.clone(), key: self.key("wake"), conn: None })
+    /// A waiter on its own connection, for blocking until work arrives.
+    pub fn waiter(&self) -> Waiter {
+        Waiter { conn: self.conn.clone(), key: self.keys.get("wake").to_string(), blocking: None }
     }
 }
 
-/// Blocks an idle worker until an enqueue (or resume, or recovery) pushes a wake token,
-/// on its own connection so the shared one never blocks.
+/// Blocks an idle worker until an enqueue (or resume, or recovery, or a retry) pushes a wake
+/// token, on a connection of its own so the shared one never blocks.
 pub struct Waiter {
-    client: redis::Client,
+    conn: RedisConn,
     key: String,
-    conn: Option<redis::aio::MultiplexedConnection>,
+    blocking: Option<RedisConn>,
 }
 
 impl Waiter {
     /// Waits up to `timeout` for work; true when woken by a token.
     pub async fn wait(&mut self, timeout: Duration) -> Result<bool, QueueError> {
-        if self.conn.is_none() {
-            let cfg = redis::AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(2)))
-                .set_response_timeout(None);
-            let conn = self
-                .client
-                .get_multiplexed_async_connection_with_config(&cfg)
-                .await
-                .map_err(QueueError::redis("connect waiter"))?;
-            self.conn = Some(conn);
+        if self.blocking.is_none() {
+            self.blocking = Some(self.conn.dedicated().await.map_err(QueueError::redis("connect waiter"))?);
         }
-        let Some(conn) = self.conn.as_mut() else { return Ok(false) };
+        let Some(conn) = self.blocking.as_mut() else { return Ok(false) };
         let secs = timeout.as_secs_f64().max(0.001);
         // The server times the block out; the client adds a margin in case the server died.
         let mut cmd = redis::cmd("BLPOP");
@@ -312,14 +458,28 @@ impl Waiter {
         match tokio::time::timeout(timeout + Duration::from_secs(2), call).await {
             Ok(Ok(v)) => Ok(v.is_some()),
             Ok(Err(e)) => {
-                self.conn = None;
+                self.blocking = None;
                 Err(QueueError::Redis { op: "wait", source: e })
             }
             Err(_) => {
-                self.conn = None;
+                self.blocking = None;
                 Ok(false)
             }
         }
+    }
+
+    /// Drops the blocking connection: an abandoned `BLPOP` still blocks it server-side, so the
+    /// next wait must not queue behind it.
+    pub fn reset(&mut self) {
+        self.blocking = None;
+    }
+}
+
+fn fail_outcome(n: i64, delay: Duration) -> FailOutcome {
+    match n {
+        1 => FailOutcome::Scheduled { after: delay },
+        0 => FailOutcome::Dead,
+        _ => FailOutcome::NotLeased,
     }
 }
 
@@ -328,15 +488,15 @@ impl Waiter {
 fn merge_enqueued(ids: Vec<JobId>, reply: Vec<Value>, out: &mut Vec<Enqueued>) {
     let base = out.len();
     out.extend(ids.into_iter().map(Enqueued::Created));
-    for pair in reply.chunks(2) {
+    for pair in reply.chunks_exact(2) {
         let position = int(&pair[0]);
         if let Some(slot) = usize::try_from(position - 1).ok().and_then(|i| out.get_mut(base + i)) {
-            *slot = Enqueued::Duplicate(JobId(string(pair.get(1))));
+            *slot = Enqueued::Duplicate(JobId(string(&pair[1])));
         }
     }
 }
 
-fn int(v: &Value) -> i64 {
+pub(crate) fn int(v: &Value) -> i64 {
     match v {
         Value::Int(n) => *n,
         Value::BulkString(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()).unwrap_or(0),
@@ -345,16 +505,16 @@ fn int(v: &Value) -> i64 {
     }
 }
 
-fn string(v: Option<&Value>) -> String {
+pub(crate) fn string(v: &Value) -> String {
     match v {
-        Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
-        Some(Value::SimpleString(s)) => s.clone(),
-        Some(Value::Int(n)) => n.to_string(),
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::SimpleString(s) => s.clone(),
+        Value::Int(n) => n.to_string(),
         _ => String::new(),
     }
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

@@ -1,15 +1,16 @@
 //! The heartbeat task: every lease/3 it renews the lease of every job this process holds
-//! (prefetched and running) and registers the worker as alive; every lease/2 it returns
-//! other workers' expired jobs to ready. A job the heartbeat reports lost (its lease
-//! expired, e.g. during a long Redis outage) is dropped from the buffer if it has not
-//! started; if it is running, its ack will be ignored by Redis.
+//! (prefetched and running) and the record locks of the running ones, and registers the worker
+//! as alive; every lease/2 it returns other workers' expired jobs to ready. A lease the
+//! heartbeat reports lost (it expired during a long stall, an operator retried or discarded the
+//! job) has its run cancelled at once: within one heartbeat interval of the loss, the run that
+//! no longer owns the job stops.
 
 use std::sync::Arc;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::holdings::Shared;
+use crate::backend::holdings::{Shared, Stage};
 use crate::reconnect::Reconnect;
 
 /// Expired leases handled per recover call, and calls per round.
@@ -35,17 +36,22 @@ pub(crate) async fn run(shared: Arc<Shared>, done: CancellationToken) {
         }
         let now = Instant::now();
         if now >= next_beat {
-            let ids = shared.held_ids();
-            match shared.queue.heartbeat(&shared.info, &ids).await {
+            let leases = shared.leases();
+            match shared.queue.heartbeat(&shared.info, &leases).await {
                 Ok(lost) => {
                     if backoff.failing() {
                         recover_after = Some(Instant::now() + lease);
                     }
                     backoff.reset();
-                    for id in &lost {
-                        tracing::warn!(job_id = %id, "lease lost (expired before renewal); this worker lets the job go");
-                        shared.drop_lease(id);
+                    for (id, token, stage) in shared.lose(&lost) {
+                        match stage {
+                            Stage::Buffered => tracing::warn!(job_id = %id, lease = %token,
+                                "lease lost while prefetched; the job is not run here"),
+                            _ => tracing::warn!(job_id = %id, lease = %token,
+                                "lease lost (expired, retried or discarded); cancelling this run"),
+                        }
                     }
+                    renew_locks(&shared).await;
                     shared.ready.send_replace(true);
                     next_beat = Instant::now() + beat_every;
                 }
@@ -79,6 +85,21 @@ pub(crate) async fn run(shared: Arc<Shared>, done: CancellationToken) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Renews the record locks of every running lease; a lock lost meanwhile is logged (the run's
+/// fenced writes under it will be refused).
+async fn renew_locks(shared: &Shared) {
+    for locks in shared.lock_sets() {
+        match locks.renew().await {
+            Ok(lost) => {
+                for key in lost {
+                    tracing::warn!(lock = %key, owner = %locks.token(), "record lock lost before its run ended");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "renewing record locks failed; next beat retries"),
         }
     }
 }

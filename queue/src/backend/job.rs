@@ -1,39 +1,41 @@
 //! What a handler learns about the job it runs, besides its decoded payload.
 
-use crate::{JobId, Leased, WorkerId};
+use crate::locks::LeaseLocks;
+use crate::{JobId, LeaseRef, LeaseToken, Leased, WorkerId};
 
 /// The job being run: injected into every apalis task's extensions (so `Data<JobMeta>`
 /// extracts it too) and passed to handlers by [`crate::run`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct JobMeta {
     pub id: JobId,
     pub kind: String,
-    /// 1 on the first run.
+    /// 1 on the first run. Snoozes give their run's attempt back, so a job that waited for a
+    /// rate limit twice and then ran is still on attempt 1.
     pub attempt: u32,
     pub max_attempts: u32,
     /// The worker process running it.
     pub worker: WorkerId,
+    /// The lease this run holds (its fencing token).
+    pub lease: LeaseToken,
+    /// Locks tied to this run's lease (renewed with it, gone with it): take one before writing
+    /// a record another run may be writing too.
+    pub locks: LeaseLocks,
 }
 
 impl JobMeta {
-    pub(crate) fn new(job: &Leased, worker: &WorkerId) -> JobMeta {
+    pub(crate) fn new(job: &Leased, worker: &WorkerId, locks: LeaseLocks) -> JobMeta {
         JobMeta {
             id: job.id.clone(),
             kind: job.kind.clone(),
             attempt: job.attempt,
             max_attempts: job.max_attempts,
             worker: worker.clone(),
+            lease: job.lease,
+            locks,
         }
     }
 
-    /// The lease as `Queue::fail` wants it (the payload is not needed there).
-    pub(crate) fn leased(&self) -> Leased {
-        Leased {
-            id: self.id.clone(),
-            kind: self.kind.clone(),
-            payload: String::new(),
-            attempt: self.attempt,
-            max_attempts: self.max_attempts,
-        }
+    pub fn lease_ref(&self) -> LeaseRef {
+        LeaseRef { id: self.id.clone(), lease: self.lease }
     }
 }

@@ -1,10 +1,16 @@
 //! `RedisBackend`: snapsync's Redis queue plugged into apalis 1.0 through its backend
 //! extension point (`apalis_core::backend::{Backend, BackendConfig}`). apalis drives it:
 //! `poll_next` hands out prefetched jobs (decoded into `Args`) when the service has a free
-//! slot, the backend's layer ([`SettleLayer`]) turns each result into an ack or a failure,
-//! and `poll_close` — called by apalis once a stopping worker has no job left running —
-//! hands back the prefetched jobs, flushes the acks and deregisters. The Redis work runs in
-//! three background tasks (fetch, heartbeat, settle), started on the first poll.
+//! slot, the backend's layer ([`SettleLayer`]) runs each one — charged when it starts, cancelled
+//! if its lease is lost — and turns its result into an ack, a failed attempt or a snooze, and
+//! `poll_close` — called by apalis once a stopping worker has no job left running — flushes
+//! the outcomes and deregisters. The Redis work runs in four background tasks (fetch, start,
+//! heartbeat, settle), started on the first poll.
+//!
+//! Stopping ([`BackendHandle::begin_stop`], on SIGTERM): reserving stops at once and every
+//! prefetched job is handed back at once, uncharged, so other workers take them while this one
+//! finishes; running jobs get `shutdown_timeout`, after which they are cut and handed back
+//! uncharged too; the outcomes are flushed within about a second more.
 
 pub mod error;
 mod fetch;
@@ -14,6 +20,7 @@ pub mod job;
 pub mod outcome;
 pub mod runner;
 mod settle;
+mod start;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,7 +30,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::{Failure, JobId, Queue, WorkerId, WorkerInfo};
 use apalis_core::backend::finalize::Ephemeral;
 use apalis_core::backend::{Backend, BackendConfig};
 use apalis_core::task::{builder::TaskBuilder, task_id::TaskId, Task};
@@ -35,15 +41,16 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use self::fetch::Buffered;
-use self::holdings::{Settle, Shared, WorkerOptions};
+use self::holdings::{Settle, Shared, StartRequest, WorkerOptions};
 use self::job::JobMeta;
-use self::outcome::SettleLayer;
+use self::outcome::{RunControl, RunGuard, SettleLayer};
 use crate::reconnect::Reconnect;
+use crate::{Failure, JobId, Queue, WorkerId, WorkerInfo};
 
 /// A worker's view of one Redis queue, as an apalis backend emitting `Task<Args>`.
 pub struct RedisBackend<Args> {
     shared: Arc<Shared>,
-    settle_rx: Option<mpsc::UnboundedReceiver<Settle>>,
+    receivers: Option<(mpsc::UnboundedReceiver<Settle>, mpsc::UnboundedReceiver<StartRequest>)>,
     buffer: Option<mpsc::UnboundedReceiver<Buffered>>,
     tasks: Option<Tasks>,
     closing: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
@@ -52,10 +59,10 @@ pub struct RedisBackend<Args> {
 }
 
 struct Tasks {
-    fetch: JoinHandle<()>,
     heartbeat: JoinHandle<()>,
     heartbeat_done: CancellationToken,
     settle: JoinHandle<()>,
+    start: JoinHandle<()>,
 }
 
 /// Controls a running backend from outside apalis: its identity, readiness and stop.
@@ -86,12 +93,25 @@ impl BackendHandle {
         self.shared.stop.is_cancelled()
     }
 
-    /// Stops reserving, and cuts the jobs still running once `shutdown_timeout` has passed.
+    /// Leases held here now: (prefetched, started or settling).
+    pub fn held(&self) -> (usize, usize) {
+        self.shared.census()
+    }
+
+    /// Stops reserving and starting jobs, hands every prefetched job back at once, and cuts the
+    /// jobs still running once `shutdown_timeout` has passed.
     pub fn begin_stop(&self) {
         if self.shared.stop.is_cancelled() {
             return;
         }
         self.shared.stop.cancel();
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let deadline = Instant::now() + shared.options.shutdown_timeout;
+            // The fetch task finishes the reserve it may be in (its jobs are held by then).
+            let _ = tokio::time::timeout_at(deadline, shared.fetch_exited.cancelled()).await;
+            hand_back(&shared, deadline).await;
+        });
         let abort = self.shared.abort.clone();
         let grace = self.shared.options.shutdown_timeout;
         tokio::spawn(async move {
@@ -106,17 +126,15 @@ impl<Args> RedisBackend<Args> {
     pub fn new(queue: Queue, options: WorkerOptions) -> RedisBackend<Args> {
         let info = WorkerInfo {
             id: WorkerId::generate(),
-            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_string())
-                .unwrap_or_default(),
+            host: crate::types::hostname(),
             pid: std::process::id(),
             started_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
             concurrency: options.concurrency,
         };
-        let (shared, settle_rx) = Shared::new(queue, info, options);
+        let (shared, settle_rx, start_rx) = Shared::new(queue, info, options);
         RedisBackend {
             shared,
-            settle_rx: Some(settle_rx),
+            receivers: Some((settle_rx, start_rx)),
             buffer: None,
             tasks: None,
             closing: None,
@@ -134,15 +152,20 @@ impl<Args> RedisBackend<Args> {
     }
 
     fn start(&mut self) {
-        let Some(settle_rx) = self.settle_rx.take() else { return };
+        let Some((settle_rx, start_rx)) = self.receivers.take() else { return };
         let (tx, rx) = mpsc::unbounded_channel();
         self.buffer = Some(rx);
         let heartbeat_done = CancellationToken::new();
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let _exited = shared.fetch_exited.clone().drop_guard();
+            fetch::run(shared, tx).await;
+        });
         self.tasks = Some(Tasks {
-            fetch: tokio::spawn(fetch::run(self.shared.clone(), tx)),
             heartbeat: tokio::spawn(heartbeat::run(self.shared.clone(), heartbeat_done.clone())),
             heartbeat_done,
             settle: tokio::spawn(settle::run(self.shared.clone(), settle_rx)),
+            start: tokio::spawn(start::run(self.shared.clone(), start_rx)),
         });
         self.shared.polled.send_replace(true);
     }
@@ -164,7 +187,7 @@ impl<Args: DeserializeOwned> Backend for RedisBackend<Args> {
     ) -> Poll<Option<Result<Task<Args>, Infallible>>> {
         self.start();
         // After a stop request nothing new starts, even if a slot frees before apalis
-        // notices the stop: what is still buffered is handed back on close.
+        // notices the stop: what is still buffered is handed back.
         if self.shared.stop.is_cancelled() {
             return Poll::Pending;
         }
@@ -175,10 +198,10 @@ impl<Args: DeserializeOwned> Backend for RedisBackend<Args> {
                 // The fetch task ended (stopping): nothing more comes; apalis closes us.
                 return Poll::Pending;
             };
-            if !self.shared.start(&job.id) {
-                continue; // lease lost while buffered: another worker owns it now
-            }
-            let meta = JobMeta::new(&job, self.shared.worker());
+            // Lost while buffered, or handed back by a stop that began meanwhile.
+            let Some(begun) = self.shared.begin(job.lease) else { continue };
+            let meta = JobMeta::new(&job, self.shared.worker(), begun.locks);
+            let control = RunControl { lost: begun.lost, older: begun.older };
             match serde_json::from_str::<Args>(&job.payload) {
                 Ok(args) => {
                     let task = TaskBuilder::new(args)
@@ -186,12 +209,21 @@ impl<Args: DeserializeOwned> Backend for RedisBackend<Args> {
                         .attempt(job.attempt.saturating_sub(1) as usize)
                         .max_attempts(job.max_attempts as usize)
                         .data(meta)
+                        .data(control)
                         .build();
                     return Poll::Ready(Some(Ok(task)));
                 }
                 Err(e) => {
+                    // Undecodable: a failed run (charged like any other), and permanent.
                     let error = format!("cannot decode payload of job {} (kind {}): {e}", job.id, job.kind);
-                    self.shared.settle(Settle::Fail(meta, Failure::Permanent { error }));
+                    let shared = self.shared.clone();
+                    tokio::spawn(async move {
+                        let mut guard = RunGuard { shared: shared.clone(), lease: meta.lease, settling: false };
+                        if shared.start(meta.lease_ref()).await.is_some() {
+                            guard.settling = true;
+                            shared.settle(Settle::Fail(meta, Failure::Permanent { error }));
+                        }
+                    });
                 }
             }
         }
@@ -227,42 +259,42 @@ impl<Args> BackendConfig for RedisBackend<Args> {
     }
 }
 
-/// The stop sequence once no job is running: stop fetching, hand back what was prefetched,
-/// flush acks and failures, stop heartbeating, deregister. Each Redis step retries while
-/// Redis is away, up to `shutdown_timeout` in all; what is left then is covered by leases
-/// expiring (the jobs run again elsewhere).
+/// How long the last steps of a stop may take once no job runs: flush the outcomes, stop the
+/// heartbeat, deregister. Whatever is not written by then is covered by leases expiring.
+const CLOSE_BUDGET: Duration = Duration::from_millis(1500);
+
+/// Hands every buffered (never started) lease back to ready, uncharged.
+async fn hand_back(shared: &Shared, deadline: Instant) {
+    let leases = shared.take_buffered();
+    if leases.is_empty() {
+        return;
+    }
+    let queue = shared.queue.clone();
+    let released = retry_until(deadline, "hand back prefetched jobs", || queue.release(&leases)).await;
+    tracing::info!(count = released.unwrap_or(0), "handed prefetched jobs back to the queue");
+}
+
+/// The stop sequence once no job is running: hand back anything still buffered, flush
+/// outcomes, stop heartbeating, deregister — within [`CLOSE_BUDGET`].
 async fn close(shared: Arc<Shared>, buffer: Option<mpsc::UnboundedReceiver<Buffered>>, tasks: Option<Tasks>) {
     shared.stop.cancel();
-    let deadline = Instant::now() + shared.options.shutdown_timeout.max(Duration::from_secs(1));
+    let deadline = Instant::now() + CLOSE_BUDGET;
     let Some(tasks) = tasks else { return };
-    let _ = tokio::time::timeout_at(deadline, tasks.fetch).await;
-
-    let mut handback = Vec::new();
-    if let Some(mut buffer) = buffer {
-        buffer.close();
-        while let Ok((job, _slot)) = buffer.try_recv() {
-            if shared.take_buffered(&job.id) {
-                handback.push(job.id);
-            }
-        }
-    }
-    if !handback.is_empty() {
-        let queue = shared.queue.clone();
-        let worker = shared.worker().clone();
-        let released = retry_until(deadline, "hand back prefetched jobs", || queue.release(&worker, &handback)).await;
-        tracing::info!(count = released.unwrap_or(0), "handed prefetched jobs back to the queue");
-    }
+    let _ = tokio::time::timeout_at(deadline, shared.fetch_exited.cancelled()).await;
+    drop(buffer);
+    hand_back(&shared, deadline).await;
 
     let (reply, flushed) = oneshot::channel();
     shared.settle(Settle::Flush(reply));
     if tokio::time::timeout_at(deadline, flushed).await.is_err() {
         tracing::warn!(
-            "acks not flushed before the shutdown deadline; those jobs will run again when their leases expire"
+            "outcomes not flushed before the stop budget; those jobs will run again when their leases expire"
         );
     }
     tasks.settle.abort();
+    tasks.start.abort();
     tasks.heartbeat_done.cancel();
-    let _ = tasks.heartbeat.await;
+    let _ = tokio::time::timeout_at(deadline, tasks.heartbeat).await;
 
     let queue = shared.queue.clone();
     let worker = shared.worker().clone();

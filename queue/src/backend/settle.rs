@@ -1,23 +1,24 @@
-//! The settle task: writes run outcomes to Redis. Acks are batched (up to `ack_batch` ids
-//! per call, waiting at most `ack_linger` for a batch to fill) because a per-job ack round
-//! trip would cost Redis more than the job itself; failures are written one by one. A
-//! lease stays held (and heartbeated) until its outcome is written, and every write is
-//! retried with capped backoff while Redis is away: acks and fails are idempotent.
+//! The settle task: writes run outcomes to Redis. Acks are batched (up to `ack_batch` per call,
+//! waiting at most `ack_linger` for a batch to fill) because a per-job ack round trip would
+//! cost Redis more than the job itself; failures, snoozes and hand-backs are written one by
+//! one. A lease stays held (and heartbeated) until its outcome is written, and every write is
+//! retried with capped backoff while Redis is away: each presents the lease's token, so a
+//! write repeated after a lost reply, or arriving after the lease was lost, changes nothing.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use crate::{FailOutcome, Failure, JobId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::backend::holdings::{Settle, Shared};
-use crate::backend::job::JobMeta;
 use crate::reconnect::Reconnect;
+use crate::{FailOutcome, Failure, LeaseRef, QueueError, SnoozeOutcome};
 
 pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Settle>) {
     let batch_max = shared.options.ack_batch.max(1);
     let linger = shared.options.ack_linger;
-    let mut acks: Vec<JobId> = Vec::with_capacity(batch_max);
+    let mut acks: Vec<LeaseRef> = Vec::with_capacity(batch_max);
     let mut pending: Option<Settle> = None;
     loop {
         let first = match pending.take() {
@@ -28,14 +29,14 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Set
             },
         };
         match first {
-            Settle::Ack(id) => acks.push(id),
-            Settle::Fail(meta, failure) => {
-                fail(&shared, meta, failure).await;
-                continue;
-            }
+            Settle::Ack(lease) => acks.push(lease),
             Settle::Flush(reply) => {
                 flushed(reply);
-                return;
+                continue;
+            }
+            other => {
+                one(&shared, other).await;
+                continue;
             }
         }
         // Fill the batch: what is already queued, then whatever arrives within the linger.
@@ -49,7 +50,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Set
                 Err(mpsc::error::TryRecvError::Disconnected) => None,
             };
             match next {
-                Some(Settle::Ack(id)) => acks.push(id),
+                Some(Settle::Ack(lease)) => acks.push(lease),
                 Some(other) => {
                     // Keep order: the acks gathered so far go first.
                     pending = Some(other);
@@ -66,64 +67,93 @@ fn flushed(reply: oneshot::Sender<()>) {
     let _ = reply.send(());
 }
 
-async fn ack(shared: &Shared, ids: &mut Vec<JobId>) {
+/// Runs `op` until Redis answers, backing off in between.
+async fn retrying<T, F, Fut>(what: &str, mut op: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, QueueError>>,
+{
     let mut backoff = Reconnect::default();
     loop {
-        match shared.queue.ack(shared.worker(), ids).await {
-            Ok(n) => {
-                if n < ids.len() {
-                    tracing::warn!(
-                        acked = n,
-                        sent = ids.len(),
-                        "some acks were ignored: those jobs' leases had expired (they may run again)"
-                    );
-                }
-                for id in ids.drain(..) {
-                    shared.drop_lease(&id);
-                }
-                return;
-            }
+        match op().await {
+            Ok(v) => return v,
             Err(e) => {
                 let delay = backoff.next_delay();
-                tracing::warn!(error = %e, count = ids.len(), retry_in = ?delay, "ack failed; retrying");
+                tracing::warn!(error = %e, retry_in = ?delay, "{what} failed; retrying");
                 tokio::time::sleep(delay).await;
             }
         }
     }
 }
 
-async fn fail(shared: &Shared, meta: JobMeta, failure: Failure) {
-    let leased = meta.leased();
-    let mut backoff = Reconnect::default();
-    let outcome = loop {
-        match shared.queue.fail(shared.worker(), &leased, failure.clone()).await {
-            Ok(outcome) => break outcome,
-            Err(e) => {
-                let delay = backoff.next_delay();
-                tracing::warn!(job_id = %meta.id, error = %e, retry_in = ?delay, "recording a failed attempt failed; retrying");
-                tokio::time::sleep(delay).await;
+async fn ack(shared: &Shared, leases: &mut Vec<LeaseRef>) {
+    let n = retrying("ack", || shared.queue.ack(leases)).await;
+    if n < leases.len() {
+        tracing::warn!(
+            acked = n,
+            sent = leases.len(),
+            "some acks were refused: those runs had lost their lease (the job was taken from them)"
+        );
+    }
+    for l in leases.drain(..) {
+        shared.end(l.lease);
+    }
+}
+
+async fn one(shared: &Shared, settle: Settle) {
+    match settle {
+        Settle::Fail(meta, failure) => {
+            let lease = meta.lease_ref();
+            let outcome =
+                retrying("recording a failed attempt", || shared.queue.fail(&lease, meta.attempt, failure.clone()))
+                    .await;
+            shared.end(meta.lease);
+            let error = match &failure {
+                Failure::Retry { error, .. } | Failure::Permanent { error } => error.as_str(),
+            };
+            match outcome {
+                FailOutcome::Scheduled { after } => {
+                    shared.rearm.notify_one();
+                    tracing::warn!(job_id = %meta.id, kind = %meta.kind, attempt = meta.attempt, retry_in = ?after, error,
+                        "job failed; retry scheduled")
+                }
+                FailOutcome::Dead => {
+                    tracing::error!(job_id = %meta.id, kind = %meta.kind, attempt = meta.attempt, error,
+                    "job failed for good; moved to dead")
+                }
+                FailOutcome::NotLeased => tracing::warn!(job_id = %meta.id, kind = %meta.kind, error,
+                    "job failed but its lease had been lost; the failure was not recorded"),
             }
         }
-    };
-    shared.drop_lease(&meta.id);
-    let error = match &failure {
-        Failure::Retry { error, .. } | Failure::Permanent { error } => error.as_str(),
-    };
-    if matches!(outcome, FailOutcome::Scheduled { .. }) {
-        shared.rearm.notify_one();
-    }
-    match outcome {
-        FailOutcome::Scheduled { after } => tracing::warn!(
-            job_id = %meta.id, kind = %meta.kind, attempt = meta.attempt, retry_in = ?after, error,
-            "job failed; retry scheduled"
-        ),
-        FailOutcome::Dead => tracing::error!(
-            job_id = %meta.id, kind = %meta.kind, attempt = meta.attempt, error,
-            "job failed for good; moved to dead"
-        ),
-        FailOutcome::NotLeased => tracing::warn!(
-            job_id = %meta.id, kind = %meta.kind, error,
-            "job failed but its lease had expired; the failure was not recorded (it may run again)"
-        ),
+        Settle::Snooze(meta, after, reason) => {
+            let lease = meta.lease_ref();
+            let outcome =
+                retrying("snoozing a job", || shared.queue.snooze(&lease, meta.attempt, after, &reason)).await;
+            shared.end(meta.lease);
+            match outcome {
+                SnoozeOutcome::Snoozed { after } => {
+                    shared.rearm.notify_one();
+                    tracing::info!(job_id = %meta.id, kind = %meta.kind, back_in = ?after, reason = %reason, "job snoozed")
+                }
+                SnoozeOutcome::BoundPassed(FailOutcome::Dead) => tracing::error!(job_id = %meta.id, kind = %meta.kind,
+                    reason = %reason, "job snoozed past its bound and has no attempt left; moved to dead"),
+                SnoozeOutcome::BoundPassed(_) => {
+                    shared.rearm.notify_one();
+                    tracing::warn!(job_id = %meta.id, kind = %meta.kind, reason = %reason,
+                        "job snoozed past its bound; counted as a failed attempt")
+                }
+                SnoozeOutcome::NotLeased => tracing::warn!(job_id = %meta.id, kind = %meta.kind,
+                    "job asked to snooze but its lease had been lost; nothing recorded"),
+            }
+        }
+        Settle::Release(lease) => {
+            let n = retrying("handing back an interrupted job", || shared.queue.release(std::slice::from_ref(&lease)))
+                .await;
+            shared.end(lease.lease);
+            if n == 1 {
+                tracing::info!(job_id = %lease.id, "interrupted by the shutdown deadline; handed back uncharged");
+            }
+        }
+        Settle::Ack(_) | Settle::Flush(_) => {}
     }
 }

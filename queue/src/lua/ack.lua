@@ -1,34 +1,34 @@
--- ARGV: tag, worker, keep_count, keep_age_ms, ids...
--- Returns the number of jobs acknowledged (a job no longer leased to this worker is skipped).
-local worker, keep_count, keep_age = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local running, done = tag .. ':running', tag .. ':done'
-local z = {}
-for i = 5, #ARGV do
-  local id = ARGV[i]
-  local jk = jobkey(id)
-  local f = redis.call('HMGET', jk, 'w', 'k')
-  if f[1] == worker and redis.call('ZREM', running, id) == 1 then
-    redis.call('HSET', jk, 's', 'done', 'f', now)
-    redis.call('HDEL', jk, 'w')
+-- ARGV: done_keep_count, done_keep_age_ms, then pairs: id, lease token
+-- Marks done the jobs whose lease is still the one presented (a stale run's ack changes
+-- nothing), then applies done-job retention, a bounded chunk per call.
+-- Returns how many were acked.
+local keep_count, keep_age = tonumber(ARGV[1]), tonumber(ARGV[2])
+local ids, toks = {}, {}
+for i = 3, #ARGV, 2 do
+  ids[#ids + 1] = ARGV[i]
+  toks[#toks + 1] = ARGV[i + 1]
+end
+local recs = hmget(K.rec, ids)
+local sets, z, gone = {}, {}, {}
+for i = 1, #ids do
+  local r = parse(recs[i])
+  if leased(r, toks[i]) then
+    r.s = 'done'
+    unlease(r)
+    sets[#sets + 1] = ids[i]
+    sets[#sets + 1] = pack(r)
     z[#z + 1] = now
-    z[#z + 1] = id
-    move(f[2], 'running', 'done')
+    z[#z + 1] = ids[i]
+    gone[#gone + 1] = ids[i]
+    move(r.k, 'running', 'done')
   end
 end
-if #z > 0 then redis.call('ZADD', done, unpack(z)) end
--- Retention, bounded per call (100 more than this call added, so it keeps up with any batch size
--- and works a backlog down): by count, then by age.
-local limit = 100 + #z / 2
-trim_oldest(done, 'done', keep_count, limit)
-local old = redis.call('ZRANGEBYSCORE', done, '-inf', now - keep_age, 'LIMIT', 0, limit)
-if #old > 0 then
-  for _, id in ipairs(old) do
-    local jk = jobkey(id)
-    local kind = redis.call('HGET', jk, 'k')
-    if kind then move(kind, 'done', nil) end
-    redis.call('DEL', jk)
-  end
-  redis.call('ZREM', done, unpack(old))
+if #gone > 0 then
+  call_many('HSET', K.rec, sets, true)
+  call_many('ZREM', K.running, gone)
+  call_many('ZADD', K.done, z, true)
+  -- The limit is above what this call added, so the caps hold under any batch size.
+  trim(K.done, 'done', keep_count, keep_age, 100 + #gone)
 end
 flush_counts()
-return #z / 2
+return #gone

@@ -1,26 +1,34 @@
--- ARGV: tag, id
--- Puts a dead or scheduled job back on ready, at the reserving end so it runs next. A dead job
--- gets its attempts reset to 0 (a full set of attempts again); a scheduled one keeps its count.
+-- ARGV: id
+-- Puts a job back on ready at the reserving end so it runs next, with a wake token:
+-- - dead: its attempts reset to 0 (an operator retries after fixing the cause);
+-- - scheduled or snoozed: attempts kept (it was only waiting);
+-- - running: the current lease ends (its worker learns at its next heartbeat and cancels the
+--   run; a late ack or fail of it changes nothing); the cut run's attempt is given back.
 -- Returns { code, state }: 1 retried (state = where it came from), 0 not retryable from that
--- state, -1 no such job.
-local id = ARGV[2]
-local jk = jobkey(id)
-local f = redis.call('HMGET', jk, 's', 'k')
-local state, kind = f[1], f[2]
-if not state or not kind then return { -1, '' } end
-if state == 'dead' then
-  redis.call('ZREM', tag .. ':dead', id)
-  redis.call('HSET', jk, 's', 'ready', 'a', 0)
-  redis.call('HDEL', jk, 'r', 'f', 'd')
-elseif state == 'scheduled' then
-  redis.call('ZREM', tag .. ':scheduled', id)
-  redis.call('HSET', jk, 's', 'ready')
-  redis.call('HDEL', jk, 'd')
+-- state (ready, done), -1 no such job.
+local id = ARGV[1]
+local r = parse(redis.call('HGET', K.rec, id))
+if not r then return { -1, '' } end
+local from = r.s
+if from == 'dead' then
+  redis.call('ZREM', K.dead, id)
+  r.a = 0
+  local v = info_get(id)
+  v.r = nil
+  info_set(id, v)
+elseif from == 'scheduled' or from == 'snoozed' then
+  redis.call('ZREM', K[from], id)
+elseif from == 'running' then
+  redis.call('ZREM', K.running, id)
+  if r.sd == '1' and r.a > 0 then r.a = r.a - 1 end
+  unlease(r)
 else
-  return { 0, state }
+  return { 0, from }
 end
-redis.call('RPUSH', tag .. ':ready', id)
-move(kind, state, 'ready')
+r.s = 'ready'
+redis.call('HSET', K.rec, id, pack(r))
+redis.call('RPUSH', K.ready, id)
+move(r.k, from, 'ready')
 flush_counts()
 wake(1)
-return { 1, state }
+return { 1, from }

@@ -1,53 +1,166 @@
--- Shared helpers, prepended to every script. `tag` is the queue's hash-tagged key prefix;
--- every key a script touches starts with it, so all live in one Redis Cluster slot.
-local tag = ARGV[1]
+-- Shared helpers, prepended to every script.
+--
+-- Every key a script touches is passed in KEYS, none is built here: KEYS[1..16] are the queue's
+-- own keys (below, always in this order), KEYS[17..] the call's own (unique keys, a receipt).
+-- They all carry the queue's hash tag, so a Redis Cluster routes the call to the one node
+-- that holds the queue.
+local K = {
+  ready = KEYS[1], scheduled = KEYS[2], snoozed = KEYS[3], running = KEYS[4],
+  done = KEYS[5], dead = KEYS[6], rec = KEYS[7], payload = KEYS[8], info = KEYS[9],
+  counts = KEYS[10], paused = KEYS[11], wake = KEYS[12], workers = KEYS[13],
+  winfo = KEYS[14], seq = KEYS[15], hist = KEYS[16],
+}
+local NK = 16
 -- Redis's clock, not the caller's: leases and due times mean the same on every machine.
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local function jobkey(id) return tag .. ':job:' .. id end
--- Count changes per "<state>:<kind>", applied once per script (HINCRBY per field, not per job).
+local now_s = string.format('%d', now)
+
+-- Lua's unpack is limited to a few thousand values (LUAI_MAXCSTACK): every variadic call goes
+-- through these, in slices of at most STEP values, whatever the batch size.
+local STEP = 1000
+local function each_slice(list, step, fn)
+  for i = 1, #list, step do fn(unpack(list, i, math.min(i + step - 1, #list))) end
+end
+-- One command over many arguments, in slices (`pairs` keeps member/score or field/value pairs whole).
+local function call_many(cmd, key, list, pairs)
+  local step = STEP
+  if pairs then step = STEP * 2 end
+  each_slice(list, step, function(...) redis.call(cmd, key, ...) end)
+end
+local function hmget(key, ids)
+  local out = {}
+  each_slice(ids, STEP, function(...)
+    local got = redis.call('HMGET', key, ...)
+    for i = 1, #got do out[#out + 1] = got[i] end
+  end)
+  return out
+end
+
+-- A job's record in K.rec: "state|attempts|max|lease|started|created|worker|kind".
+--   attempts: runs started so far (a run is charged when it starts, not when it is reserved);
+--   lease: the fencing token of the current lease ('' when not leased);
+--   started: 1 once the current lease's run started (and was charged).
+local function parse(v)
+  if not v then return nil end
+  local s, a, m, l, sd, c, w, k = string.match(v, '^(%a+)|(%d+)|(%d+)|(%d*)|([01])|(%d+)|([^|]*)|(.+)$')
+  if not s then return nil end
+  return { s = s, a = tonumber(a), m = tonumber(m), l = l, sd = sd, c = c, w = w, k = k }
+end
+local function pack(r)
+  return table.concat({ r.s, string.format('%d', r.a), string.format('%d', r.m), r.l, r.sd, r.c, r.w, r.k }, '|')
+end
+local function unlease(r) r.l = ''; r.sd = '0'; r.w = '' end
+
+-- Count changes per "<state>:<kind>", applied once per script.
 local delta = {}
 local function move(kind, from, to)
   if from then delta[from .. ':' .. kind] = (delta[from .. ':' .. kind] or 0) - 1 end
   if to then delta[to .. ':' .. kind] = (delta[to .. ':' .. kind] or 0) + 1 end
 end
 local function flush_counts()
-  local counts = tag .. ':counts'
   for field, n in pairs(delta) do
-    if n ~= 0 then redis.call('HINCRBY', counts, field, n) end
+    if n ~= 0 then redis.call('HINCRBY', K.counts, field, n) end
   end
 end
--- Appends one attempt to a job's history (JSON array, last 20 kept).
-local function add_history(jk, worker, attempt, err)
-  local raw = redis.call('HGET', jk, 'h')
+
+-- K.info: id -> JSON with what only the slow paths need: `e` last error, `r` dead reason,
+-- `u` unique key, `zt` ms snoozed in all, `zn` snoozes, `zr` last snooze reason. The history
+-- of failed attempts is apart (K.hist), so listing jobs never reads it.
+local function info_get(id)
+  local raw = redis.call('HGET', K.info, id)
+  if raw then
+    local ok, v = pcall(cjson.decode, raw)
+    if ok and type(v) == 'table' then return v end
+  end
+  return {}
+end
+local function info_set(id, v) redis.call('HSET', K.info, id, cjson.encode(v)) end
+-- Appends one failed attempt to the job's history (K.hist: id -> JSON array, last 20 kept).
+local function add_history(id, worker, attempt, err)
   local h = {}
-  if raw then h = cjson.decode(raw) end
-  h[#h + 1] = { t = now, w = worker or '', a = tonumber(attempt) or 0, e = err }
-  while #h > 20 do table.remove(h, 1) end
-  redis.call('HSET', jk, 'h', cjson.encode(h))
-end
--- Drops the oldest members of a retention zset beyond `cap`, at most `limit` per call, with their
--- hashes. Callers pass a limit above what the call itself added, so the set cannot outgrow the cap
--- under batches larger than 100 and a backlog beyond it shrinks call by call.
-local function trim_oldest(zkey, state, cap, limit)
-  local excess = redis.call('ZCARD', zkey) - cap
-  if excess <= 0 then return end
-  if excess > limit then excess = limit end
-  local old = redis.call('ZRANGE', zkey, 0, excess - 1)
-  for _, id in ipairs(old) do
-    local jk = jobkey(id)
-    local kind = redis.call('HGET', jk, 'k')
-    if kind then move(kind, state, nil) end
-    redis.call('DEL', jk)
+  local raw = redis.call('HGET', K.hist, id)
+  if raw then
+    local ok, v = pcall(cjson.decode, raw)
+    if ok and type(v) == 'table' then h = v end
   end
-  redis.call('ZREM', zkey, unpack(old))
+  h[#h + 1] = { t = now, w = worker or '', a = attempt or 0, e = err }
+  while #h > 20 do table.remove(h, 1) end
+  redis.call('HSET', K.hist, id, cjson.encode(h))
 end
+
+-- Removes jobs for good (retention, purge, discard): record, payload, info and history.
+local function forget(ids)
+  if #ids == 0 then return end
+  call_many('HDEL', K.rec, ids)
+  call_many('HDEL', K.payload, ids)
+  call_many('HDEL', K.info, ids)
+  call_many('HDEL', K.hist, ids)
+end
+-- Drops members of a retention zset (done or dead): the oldest beyond `cap`, then those older than
+-- `age` ms; at most `limit` in all per call, so every call is bounded and a backlog shrinks call by call.
+local function trim(zkey, state, cap, age, limit)
+  local old = {}
+  local excess = redis.call('ZCARD', zkey) - cap
+  if excess > 0 then
+    if excess > limit then excess = limit end
+    old = redis.call('ZRANGE', zkey, 0, excess - 1)
+  end
+  if #old < limit and age > 0 then
+    local aged = redis.call('ZRANGEBYSCORE', zkey, '-inf', now - age, 'LIMIT', #old, limit - #old)
+    for i = 1, #aged do old[#old + 1] = aged[i] end
+  end
+  if #old == 0 then return 0 end
+  local recs = hmget(K.rec, old)
+  for i = 1, #old do
+    local r = parse(recs[i])
+    if r then move(r.k, state, nil) end
+  end
+  call_many('ZREM', zkey, old)
+  forget(old)
+  return #old
+end
+
 local function wake(n)
   if n <= 0 then return end
   if n > 16 then n = 16 end
   local tokens = {}
   for i = 1, n do tokens[i] = '1' end
-  local w = tag .. ':wake'
-  redis.call('LPUSH', w, unpack(tokens))
-  redis.call('LTRIM', w, 0, 63)
+  redis.call('LPUSH', K.wake, unpack(tokens))
+  redis.call('LTRIM', K.wake, 0, 63)
+end
+
+-- The lease `tok` on job `id` held? Returns its parsed record or nil.
+local function leased(r, tok)
+  return r and r.s == 'running' and r.l == tok and tok ~= ''
+end
+
+-- A run that failed: history, then dead (permanent, or attempts used up) or scheduled again at
+-- now + delay. `r` is the job's parsed record, still leased; returns 0 dead, 1 scheduled.
+local function fail_run(id, r, err, delay, permanent, dead_cap, dead_age)
+  local v = info_get(id)
+  add_history(id, r.w, r.a, err)
+  v.e = err
+  local from = r.s
+  unlease(r)
+  redis.call('ZREM', K.running, id)
+  if permanent or r.a >= r.m then
+    v.r = 'max attempts reached'
+    if permanent then v.r = 'permanent error' end
+    r.s = 'dead'
+    redis.call('ZADD', K.dead, now, id)
+    redis.call('HSET', K.rec, id, pack(r))
+    info_set(id, v)
+    move(r.k, from, 'dead')
+    trim(K.dead, 'dead', dead_cap, dead_age, 100)
+    return 0
+  end
+  r.s = 'scheduled'
+  redis.call('ZADD', K.scheduled, now + delay, id)
+  redis.call('HSET', K.rec, id, pack(r))
+  info_set(id, v)
+  move(r.k, from, 'scheduled')
+  -- An idle worker re-reads the next due time (this retry may be due before what it waits for).
+  wake(1)
+  return 1
 end

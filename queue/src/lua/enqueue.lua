@@ -1,56 +1,65 @@
--- ARGV: tag, then per job: id, kind, payload, max_attempts, delay_ms (0 = now), unique_key ('' = none),
---   unique_ttl_ms, id_given ('1' when the caller chose the id, so it may exist already; a fresh
---   UUID v7 cannot, and skipping its EXISTS check is a third of the per-job work)
+-- ARGV: unique_ttl_ms, then per job: id, kind, payload, max_attempts, delay_ms (0 = now),
+--   id_given ('1' when the caller chose the id, so it may exist already; a fresh UUID v7
+--   cannot, and skipping that check saves work), unique ('' = none; else the key's display
+--   form, and KEYS[NK + n] is its key, n counting the jobs that have one)
 -- Returns only the duplicates, as pairs: the job's 1-based position in the call, the existing id
--- (its own id, or the job holding the live unique key). A short reply is less work for Redis.
-local ready, scheduled = tag .. ':ready', tag .. ':scheduled'
+-- (its own id, or the job holding the live unique key).
+local uttl = ARGV[1]
 local out = {}
-local pushed = 0
-local delayed = 0
-local ready_ids = {}
-local n = 0
-for i = 2, #ARGV, 8 do
+local recs, payloads, infos, ready_ids, sched = {}, {}, {}, {}, {}
+local n, u = 0, 0
+for i = 2, #ARGV, 7 do
   n = n + 1
   local id, kind, payload, max = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local due, uniq, uttl = now + tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
-  local jk = jobkey(id)
+  local delay, given, uniq = tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
   local existing = nil
-  if ARGV[i + 7] == '1' and redis.call('EXISTS', jk) == 1 then
+  if given == '1' and redis.call('HEXISTS', K.rec, id) == 1 then
     existing = id
-  elseif uniq ~= '' then
-    local uk = tag .. ':unique:' .. uniq
-    if not redis.call('SET', uk, id, 'NX', 'PX', uttl) then
-      existing = redis.call('GET', uk) or id
+  end
+  if uniq ~= '' then
+    u = u + 1
+    if not existing then
+      local uk = KEYS[NK + u]
+      if not redis.call('SET', uk, id, 'NX', 'PX', uttl) then
+        existing = redis.call('GET', uk) or id
+      end
     end
   end
   if existing then
     out[#out + 1] = n
     out[#out + 1] = existing
   else
-    -- `a` (attempts) starts absent, read as 0.
-    local fields = { 'k', kind, 'p', payload, 'm', max, 'c', now }
-    if uniq ~= '' then fields[#fields + 1] = 'u'; fields[#fields + 1] = uniq end
-    if due > now then
-      fields[#fields + 1] = 's'; fields[#fields + 1] = 'scheduled'
-      fields[#fields + 1] = 'd'; fields[#fields + 1] = due
-      redis.call('HSET', jk, unpack(fields))
-      redis.call('ZADD', scheduled, due, id)
-      move(kind, nil, 'scheduled')
-      delayed = delayed + 1
-    else
-      fields[#fields + 1] = 's'; fields[#fields + 1] = 'ready'
-      redis.call('HSET', jk, unpack(fields))
-      ready_ids[#ready_ids + 1] = id
-      move(kind, nil, 'ready')
-      pushed = pushed + 1
+    local state = 'ready'
+    if delay > 0 then state = 'scheduled' end
+    recs[#recs + 1] = id
+    recs[#recs + 1] = state .. '|0|' .. max .. '||0|' .. now_s .. '||' .. kind
+    payloads[#payloads + 1] = id
+    payloads[#payloads + 1] = payload
+    if uniq ~= '' then
+      infos[#infos + 1] = id
+      infos[#infos + 1] = '{"u":' .. cjson.encode(uniq) .. '}'
     end
+    if delay > 0 then
+      sched[#sched + 1] = now + delay
+      sched[#sched + 1] = id
+    else
+      ready_ids[#ready_ids + 1] = id
+    end
+    move(kind, nil, state)
   end
 end
--- One LPUSH for the batch (at most 1,000 ids: the client chunks), in enqueue order.
-if #ready_ids > 0 then redis.call('LPUSH', ready, unpack(ready_ids)) end
+if #recs > 0 then
+  call_many('HSET', K.rec, recs, true)
+  call_many('HSET', K.payload, payloads, true)
+end
+if #infos > 0 then call_many('HSET', K.info, infos, true) end
+-- In enqueue order: reserve pops from the other end.
+if #ready_ids > 0 then call_many('LPUSH', K.ready, ready_ids) end
+if #sched > 0 then call_many('ZADD', K.scheduled, sched, true) end
 flush_counts()
 -- A delayed job wakes one idle worker too, so it re-reads the next due time instead of
 -- sleeping through a wait computed before this job existed.
-if delayed > 0 then pushed = pushed + 1 end
-wake(pushed)
+local woken = #ready_ids
+if #sched > 0 then woken = woken + 1 end
+wake(woken)
 return out

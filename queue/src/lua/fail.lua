@@ -1,25 +1,10 @@
--- ARGV: tag, worker, id, error, delay_ms, permanent (0/1), dead_cap
--- Returns: -1 not leased to this worker; 0 dead; 1 scheduled for retry.
-local worker, id, err = ARGV[2], ARGV[3], ARGV[4]
-local delay, permanent, dead_cap = tonumber(ARGV[5]), ARGV[6] == '1', tonumber(ARGV[7])
-local running = tag .. ':running'
-local jk = jobkey(id)
-local f = redis.call('HMGET', jk, 'w', 'k', 'a', 'm')
-if f[1] ~= worker or redis.call('ZREM', running, id) == 0 then return -1 end
-add_history(jk, worker, f[3], err)
-redis.call('HDEL', jk, 'w')
-if permanent or tonumber(f[3]) >= tonumber(f[4]) then
-  local reason = 'max attempts reached'
-  if permanent then reason = 'permanent error' end
-  redis.call('HSET', jk, 's', 'dead', 'r', reason, 'e', err, 'f', now)
-  redis.call('ZADD', tag .. ':dead', now, id)
-  move(f[2], 'running', 'dead')
-  trim_oldest(tag .. ':dead', 'dead', dead_cap, 100)
-  flush_counts()
-  return 0
-end
-redis.call('HSET', jk, 's', 'scheduled', 'e', err, 'd', now + delay)
-redis.call('ZADD', tag .. ':scheduled', now + delay, id)
-move(f[2], 'running', 'scheduled')
+-- ARGV: id, lease token, error, delay_ms, permanent (0/1), dead_cap, dead_keep_age_ms
+-- Records a failed run of the lease presented (a stale one changes nothing).
+-- Returns: -1 not leased under this token; 0 dead; 1 scheduled for retry.
+local id, tok, err = ARGV[1], ARGV[2], ARGV[3]
+local delay, permanent = tonumber(ARGV[4]), ARGV[5] == '1'
+local r = parse(redis.call('HGET', K.rec, id))
+if not leased(r, tok) then return -1 end
+local n = fail_run(id, r, err, delay, permanent, tonumber(ARGV[6]), tonumber(ARGV[7]))
 flush_counts()
-return 1
+return n

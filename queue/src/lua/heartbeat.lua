@@ -1,22 +1,34 @@
--- ARGV: tag, worker, lease_ms, worker_ttl_ms, info (JSON), ids...
--- Renews the lease of every listed job still leased to this worker (running or waiting in its
--- prefetch buffer) and records the worker as alive. Returns the ids it no longer holds.
-local worker, lease, ttl, info = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local running = tag .. ':running'
+-- ARGV: worker, lease_ms, stale_ms, info (JSON), then pairs: id, lease token
+-- Renews every listed lease still held under its token (running, or waiting in the worker's
+-- prefetch buffer), records the worker as alive, and drops at most 10 workers silent for more
+-- than stale_ms from the registry. Returns the tokens of the leases it no longer holds.
+local worker, lease, stale, winfo = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local ids, toks = {}, {}
+for i = 5, #ARGV, 2 do
+  ids[#ids + 1] = ARGV[i]
+  toks[#toks + 1] = ARGV[i + 1]
+end
 local deadline = now + lease
-local lost = {}
-local held = {}
-for i = 6, #ARGV do
-  local id = ARGV[i]
-  if redis.call('HGET', jobkey(id), 'w') == worker and redis.call('ZSCORE', running, id) then
-    redis.call('ZADD', running, 'XX', deadline, id)
-    held[#held + 1] = id
+local lost, z, held = {}, {}, {}
+local recs = hmget(K.rec, ids)
+for i = 1, #ids do
+  local r = parse(recs[i])
+  if leased(r, toks[i]) then
+    z[#z + 1] = deadline
+    z[#z + 1] = ids[i]
+    held[#held + 1] = ids[i]
   else
-    lost[#lost + 1] = id
+    lost[#lost + 1] = toks[i]
   end
 end
-redis.call('ZADD', tag .. ':workers', now, worker)
-local wk = tag .. ':worker:' .. worker
-redis.call('HSET', wk, 'info', info, 'beat', now, 'inflight', cjson.encode(held))
-redis.call('PEXPIRE', wk, ttl)
+if #z > 0 then
+  each_slice(z, STEP * 2, function(...) redis.call('ZADD', K.running, 'XX', ...) end)
+end
+redis.call('ZADD', K.workers, now, worker)
+redis.call('HSET', K.winfo, worker, cjson.encode({ info = winfo, beat = now, inflight = held }))
+local silent = redis.call('ZRANGEBYSCORE', K.workers, '-inf', now - stale, 'LIMIT', 0, 10)
+if #silent > 0 then
+  redis.call('ZREM', K.workers, unpack(silent))
+  redis.call('HDEL', K.winfo, unpack(silent))
+end
 return lost

@@ -1,23 +1,27 @@
--- ARGV: tag, stale_ms, limit
+-- ARGV: stale_ms, limit
 -- Live workers and the ones gone silent. Entries whose last heartbeat is older than stale_ms are
--- returned as gone and removed (with their hash); both lists are bounded by `limit`.
--- Returns { now, #gone, gone id, beat, ..., then per live worker: id, beat, info, inflight }.
-local stale, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
-local workers = tag .. ':workers'
-local gone = redis.call('ZRANGEBYSCORE', workers, '-inf', now - stale, 'WITHSCORES', 'LIMIT', 0, limit)
+-- returned as gone and removed; both lists are bounded by `limit`.
+-- Returns { now, #gone, gone id, beat, ..., then per live worker: id, beat, record JSON }.
+local stale, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local gone = redis.call('ZRANGEBYSCORE', K.workers, '-inf', now - stale, 'WITHSCORES', 'LIMIT', 0, limit)
 local out = { now, #gone / 2 }
+local gone_ids = {}
 for i = 1, #gone, 2 do
-  redis.call('ZREM', workers, gone[i])
-  redis.call('DEL', tag .. ':worker:' .. gone[i])
+  gone_ids[#gone_ids + 1] = gone[i]
   out[#out + 1] = gone[i]
   out[#out + 1] = gone[i + 1]
 end
-local live = redis.call('ZREVRANGE', workers, 0, limit - 1, 'WITHSCORES')
-for i = 1, #live, 2 do
-  local h = redis.call('HMGET', tag .. ':worker:' .. live[i], 'info', 'inflight')
-  out[#out + 1] = live[i]
-  out[#out + 1] = live[i + 1]
-  out[#out + 1] = h[1] or ''
-  out[#out + 1] = h[2] or ''
+if #gone_ids > 0 then
+  call_many('ZREM', K.workers, gone_ids)
+  call_many('HDEL', K.winfo, gone_ids)
+end
+local live = redis.call('ZREVRANGE', K.workers, 0, limit - 1, 'WITHSCORES')
+local ids = {}
+for i = 1, #live, 2 do ids[#ids + 1] = live[i] end
+local recs = hmget(K.winfo, ids)
+for i = 1, #ids do
+  out[#out + 1] = ids[i]
+  out[#out + 1] = live[2 * i]
+  out[#out + 1] = recs[i] or ''
 end
 return out

@@ -1,31 +1,51 @@
--- ARGV: tag, limit, dead_cap
--- Returns jobs whose lease expired (their worker stopped heartbeating) to ready, or to dead
--- with reason "worker lost" once they used their attempts; at most `limit` per call.
-local limit, dead_cap = tonumber(ARGV[2]), tonumber(ARGV[3])
-local running = tag .. ':running'
-local ids = redis.call('ZRANGEBYSCORE', running, '-inf', now, 'LIMIT', 0, limit)
-local requeued = 0
-for _, id in ipairs(ids) do
-  redis.call('ZREM', running, id)
-  local jk = jobkey(id)
-  local f = redis.call('HMGET', jk, 'k', 'a', 'm', 'w')
-  if f[1] then
-    local err = 'worker lost (lease expired)'
-    add_history(jk, f[4], f[2], err)
-    redis.call('HDEL', jk, 'w')
-    if tonumber(f[2]) >= tonumber(f[3]) then
-      redis.call('HSET', jk, 's', 'dead', 'r', 'worker lost', 'e', err, 'f', now)
-      redis.call('ZADD', tag .. ':dead', now, id)
-      move(f[1], 'running', 'dead')
-    else
-      redis.call('HSET', jk, 's', 'ready', 'e', err)
-      redis.call('RPUSH', tag .. ':ready', id)
-      move(f[1], 'running', 'ready')
-      requeued = requeued + 1
+-- ARGV: limit, dead_cap, dead_keep_age_ms, done_keep_count, done_keep_age_ms
+-- Returns jobs whose lease expired (their worker stopped heartbeating) to the front of ready;
+-- at most `limit` per call. A job whose run had started was charged an attempt when it started:
+-- it gets `worker lost (lease expired)` in its history, and once its attempts are used up it is
+-- dead (`worker lost`). A job that never started (prefetched) goes back uncharged. Then the
+-- retention that must not wait for an ack: done and dead jobs past their age, a bounded chunk.
+-- Returns how many expired leases it handled.
+local limit, dead_cap, dead_age = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local done_count, done_age = tonumber(ARGV[4]), tonumber(ARGV[5])
+local ids = redis.call('ZRANGEBYSCORE', K.running, '-inf', now, 'LIMIT', 0, limit)
+local requeued = {}
+if #ids > 0 then
+  call_many('ZREM', K.running, ids)
+  local recs = hmget(K.rec, ids)
+  for i = 1, #ids do
+    local id, r = ids[i], parse(recs[i])
+    if r and r.s == 'running' then
+      if r.sd == '1' then
+        local v = info_get(id)
+        local err = 'worker lost (lease expired)'
+        add_history(id, r.w, r.a, err)
+        v.e = err
+        unlease(r)
+        if r.a >= r.m then
+          v.r = 'worker lost'
+          r.s = 'dead'
+          redis.call('ZADD', K.dead, now, id)
+          move(r.k, 'running', 'dead')
+        else
+          r.s = 'ready'
+          requeued[#requeued + 1] = id
+          move(r.k, 'running', 'ready')
+        end
+        info_set(id, v)
+      else
+        unlease(r)
+        r.s = 'ready'
+        requeued[#requeued + 1] = id
+        move(r.k, 'running', 'ready')
+      end
+      redis.call('HSET', K.rec, id, pack(r))
     end
   end
+  -- Next in line: a lost job has waited long enough.
+  if #requeued > 0 then call_many('RPUSH', K.ready, requeued) end
 end
-trim_oldest(tag .. ':dead', 'dead', dead_cap, 100 + #ids)
+trim(K.dead, 'dead', dead_cap, dead_age, 100 + #ids)
+trim(K.done, 'done', done_count, done_age, 100)
 flush_counts()
-wake(requeued)
+wake(#requeued)
 return #ids

@@ -1,23 +1,35 @@
--- ARGV: tag, worker, ids...
--- Hands jobs leased to this worker but never started (prefetched when it stopped) back to
--- the front of ready and undoes the attempt reserve counted, so a shutdown costs no attempt.
--- Returns the number released (a job no longer leased to this worker is left alone).
-local worker = ARGV[2]
-local running, ready = tag .. ':running', tag .. ':ready'
-local released = 0
-for i = 3, #ARGV do
-  local id = ARGV[i]
-  local jk = jobkey(id)
-  local f = redis.call('HMGET', jk, 'w', 'k')
-  if f[1] == worker and redis.call('ZREM', running, id) == 1 then
-    redis.call('HINCRBY', jk, 'a', -1)
-    redis.call('HSET', jk, 's', 'ready')
-    redis.call('HDEL', jk, 'w')
-    redis.call('RPUSH', ready, id)
-    move(f[2], 'running', 'ready')
-    released = released + 1
+-- ARGV: pairs: id, lease token
+-- Hands leased jobs back to the front of ready without charging them: prefetched jobs a
+-- stopping worker never started, and runs a shutdown interrupted (their attempt is given
+-- back: a deploy is not the job's failure). Returns the number released (a lease no longer
+-- held under its token is left alone).
+local ids, toks = {}, {}
+for i = 1, #ARGV, 2 do
+  ids[#ids + 1] = ARGV[i]
+  toks[#toks + 1] = ARGV[i + 1]
+end
+local recs = hmget(K.rec, ids)
+local sets, back = {}, {}
+for i = 1, #ids do
+  local r = parse(recs[i])
+  if leased(r, toks[i]) then
+    if r.sd == '1' and r.a > 0 then r.a = r.a - 1 end
+    unlease(r)
+    r.s = 'ready'
+    sets[#sets + 1] = ids[i]
+    sets[#sets + 1] = pack(r)
+    back[#back + 1] = ids[i]
+    move(r.k, 'running', 'ready')
   end
 end
+if #back > 0 then
+  call_many('HSET', K.rec, sets, true)
+  call_many('ZREM', K.running, back)
+  -- Reversed, so they come out of the reserving end in their original order.
+  local rev = {}
+  for i = #back, 1, -1 do rev[#rev + 1] = back[i] end
+  call_many('RPUSH', K.ready, rev)
+end
 flush_counts()
-wake(released)
-return released
+wake(#back)
+return #back

@@ -1,75 +1,138 @@
-//! The worker in-process against a private redis-server: a job runs and is acked, a panic
-//! is a failed attempt, an undecodable payload goes to dead while the next job still runs,
-//! a paused queue hands out nothing, and a stop hands prefetched jobs back uncounted.
+//! The apalis backend in-process against a private redis-server: a job runs and is acked, a
+//! panic is a failed attempt, an undecodable payload goes to dead while the next job still
+//! runs, a paused queue hands out nothing, a snoozed job keeps its attempt, a run whose lease
+//! is lost is cancelled within a heartbeat, the same job re-leased to the same worker never
+//! runs twice at once, and a stop hands prefetched jobs back at once and uncharged.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use redis::AsyncCommands;
 use serde::Deserialize;
-use snapsync_queue::{run, JobError, JobMeta, RedisBackend, WorkerOptions};
-use snapsync_queue::{JobId, NewJob, Queue, QueueConfig};
+use snapsync_queue::{
+    run, JobDetail, JobError, JobId, JobMeta, JobState, NewJob, Queue, QueueConfig, RedisBackend, RetryOutcome,
+    WorkerOptions,
+};
 use snapsync_testkit::{wait_until_async, RedisServer};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
 const WAIT: Duration = Duration::from_secs(10);
+const LEASE: Duration = Duration::from_millis(1000);
 
 #[derive(Debug, Deserialize)]
 struct Job {
     op: String,
+    #[serde(default)]
+    n: u32,
+}
+
+/// What the handler saw, per job id.
+#[derive(Default)]
+struct Seen {
+    /// Every run started, in order.
+    ran: Mutex<Vec<JobId>>,
+    /// Runs of each job going on now, and the most at once.
+    now: Mutex<HashMap<JobId, u32>>,
+    most: Mutex<HashMap<JobId, u32>>,
+    /// Runs dropped before they finished (cancelled), and when.
+    cut: Mutex<Vec<(JobId, Instant)>>,
+    /// Snoozes asked so far, per job.
+    snoozed: Mutex<HashMap<JobId, u32>>,
+}
+
+/// Counts a run as going on while alive; a drop before `done()` is a cut run.
+struct Running {
+    seen: Arc<Seen>,
+    id: JobId,
+    finished: bool,
+}
+
+impl Running {
+    fn new(seen: Arc<Seen>, id: JobId) -> Running {
+        let mut now = seen.now.lock().unwrap();
+        let n = now.entry(id.clone()).or_default();
+        *n += 1;
+        let mut most = seen.most.lock().unwrap();
+        let m = most.entry(id.clone()).or_default();
+        *m = (*m).max(*n);
+        drop((now, most));
+        seen.ran.lock().unwrap().push(id.clone());
+        Running { seen, id, finished: false }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        *self.seen.now.lock().unwrap().entry(self.id.clone()).or_default() -= 1;
+        if !self.finished {
+            self.seen.cut.lock().unwrap().push((self.id.clone(), Instant::now()));
+        }
+    }
 }
 
 struct Harness {
     queue: Queue,
-    redis: redis::aio::MultiplexedConnection,
     stop: Option<oneshot::Sender<()>>,
     worker: JoinHandle<Result<(), snapsync_queue::RunError>>,
     worker_id: String,
     handle: snapsync_queue::BackendHandle,
-    /// Every job the handler started, in order.
-    ran: Arc<Mutex<Vec<JobId>>>,
+    seen: Arc<Seen>,
+    release: Arc<Notify>,
     _server: RedisServer,
 }
 
-/// Starts a worker whose handler does what each job's `op` says: `ok`, `panic_once`,
-/// `block` (until `release` is notified).
-async fn start(test: &str, concurrency: usize, prefetch: usize, release: Arc<Notify>) -> Harness {
+/// Starts a worker whose handler does what each job's `op` says: `ok`; `panic_once`;
+/// `block` (until `release` is notified); `permanent`; `snooze` (asks to wait 100 ms on its
+/// first `n` runs); `hold` (runs until cancelled).
+async fn start(test: &str, concurrency: usize, prefetch: usize) -> Harness {
     let server = RedisServer::start();
     let config = QueueConfig {
         prefix: format!("w-{test}"),
-        lease: Duration::from_millis(1000),
+        lease: LEASE,
+        default_max_attempts: 5,
         backoff_base: Duration::from_millis(10),
         backoff_cap: Duration::from_millis(50),
         ..QueueConfig::default()
     };
     let queue = Queue::connect(&server.url(), config).await.expect("connect to the private redis");
-    let redis = redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
     let options =
         WorkerOptions { concurrency, prefetch, shutdown_timeout: Duration::from_secs(5), ..Default::default() };
     let backend = RedisBackend::<Job>::new(queue.clone(), options);
     let handle = backend.handle();
     let worker_id = handle.worker_id().0.clone();
-    let panics = Arc::new(AtomicU32::new(0));
-    let ran = Arc::new(Mutex::new(Vec::new()));
-    let seen = ran.clone();
-    let handler = move |job: Job, meta: JobMeta| {
-        let release = release.clone();
-        let panics = panics.clone();
-        seen.lock().unwrap().push(meta.id.clone());
-        async move {
-            match job.op.as_str() {
-                "panic_once" if meta.attempt == 1 => {
-                    panics.fetch_add(1, Ordering::SeqCst);
-                    panic!("boom on attempt {}", meta.attempt)
-                }
-                "block" => release.notified().await,
-                "permanent" => return Err(JobError::permanent("no such thing")),
-                _ => {}
+    let seen = Arc::new(Seen::default());
+    let release = Arc::new(Notify::new());
+    let handler = {
+        let (seen, release) = (seen.clone(), release.clone());
+        move |job: Job, meta: JobMeta| {
+            let (seen, release) = (seen.clone(), release.clone());
+            async move {
+                let mut running = Running::new(seen.clone(), meta.id.clone());
+                let result = match job.op.as_str() {
+                    "panic_once" if meta.attempt == 1 => panic!("boom on attempt {}", meta.attempt),
+                    "block" => {
+                        release.notified().await;
+                        Ok(())
+                    }
+                    "hold" => std::future::pending().await,
+                    "permanent" => Err(JobError::permanent("no such thing")),
+                    "snooze" => {
+                        let mut snoozed = seen.snoozed.lock().unwrap();
+                        let n = snoozed.entry(meta.id.clone()).or_default();
+                        if *n < job.n {
+                            *n += 1;
+                            Err(JobError::snooze(Duration::from_millis(100), "waiting for a rate limit"))
+                        } else {
+                            Ok(())
+                        }
+                    }
+                    _ => Ok(()),
+                };
+                running.finished = true;
+                result
             }
-            Ok(())
         }
     };
     let (stop, stopped) = oneshot::channel::<()>();
@@ -77,7 +140,7 @@ async fn start(test: &str, concurrency: usize, prefetch: usize, release: Arc<Not
         let _ = stopped.await;
     }));
     tokio::time::timeout(WAIT, handle.clone().ready()).await.expect("worker registers within 10 s");
-    Harness { queue, redis, stop: Some(stop), worker, worker_id, handle, ran, _server: server }
+    Harness { queue, stop: Some(stop), worker, worker_id, handle, seen, release, _server: server }
 }
 
 impl Harness {
@@ -85,23 +148,29 @@ impl Harness {
         self.queue.enqueue(NewJob::new("t", payload)).await.expect("enqueue").id().clone()
     }
 
-    async fn job(&self, id: &JobId) -> HashMap<String, String> {
-        let key = format!("{}:job:{}", self.queue.tag(), id);
-        self.redis.clone().hgetall(key).await.unwrap()
+    async fn job(&self, id: &JobId) -> Option<JobDetail> {
+        self.queue.get(id).await.expect("get")
     }
 
-    async fn wait_state(&self, id: &JobId, state: &str) -> HashMap<String, String> {
+    async fn wait_state(&self, id: &JobId, state: JobState) -> JobDetail {
         wait_until_async(&format!("job {id} to be {state}"), WAIT, || async {
-            let job = self.job(id).await;
-            (job.get("s").map(String::as_str) == Some(state)).then_some(job)
+            self.job(id).await.filter(|j| j.summary.state == state)
         })
         .await
     }
 
-    async fn stop(mut self) -> Self {
+    fn ran(&self, id: &JobId) -> usize {
+        self.seen.ran.lock().unwrap().iter().filter(|r| *r == id).count()
+    }
+
+    fn begin_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    async fn stop(mut self) -> Self {
+        self.begin_stop();
         let worker = &mut self.worker;
         let result = tokio::time::timeout(WAIT, worker).await.expect("worker stops within 10 s");
         result.expect("worker task").expect("worker stops cleanly");
@@ -111,123 +180,191 @@ impl Harness {
 
 #[tokio::test]
 async fn a_job_runs_and_is_acked() {
-    let h = start("acked", 4, 4, Arc::new(Notify::new())).await;
+    let h = start("acked", 4, 4).await;
     let id = h.enqueue(r#"{"op":"ok"}"#).await;
-    let job = h.wait_state(&id, "done").await;
-    assert_eq!(job.get("a").map(String::as_str), Some("1"));
-    let running: u64 = h.redis.clone().zcard(format!("{}:running", h.queue.tag())).await.unwrap();
-    assert_eq!(running, 0, "an acked job leaves the running set");
+    let job = h.wait_state(&id, JobState::Done).await;
+    assert_eq!(job.summary.attempts, 1);
+    assert_eq!(h.queue.counts().await.unwrap().totals.running, 0, "an acked job leaves the running set");
     h.stop().await;
 }
 
 #[tokio::test]
 async fn a_panic_is_a_failed_attempt_and_the_job_retries() {
-    let h = start("panic", 4, 4, Arc::new(Notify::new())).await;
+    let h = start("panic", 4, 4).await;
     let id = h.enqueue(r#"{"op":"panic_once"}"#).await;
-    let job = h.wait_state(&id, "done").await;
-    assert_eq!(job.get("a").map(String::as_str), Some("2"), "the panicked attempt counted");
-    let history = job.get("h").cloned().unwrap_or_default();
-    assert!(history.contains("handler panicked: boom on attempt 1"), "history: {history}");
+    let job = h.wait_state(&id, JobState::Done).await;
+    assert_eq!(job.summary.attempts, 2, "the panicked attempt counted");
+    let errors: Vec<_> = job.history.iter().filter_map(|a| a.error.clone()).collect();
+    assert!(errors.iter().any(|e| e.contains("handler panicked: boom on attempt 1")), "history: {errors:?}");
     h.stop().await;
 }
 
 #[tokio::test]
 async fn an_undecodable_payload_goes_to_dead_and_the_next_job_runs() {
-    let h = start("decode", 1, 1, Arc::new(Notify::new())).await;
+    let h = start("decode", 1, 1).await;
     let bad = h.enqueue(r#"{"nope":1}"#).await;
     let good = h.enqueue(r#"{"op":"ok"}"#).await;
-    let dead = h.wait_state(&bad, "dead").await;
-    let error = dead.get("e").cloned().unwrap_or_default();
+    let dead = h.wait_state(&bad, JobState::Dead).await;
+    let error = dead.summary.last_error.clone().unwrap_or_default();
     assert!(
         error.starts_with(&format!("cannot decode payload of job {bad} (kind t): missing field `op`")),
         "error: {error}"
     );
-    assert_eq!(dead.get("r").map(String::as_str), Some("permanent error"));
-    h.wait_state(&good, "done").await;
+    assert_eq!(dead.summary.dead_reason.as_deref(), Some("permanent error"));
+    assert_eq!(dead.summary.attempts, 1, "a run that could not even decode is still a run");
+    h.wait_state(&good, JobState::Done).await;
     h.stop().await;
 }
 
 #[tokio::test]
 async fn a_paused_queue_hands_out_nothing_until_resumed() {
-    let h = start("paused", 4, 4, Arc::new(Notify::new())).await;
-    let tag = h.queue.tag().to_string();
-    let mut r = h.redis.clone();
-    let _: () = r.set(format!("{tag}:paused"), 1).await.unwrap();
+    let h = start("paused", 4, 4).await;
+    assert!(h.queue.pause().await.unwrap());
     let id = h.enqueue(r#"{"op":"ok"}"#).await;
-    // The enqueue's wake tokens make the idle worker reserve; once it has taken them all it
+    // The enqueue's wake token makes the idle worker reserve; once it has taken the tokens it
     // has tried (and been refused) while the job was ready.
+    let wake = h.queue.keys().get("wake").to_string();
+    let mut conn = h.queue.conn().clone();
     wait_until_async("the worker to consume the wake tokens", WAIT, || async {
-        let n: u64 = r.clone().llen(format!("{tag}:wake")).await.unwrap();
+        let n: u64 = redis::cmd("LLEN").arg(&wake).query_async(&mut conn.clone()).await.unwrap();
         (n == 0).then_some(())
     })
     .await;
-    assert_eq!(h.job(&id).await.get("s").map(String::as_str), Some("ready"));
-    let _: () = r.del(format!("{tag}:paused")).await.unwrap();
-    let _: () = r.lpush(format!("{tag}:wake"), 1).await.unwrap();
-    h.wait_state(&id, "done").await;
+    assert_eq!(h.job(&id).await.unwrap().summary.state, JobState::Ready);
+    assert!(h.queue.resume().await.unwrap());
+    h.wait_state(&id, JobState::Done).await;
+    let _: Option<()> = redis::cmd("PING").query_async(&mut conn).await.ok();
     h.stop().await;
 }
 
 #[tokio::test]
-async fn stop_finishes_running_jobs_and_hands_back_prefetched_ones() {
-    let release = Arc::new(Notify::new());
-    let h = start("stop", 1, 4, release.clone()).await;
+async fn a_snoozed_job_comes_back_without_spending_attempts() {
+    let h = start("snooze", 2, 2).await;
+    let id = h.enqueue(r#"{"op":"snooze","n":3}"#).await;
+    let job = h.wait_state(&id, JobState::Done).await;
+    assert_eq!((job.summary.attempts, job.summary.snoozes), (1, 3), "{:?}", job.summary);
+    assert!(job.history.is_empty(), "a snooze is not a failure: {:?}", job.history);
+    assert_eq!(h.ran(&id), 4);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_run_whose_lease_is_lost_is_cancelled_within_a_heartbeat() {
+    let h = start("cancel", 2, 2).await;
+    let id = h.enqueue(r#"{"op":"hold"}"#).await;
+    wait_until_async("the job to start", WAIT, || async { (h.ran(&id) == 1).then_some(()) }).await;
+    // An operator discards the job while it runs: the lease is gone.
+    let lost_at = Instant::now();
+    assert_eq!(h.queue.discard(&id).await.unwrap(), Some(JobState::Running));
+    let cut = wait_until_async("the run to be cancelled", WAIT, || async {
+        h.seen.cut.lock().unwrap().iter().find(|(j, _)| *j == id).map(|(_, at)| *at)
+    })
+    .await;
+    let took = cut.duration_since(lost_at);
+    eprintln!("run cancelled {took:?} after its lease was lost (heartbeat every {:?})", LEASE / 3);
+    assert!(took <= LEASE / 3 + Duration::from_millis(500), "cancelled only after {took:?}");
+    assert!(h.job(&id).await.is_none(), "nothing the cut run did brought the job back");
+    assert_eq!(h.handle.held(), (0, 0), "the lost lease is forgotten");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_job_re_leased_to_the_same_worker_never_runs_twice_at_once() {
+    let h = start("fence", 2, 2).await;
+    let id = h.enqueue(r#"{"op":"hold"}"#).await;
+    wait_until_async("the first run to start", WAIT, || async { (h.ran(&id) == 1).then_some(()) }).await;
+    let first = h.job(&id).await.unwrap().summary.lease.expect("leased");
+    // The run is stuck: an operator retries it. The job goes back to ready and this worker,
+    // with a slot free, leases it again while the first run is still alive.
+    assert_eq!(h.queue.retry(&id).await.unwrap(), RetryOutcome::Retried { from: JobState::Running });
+    wait_until_async("the second run to start", WAIT, || async { (h.ran(&id) == 2).then_some(()) }).await;
+    let now = h.job(&id).await.unwrap().summary;
+    assert_eq!(now.worker.as_deref(), Some(h.worker_id.as_str()), "the same worker leased it again");
+    assert!(now.lease.is_some_and(|l| l > first), "under a new lease: {now:?}");
+    assert_eq!(h.seen.most.lock().unwrap()[&id], 1, "two runs of one job overlapped in one worker");
+    assert_eq!(h.seen.cut.lock().unwrap().iter().filter(|(j, _)| *j == id).count(), 1, "the stale run was cut");
+    assert_eq!(now.attempts, 1, "the cut run's attempt was given back; this is attempt 1 again");
+    // The second run is the job's now; discard it to end the test.
+    h.queue.discard(&id).await.unwrap();
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn stop_hands_back_prefetched_jobs_at_once_and_finishes_the_running_one() {
+    let mut h = start("stop", 1, 4).await;
     let running = h.enqueue(r#"{"op":"block"}"#).await;
     let waiting = [h.enqueue(r#"{"op":"ok"}"#).await, h.enqueue(r#"{"op":"ok"}"#).await];
     // Both later jobs are leased to this worker (prefetched) while the first blocks.
     for id in &waiting {
-        h.wait_state(id, "running").await;
+        h.wait_state(id, JobState::Running).await;
     }
-    let tag = h.queue.tag().to_string();
-    let worker_id = h.worker_id.clone();
-    let stopping = {
-        let mut h = h;
-        if let Some(stop) = h.stop.take() {
-            let _ = stop.send(());
-        }
-        h
-    };
-    wait_until_async("the worker to begin stopping", WAIT, || async { stopping.handle.is_stopping().then_some(()) })
-        .await;
-    release.notify_one();
-    let h = stopping.stop().await;
-    assert_eq!(h.job(&running).await.get("s").map(String::as_str), Some("done"));
+    assert_eq!(h.handle.held(), (2, 1));
+    h.begin_stop();
+    // Handed back while the first job still runs, not after it.
     for id in &waiting {
-        let job = h.job(id).await;
-        assert_eq!(job.get("s").map(String::as_str), Some("ready"), "handed back: {job:?}");
-        assert_eq!(job.get("a").map(String::as_str), Some("0"), "no attempt counted: {job:?}");
+        let job = h.wait_state(id, JobState::Ready).await;
+        assert_eq!(job.summary.attempts, 0, "no attempt counted: {:?}", job.summary);
     }
-    let score: Option<f64> = h.redis.clone().zscore(format!("{tag}:workers"), &worker_id).await.unwrap();
-    assert_eq!(score, None, "the worker deregistered");
+    assert_eq!(h.job(&running).await.unwrap().summary.state, JobState::Running);
+    h.release.notify_one();
+    let h = h.stop().await;
+    assert_eq!(h.job(&running).await.unwrap().summary.state, JobState::Done);
+    assert!(h.ran(&waiting[0]) == 0 && h.ran(&waiting[1]) == 0);
+    let ws = h.queue.workers().await.unwrap();
+    assert!(!ws.live.iter().any(|w| w.id.0 == h.worker_id), "the worker deregistered");
 }
 
 #[tokio::test]
-async fn a_prefetched_job_whose_lease_is_lost_is_dropped_not_run() {
-    let release = Arc::new(Notify::new());
-    let h = start("lost", 1, 2, release.clone()).await;
+async fn a_run_past_the_shutdown_deadline_is_cut_and_handed_back_uncharged() {
+    let server = RedisServer::start();
+    let config = QueueConfig { prefix: "w-deadline".into(), lease: LEASE, ..QueueConfig::default() };
+    let queue = Queue::connect(&server.url(), config).await.expect("connect");
+    let options = WorkerOptions {
+        concurrency: 1,
+        prefetch: 1,
+        shutdown_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let backend = RedisBackend::<Job>::new(queue.clone(), options);
+    let handle = backend.handle();
+    let started = Arc::new(AtomicU32::new(0));
+    let counter = started.clone();
+    let handler = move |_job: Job, _meta: JobMeta| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        std::future::pending::<Result<(), JobError>>()
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let worker = tokio::spawn(run(backend, handler, async move {
+        let _ = stopped.await;
+    }));
+    tokio::time::timeout(WAIT, handle.ready()).await.expect("ready");
+    let id = queue.enqueue(NewJob::new("t", r#"{"op":"hold"}"#)).await.unwrap().id().clone();
+    wait_until_async("the job to start", WAIT, || async { (started.load(Ordering::SeqCst) == 1).then_some(()) }).await;
+    let asked = Instant::now();
+    let _ = stop.send(());
+    tokio::time::timeout(WAIT, worker).await.expect("stops").expect("task").expect("clean stop");
+    let took = asked.elapsed();
+    assert!(took < Duration::from_millis(300) + Duration::from_secs(2), "stop took {took:?}");
+    let job = queue.get(&id).await.unwrap().unwrap().summary;
+    assert_eq!((job.state, job.attempts), (JobState::Ready, 0), "cut by the deadline, handed back uncharged");
+}
+
+#[tokio::test]
+async fn a_prefetched_job_discarded_meanwhile_is_dropped_not_run() {
+    let h = start("lost", 1, 2).await;
     let first = h.enqueue(r#"{"op":"block"}"#).await;
     let second = h.enqueue(r#"{"op":"ok"}"#).await;
-    let tag = h.queue.tag().to_string();
-    let inflight = |h: &Harness| {
-        let mut r = h.redis.clone();
-        let key = format!("{tag}:worker:{}", h.worker_id);
-        async move { r.hget::<_, _, Option<String>>(key, "inflight").await.unwrap().unwrap_or_default() }
-    };
-    // The second job waits in the buffer and its lease is renewed by the heartbeat.
-    wait_until_async("the heartbeat to renew the buffered job", WAIT, || async {
-        inflight(&h).await.contains(&second.0).then_some(())
-    })
-    .await;
-    // Another worker takes it over (as after a lease expiry and recovery).
-    let _: () = h.redis.clone().hset(format!("{tag}:job:{second}"), "w", "another-worker").await.unwrap();
+    // The second job waits in the buffer (leased, heartbeated) while the first blocks.
+    h.wait_state(&second, JobState::Running).await;
+    assert_eq!(h.handle.held(), (1, 1));
+    h.queue.discard(&second).await.unwrap();
     wait_until_async("the heartbeat to report the lease lost", WAIT, || async {
-        (!inflight(&h).await.contains(&second.0)).then_some(())
+        (h.handle.held() == (0, 1)).then_some(())
     })
     .await;
-    release.notify_one();
-    h.wait_state(&first, "done").await;
+    h.release.notify_one();
+    h.wait_state(&first, JobState::Done).await;
     let h = h.stop().await;
-    assert_eq!(*h.ran.lock().unwrap(), vec![first], "the lost job was not run here");
-    let job = h.job(&second).await;
-    assert_eq!(job.get("w").map(String::as_str), Some("another-worker"), "nor handed back: {job:?}");
+    assert_eq!(*h.seen.ran.lock().unwrap(), vec![first], "the lost job was not run here");
+    assert!(h.job(&second).await.is_none());
 }

@@ -6,9 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::AsyncCommands;
 use serde::Deserialize;
-use snapsync_queue::{run, JobMeta, RedisBackend, WorkerOptions};
+use snapsync_queue::{run, JobMeta, JobState, RedisBackend, WorkerOptions};
 use snapsync_queue::{JobId, NewJob, Queue, QueueConfig};
 use snapsync_testkit::{wait_until_async, RedisServer};
 use tokio::sync::{oneshot, Notify};
@@ -20,10 +19,10 @@ struct Job {
     block: bool,
 }
 
-async fn state(url: &str, tag: &str, id: &JobId) -> Option<String> {
-    let client = redis::Client::open(url).ok()?;
-    let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-    conn.hget(format!("{tag}:job:{id}"), "s").await.ok()?
+/// The job's state through a fresh connection (`None` while Redis cannot be reached).
+async fn state(url: &str, config: &QueueConfig, id: &JobId) -> Option<JobState> {
+    let queue = Queue::connect(url, config.clone()).await.ok()?;
+    Some(queue.get(id).await.ok()??.summary.state)
 }
 
 #[tokio::test]
@@ -32,7 +31,6 @@ async fn a_redis_restart_mid_job_neither_loses_nor_repeats_it() {
     let url = server.url();
     let config = QueueConfig { prefix: "outage".into(), lease: Duration::from_millis(1000), ..QueueConfig::default() };
     let queue = Queue::connect(&url, config).await.expect("connect to the private redis");
-    let tag = queue.tag().to_string();
     let options = WorkerOptions { concurrency: 2, prefetch: 2, ..WorkerOptions::default() };
     let backend = RedisBackend::<Job>::new(queue.clone(), options);
     let handle = backend.handle();
@@ -71,7 +69,7 @@ async fn a_redis_restart_mid_job_neither_loses_nor_repeats_it() {
     server.restart();
 
     wait_until_async("the job to be acked after the restart", WAIT, || async {
-        (state(&url, &tag, &blocked).await.as_deref() == Some("done")).then_some(())
+        (state(&url, queue.config(), &blocked).await == Some(JobState::Done)).then_some(())
     })
     .await;
     assert!(!worker.is_finished(), "the worker kept running through the outage");
@@ -79,7 +77,7 @@ async fn a_redis_restart_mid_job_neither_loses_nor_repeats_it() {
     let queue = Queue::connect(&url, queue.config().clone()).await.expect("reconnect");
     let next = queue.enqueue(NewJob::new("t", r#"{"block":false}"#)).await.expect("enqueue").id().clone();
     wait_until_async("a job enqueued after the restart to run", WAIT, || async {
-        (state(&url, &tag, &next).await.as_deref() == Some("done")).then_some(())
+        (state(&url, queue.config(), &next).await == Some(JobState::Done)).then_some(())
     })
     .await;
     assert_eq!(runs.load(Ordering::SeqCst), 2, "each job ran once");

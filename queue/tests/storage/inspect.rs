@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::support::ack_ids;
 use snapsync_queue::{
     Enqueued, Failure, JobId, JobState, Leased, NewJob, Queue, QueueConfig, RetryOutcome, StateCounts, WorkerId,
     WorkerInfo,
@@ -17,6 +18,7 @@ fn config(test: &str) -> QueueConfig {
     QueueConfig {
         prefix: format!("t-{test}"),
         lease: Duration::from_millis(400),
+        default_max_attempts: 5,
         backoff_base: Duration::from_millis(50),
         backoff_cap: Duration::from_millis(400),
         ..QueueConfig::default()
@@ -35,7 +37,7 @@ async fn enqueue(q: &Queue, job: NewJob) -> JobId {
 }
 
 async fn reserve(q: &Queue, w: &WorkerId, k: usize) -> Vec<Leased> {
-    q.reserve(w, k).await.unwrap().jobs
+    crate::support::reserve(q, w, k).await
 }
 
 fn later(error: &str) -> Failure {
@@ -47,7 +49,7 @@ fn now_retry(error: &str) -> Failure {
 }
 
 fn sc(ready: u64, scheduled: u64, running: u64, done: u64, dead: u64) -> StateCounts {
-    StateCounts { ready, scheduled, running, done, dead }
+    StateCounts { ready, scheduled, snoozed: 0, running, done, dead }
 }
 
 /// Redis's clock, which the scripts use for every time they store.
@@ -88,8 +90,8 @@ async fn counts_per_state_and_kind_track_every_move() {
     let two = reserve(&q, &w, 2).await;
     assert!(two.iter().all(|j| j.kind == "a"));
     assert_eq!(q.counts().await.unwrap().by_kind["a"], sc(1, 0, 2, 0, 0));
-    q.ack(&w, std::slice::from_ref(&two[0].id)).await.unwrap();
-    q.fail(&w, &two[1], later("503")).await.unwrap();
+    ack_ids(&q, std::slice::from_ref(&two[0].id)).await;
+    q.fail(&two[1].lease_ref(), two[1].attempt, later("503")).await.unwrap();
     q.discard(&later_b).await.unwrap();
     let c = q.counts().await.unwrap();
     assert_eq!(c.totals, sc(3, 1, 0, 1, 0));
@@ -98,9 +100,9 @@ async fn counts_per_state_and_kind_track_every_move() {
     let three = reserve(&q, &w, 3).await;
     assert_eq!(q.counts().await.unwrap().totals, sc(0, 1, 3, 1, 0));
     let b = three.iter().find(|j| j.kind == "b").unwrap();
-    q.fail(&w, b, Failure::Permanent { error: "400".into() }).await.unwrap();
+    q.fail(&b.lease_ref(), b.attempt, Failure::Permanent { error: "400".into() }).await.unwrap();
     let rest: Vec<JobId> = three.iter().filter(|j| j.id != b.id).map(|j| j.id.clone()).collect();
-    q.ack(&w, &rest).await.unwrap();
+    ack_ids(&q, &rest).await;
     let c = q.counts().await.unwrap();
     assert_eq!(c.totals, sc(0, 1, 0, 3, 1));
     assert_eq!((c.by_kind["a"], c.by_kind["b"]), (sc(0, 1, 0, 2, 0), sc(0, 0, 0, 1, 1)));
@@ -153,7 +155,7 @@ async fn list_pages_in_run_order_and_filters_by_kind_with_a_cursor() {
     assert_eq!(p.jobs.len(), 5);
     assert!(p.jobs.iter().all(|j| j.worker.as_deref() == Some(w.0.as_str()) && j.lease_until_ms.is_some()));
     for job in &leased {
-        q.ack(&w, std::slice::from_ref(&job.id)).await.unwrap();
+        ack_ids(&q, std::slice::from_ref(&job.id)).await;
     }
     let p = q.list(JobState::Done, None, 0, 10).await.unwrap();
     assert_eq!(p.jobs.len(), 10);
@@ -190,11 +192,11 @@ async fn get_shows_payload_worker_and_attempt_history() {
     assert_eq!(running.summary.state, JobState::Running);
     assert_eq!(running.summary.worker.as_deref(), Some(w.0.as_str()));
     assert!(running.summary.lease_until_ms.is_some() && running.history.is_empty());
-    q.fail(&w, &job, now_retry("503 one")).await.unwrap();
+    q.fail(&job.lease_ref(), job.attempt, now_retry("503 one")).await.unwrap();
     let again = wait_until_async("the retry", PATIENCE, || async { reserve(&q, &w, 1).await.pop() }).await;
-    q.fail(&w, &again, now_retry("timeout two")).await.unwrap();
+    q.fail(&again.lease_ref(), again.attempt, now_retry("timeout two")).await.unwrap();
     let third = wait_until_async("the second retry", PATIENCE, || async { reserve(&q, &w, 1).await.pop() }).await;
-    q.fail(&w, &third, Failure::Permanent { error: "400 bad".into() }).await.unwrap();
+    q.fail(&third.lease_ref(), third.attempt, Failure::Permanent { error: "400 bad".into() }).await.unwrap();
 
     let dead = q.get(&id).await.unwrap().unwrap();
     assert_eq!((dead.payload.as_str(), dead.unique_key.as_deref()), ("{\"x\":1}", Some("evt-1")));
@@ -219,7 +221,7 @@ async fn retry_puts_dead_and_scheduled_jobs_next_in_line() {
     let w = WorkerId::generate();
     let id = enqueue(&q, NewJob::new("k", "{}").max_attempts(1)).await;
     let job = reserve(&q, &w, 1).await.remove(0);
-    q.fail(&w, &job, now_retry("boom")).await.unwrap();
+    q.fail(&job.lease_ref(), job.attempt, now_retry("boom")).await.unwrap();
     assert_eq!(q.get(&id).await.unwrap().unwrap().summary.state, JobState::Dead);
     for _ in 0..3 {
         enqueue(&q, NewJob::new("k", "{}")).await;
@@ -233,14 +235,23 @@ async fn retry_puts_dead_and_scheduled_jobs_next_in_line() {
     // It runs next, ahead of the backlog, with a full set of attempts.
     let rerun = reserve(&q, &w, 1).await.remove(0);
     assert_eq!((rerun.id.clone(), rerun.attempt, rerun.max_attempts), (id.clone(), 1, 1));
-    assert_eq!(q.retry(&id).await.unwrap(), RetryOutcome::NotRetryable { state: JobState::Running });
     assert_eq!(q.retry(&JobId::generate()).await.unwrap(), RetryOutcome::NotFound);
+    // A running job retried by an operator: its lease ends (a late ack of that run changes
+    // nothing), the cut run's attempt is given back, and it is next in line.
+    assert_eq!(q.retry(&id).await.unwrap(), RetryOutcome::Retried { from: JobState::Running });
+    assert_eq!(q.ack(&[rerun.lease_ref()]).await.unwrap(), 0, "the cut run's ack completes nothing");
+    let again = reserve(&q, &w, 1).await.remove(0);
+    assert_eq!((again.id.clone(), again.attempt), (id.clone(), 1));
+    assert_ne!(again.lease, rerun.lease, "a new lease, a new token");
+    assert_eq!(q.ack(&[again.lease_ref()]).await.unwrap(), 1);
+    assert_eq!(q.retry(&id).await.unwrap(), RetryOutcome::NotRetryable { state: JobState::Done });
 
     // A job waiting out its backoff runs now and keeps its attempt count.
     let waiting = enqueue(&q, NewJob::new("k", "{}").max_attempts(3)).await;
     let mut leased = reserve(&q, &w, 10).await;
     let first = leased.iter().position(|j| j.id == waiting).unwrap();
-    q.fail(&w, &leased.remove(first), later("429")).await.unwrap();
+    let job = leased.remove(first);
+    q.fail(&job.lease_ref(), job.attempt, later("429")).await.unwrap();
     assert_eq!(q.retry(&waiting).await.unwrap(), RetryOutcome::Retried { from: JobState::Scheduled });
     let job = reserve(&q, &w, 1).await.remove(0);
     assert_eq!((job.id, job.attempt), (waiting, 2));
@@ -256,8 +267,8 @@ async fn discard_removes_a_job_from_every_state() {
     }
     let three = reserve(&q, &w, 3).await;
     let (done, dead, running) = (three[0].id.clone(), three[1].id.clone(), three[2].id.clone());
-    q.ack(&w, std::slice::from_ref(&done)).await.unwrap();
-    q.fail(&w, &three[1], Failure::Permanent { error: "400".into() }).await.unwrap();
+    ack_ids(&q, std::slice::from_ref(&done)).await;
+    q.fail(&three[1].lease_ref(), three[1].attempt, Failure::Permanent { error: "400".into() }).await.unwrap();
     let ready = enqueue(&q, NewJob::new("k", "{}")).await;
     let scheduled = enqueue(&q, NewJob::new("k", "{}").delayed(Duration::from_secs(3600))).await;
 
@@ -281,8 +292,9 @@ async fn discard_removes_a_job_from_every_state() {
     assert!(reserve(&q, &w, 10).await.is_empty());
     // The worker that held the running job learns it lost it; its ack changes nothing.
     let info = WorkerInfo { id: w.clone(), host: "t".into(), pid: 1, started_ms: 0, concurrency: 1 };
-    assert_eq!(q.heartbeat(&info, std::slice::from_ref(&running)).await.unwrap(), vec![running.clone()]);
-    assert_eq!(q.ack(&w, &[running]).await.unwrap(), 0);
+    let lease = three[2].lease_ref();
+    assert_eq!(q.heartbeat(&info, std::slice::from_ref(&lease)).await.unwrap(), vec![lease.lease]);
+    assert_eq!(ack_ids(&q, &[running]).await, 0);
 }
 
 #[tokio::test]
@@ -296,7 +308,7 @@ async fn purge_removes_only_done_jobs_older_than_the_age() {
         async move {
             q.enqueue_batch((0..n).map(|_| NewJob::new(kind, "{}")).collect()).await.unwrap();
             let ids: Vec<JobId> = reserve(&q, &w, n).await.into_iter().map(|j| j.id).collect();
-            assert_eq!(q.ack(&w, &ids).await.unwrap(), n);
+            assert_eq!(ack_ids(&q, &ids).await, n);
             ids
         }
     };
@@ -328,12 +340,12 @@ async fn paused_queue_reserves_nothing_and_resume_wakes_workers() {
     assert!(q.pause().await.unwrap());
     assert!(!q.pause().await.unwrap(), "already paused");
     assert!(q.is_paused().await.unwrap() && q.counts().await.unwrap().paused);
-    let r = q.reserve(&w, 10).await.unwrap();
+    let r = crate::support::reserve_only(&q, &w, 10).await;
     assert!(r.jobs.is_empty() && r.paused);
 
     // Drop the enqueue's wake tokens so only resume can wake the waiter.
-    redis::cmd("DEL").arg(format!("{}:wake", q.tag())).query_async::<()>(&mut raw(&redis).await).await.unwrap();
-    let mut waiter = q.waiter().await.unwrap();
+    redis::cmd("DEL").arg(q.keys().get("wake")).query_async::<()>(&mut raw(&redis).await).await.unwrap();
+    let mut waiter = q.waiter();
     assert!(q.resume().await.unwrap());
     assert!(!q.resume().await.unwrap(), "already running");
     assert!(waiter.wait(Duration::from_secs(10)).await.unwrap(), "woken by resume, not the timeout");
@@ -351,8 +363,9 @@ async fn workers_lists_heartbeating_workers_and_drops_stopped_or_silent_ones() {
     for _ in 0..2 {
         enqueue(&q, NewJob::new("k", "{}")).await;
     }
-    let held: Vec<JobId> = reserve(&q, &w1, 2).await.into_iter().map(|j| j.id).collect();
-    q.heartbeat(&info(&w1), &held).await.unwrap();
+    let jobs = reserve(&q, &w1, 2).await;
+    let held: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
+    q.heartbeat(&info(&w1), &crate::support::refs(&jobs)).await.unwrap();
     q.heartbeat(&info(&w2), &[]).await.unwrap();
 
     let ws = q.workers().await.unwrap();

@@ -3,3 +3,4 @@
 mod inspect;
 mod retention;
 mod storage;
+mod support;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::support::ack_ids;
 use snapsync_queue::{Failure, JobId, JobState, NewJob, Queue, QueueConfig, WorkerId};
 use snapsync_testkit::{wait_until_async, RedisServer};
 
@@ -26,7 +27,7 @@ async fn queue_with(redis: &RedisServer, config: QueueConfig) -> Queue {
 /// Enqueues `n` jobs and leases them all to `w`.
 async fn lease(q: &Queue, w: &WorkerId, n: usize, max_attempts: u32) -> Vec<snapsync_queue::Leased> {
     q.enqueue_batch((0..n).map(|_| NewJob::new("k", "{}").max_attempts(max_attempts)).collect()).await.unwrap();
-    let jobs = q.reserve(w, n).await.unwrap().jobs;
+    let jobs = crate::support::reserve(q, w, n).await;
     assert_eq!(jobs.len(), n);
     jobs
 }
@@ -46,7 +47,7 @@ async fn done_jobs_are_kept_up_to_the_count_even_under_large_ack_batches() {
     let w = WorkerId::generate();
     let ids: Vec<JobId> = lease(&q, &w, 5, 5).await.into_iter().map(|j| j.id).collect();
     for id in &ids {
-        q.ack(&w, std::slice::from_ref(id)).await.unwrap();
+        ack_ids(&q, std::slice::from_ref(id)).await;
     }
     let c = q.counts().await.unwrap();
     assert_eq!((c.totals.done, c.by_kind["k"].done), (3, 3));
@@ -54,7 +55,7 @@ async fn done_jobs_are_kept_up_to_the_count_even_under_large_ack_batches() {
 
     // One ack of 250 (more than the per-call floor of 100): the cap still holds after the call.
     let big: Vec<JobId> = lease(&q, &w, 250, 5).await.into_iter().map(|j| j.id).collect();
-    assert_eq!(q.ack(&w, &big).await.unwrap(), 250);
+    assert_eq!(ack_ids(&q, &big).await, 250);
     let c = q.counts().await.unwrap();
     assert_eq!((c.totals.done, c.by_kind["k"].done), (3, 3));
 }
@@ -65,7 +66,7 @@ async fn done_jobs_older_than_the_keep_age_are_dropped_on_ack() {
     let q = queue_with(&redis, QueueConfig { done_keep_age: Duration::from_millis(300), ..config("keep-age") }).await;
     let w = WorkerId::generate();
     let old: Vec<JobId> = lease(&q, &w, 2, 5).await.into_iter().map(|j| j.id).collect();
-    q.ack(&w, &old).await.unwrap();
+    ack_ids(&q, &old).await;
     let finished = q.get(&old[0]).await.unwrap().unwrap().summary.finished_ms.unwrap();
     // Poll until the old jobs are past the keep age by Redis's clock (the scripts' clock).
     wait_until_async("the done jobs to age", PATIENCE, || async {
@@ -76,7 +77,7 @@ async fn done_jobs_older_than_the_keep_age_are_dropped_on_ack() {
     .await;
     assert_eq!(q.counts().await.unwrap().totals.done, 2, "retention runs on ack, not on its own");
     let new: Vec<JobId> = lease(&q, &w, 1, 5).await.into_iter().map(|j| j.id).collect();
-    q.ack(&w, &new).await.unwrap();
+    ack_ids(&q, &new).await;
     let c = q.counts().await.unwrap();
     assert_eq!((c.totals.done, c.by_kind["k"].done), (1, 1));
     assert_eq!((present(&q, &old).await, present(&q, &new).await), (0, 1));
@@ -89,7 +90,7 @@ async fn the_dead_set_is_capped_on_fail_and_on_recover() {
     let w = WorkerId::generate();
     let jobs = lease(&q, &w, 4, 5).await;
     for job in &jobs {
-        q.fail(&w, job, Failure::Permanent { error: "400".into() }).await.unwrap();
+        q.fail(&job.lease_ref(), job.attempt, Failure::Permanent { error: "400".into() }).await.unwrap();
     }
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
     let c = q.counts().await.unwrap();

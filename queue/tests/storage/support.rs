@@ -1,0 +1,75 @@
+//! Helpers the storage tests share: a queue on a private Redis, and the lease-taking moves
+//! as one call each (reserve + start, settling by job id).
+
+use std::time::Duration;
+
+use snapsync_queue::{JobId, LeaseRef, Leased, Queue, QueueConfig, ReserveTicket, Reserved, WorkerId, WorkerInfo};
+use snapsync_testkit::RedisServer;
+
+pub fn config(test: &str) -> QueueConfig {
+    QueueConfig {
+        prefix: format!("t-{test}"),
+        lease: Duration::from_millis(400),
+        default_max_attempts: 5,
+        backoff_base: Duration::from_millis(50),
+        backoff_cap: Duration::from_millis(400),
+        ..QueueConfig::default()
+    }
+}
+
+pub async fn queue(redis: &RedisServer, test: &str) -> Queue {
+    queue_with(redis, config(test)).await
+}
+
+pub async fn queue_with(redis: &RedisServer, config: QueueConfig) -> Queue {
+    Queue::connect(&redis.url(), config).await.expect("connect to the private redis")
+}
+
+pub fn info(id: &WorkerId) -> WorkerInfo {
+    WorkerInfo { id: id.clone(), host: "test".into(), pid: 1, started_ms: 0, concurrency: 1 }
+}
+
+/// One reserve call with a fresh ticket; the jobs are leased, not started.
+pub async fn reserve_only(q: &Queue, w: &WorkerId, k: usize) -> Reserved {
+    q.reserve(w, k, &ReserveTicket::new()).await.expect("reserve")
+}
+
+/// Reserves up to `k` jobs (in as many calls as that takes) and starts them all (each charged
+/// an attempt), as a worker does when it runs them at once.
+pub async fn reserve(q: &Queue, w: &WorkerId, k: usize) -> Vec<Leased> {
+    let mut jobs = Vec::new();
+    while jobs.len() < k {
+        let got = reserve_only(q, w, k - jobs.len()).await;
+        if got.jobs.is_empty() && !got.more {
+            break;
+        }
+        jobs.extend(got.jobs);
+    }
+    let refs: Vec<LeaseRef> = jobs.iter().map(Leased::lease_ref).collect();
+    let started = q.start(&refs).await.expect("start");
+    for (job, attempt) in jobs.iter().zip(&started) {
+        assert_eq!(*attempt, Some(job.attempt), "job {} did not start as attempt {}", job.id, job.attempt);
+    }
+    jobs
+}
+
+pub fn refs(jobs: &[Leased]) -> Vec<LeaseRef> {
+    jobs.iter().map(Leased::lease_ref).collect()
+}
+
+/// The lease each job is held under now (`None`: not running).
+pub async fn lease_of(q: &Queue, id: &JobId) -> Option<LeaseRef> {
+    let job = q.get(id).await.expect("get")?;
+    job.summary.lease.map(|lease| LeaseRef { id: id.clone(), lease })
+}
+
+/// Acks jobs by id under whatever lease they are held now (tests that do not care about fencing).
+pub async fn ack_ids(q: &Queue, ids: &[JobId]) -> usize {
+    let mut leases = Vec::new();
+    for id in ids {
+        if let Some(l) = lease_of(q, id).await {
+            leases.push(l);
+        }
+    }
+    q.ack(&leases).await.expect("ack")
+}
