@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts};
 use redis::AsyncCommands;
+use snapsync_queue::JobId;
 use snapsync_testkit::wait_until_async;
 
 /// `QueueConfig::default().done_keep_count`, which the test worker keeps.
@@ -77,30 +78,10 @@ async fn a_hundred_thousand_jobs_due_at_once_are_all_processed_and_retention_kee
     assert_eq!(counts.get("done:test").copied(), Some(DONE_KEEP_COUNT as i64), "{counts:?}");
     let newest: Vec<String> = h.conn.clone().zrange(h.key("done"), -100, -1).await.expect("ZRANGE done");
     for id in &newest {
-        let state: Option<String> = h.conn.clone().hget(h.key(&format!("job:{id}")), "s").await.expect("HGET");
+        let state = h.state(&JobId(id.clone())).await;
         assert_eq!(state.as_deref(), Some("done"), "kept job {id}");
     }
-    let jobs_left: u64 = {
-        let mut conn = h.conn.clone();
-        let mut n = 0u64;
-        let mut cursor = 0u64;
-        // Test-side count of job hashes (SCAN is fine here: it is the test, not the storage).
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(h.key("job:*"))
-                .arg("COUNT")
-                .arg(10_000)
-                .query_async(&mut conn)
-                .await
-                .expect("SCAN");
-            n += keys.len() as u64;
-            cursor = next;
-            if cursor == 0 {
-                break n;
-            }
-        }
-    };
-    assert_eq!(jobs_left, DONE_KEEP_COUNT, "the hashes of trimmed done jobs are deleted");
+    // Every stored job has one record in the `rec` hash: the trimmed ones are gone with theirs.
+    let jobs_left: u64 = h.conn.clone().hlen(h.key("rec")).await.expect("HLEN rec");
+    assert_eq!(jobs_left, DONE_KEEP_COUNT, "the records of trimmed done jobs are deleted");
 }

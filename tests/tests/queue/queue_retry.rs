@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::queue_support::{job, Attempt, Harness, Op, WorkerOpts};
-use snapsync_queue::{JobId, NewJob};
+use snapsync_queue::{JobId, JobState, NewJob};
 
 /// The worker's backoff here: full jitter over `base * 2^(attempt-1)`, capped.
 const BASE_MS: u64 = 50;
@@ -28,30 +28,29 @@ struct Scheduled {
     due: u64,
 }
 
-/// Polls the jobs' hashes until every one is done, recording each retry's scheduled due time
-/// (`d` lives only while the job waits, so it is read while it is there).
+/// Polls the queue until every job is done, recording each retry's scheduled due time (it is
+/// there only while the job waits, so it is read while it is): one listing of the scheduled
+/// jobs per poll, and a job's history when a new failed attempt shows up.
 async fn watch_retries(h: &Harness, ids: &[JobId], timeout: Duration) -> HashMap<(JobId, u32), Scheduled> {
     let mut seen = HashMap::new();
     let deadline = Instant::now() + timeout;
+    let ours: std::collections::HashSet<&JobId> = ids.iter().collect();
     loop {
-        let mut pipe = redis::pipe();
-        for id in ids {
-            pipe.cmd("HMGET").arg(h.key(&format!("job:{id}"))).arg(&["s", "d", "h"]);
-        }
-        let rows: Vec<(Option<String>, Option<u64>, Option<String>)> =
-            pipe.query_async(&mut h.conn.clone()).await.expect("read job hashes");
-        let mut all_done = true;
-        for (id, (state, due, history)) in ids.iter().zip(rows) {
-            all_done &= state.as_deref() == Some("done");
-            if let (Some("scheduled"), Some(due), Some(history)) = (state.as_deref(), due, history) {
-                let history: Vec<Attempt> = serde_json::from_str(&history).expect("history JSON");
-                if let Some(last) = history.last() {
-                    let s = Scheduled { failed_at: last.t, due };
-                    seen.entry((id.clone(), last.a)).or_insert(s);
-                }
+        let page = h.queue.list(JobState::Scheduled, None, 0, 1000).await.expect("list scheduled");
+        for job in page.jobs.iter().filter(|j| ours.contains(&j.id)) {
+            let (Some(due), attempt) = (job.due_ms, job.attempts) else { continue };
+            if seen.contains_key(&(job.id.clone(), attempt)) {
+                continue;
+            }
+            let history = h.history(&job.id).await;
+            // A listing reads the due times and the records in two steps: a job that moved in
+            // between shows an older due time with a newer attempt; the next poll sees it right.
+            if let Some(last) = history.iter().find(|a| a.a == attempt).filter(|a| due >= a.t) {
+                seen.insert((job.id.clone(), attempt), Scheduled { failed_at: last.t, due });
             }
         }
-        if all_done {
+        let done = h.queue.counts().await.expect("counts").by_kind.get("test").map_or(0, |c| c.done);
+        if done as usize >= ids.len() {
             return seen;
         }
         assert!(Instant::now() < deadline, "jobs not done after {timeout:?}");
@@ -111,11 +110,13 @@ async fn retry_delays_grow_with_the_attempt_and_respect_the_cap() {
         assert!(d.len() >= 12, "attempt {attempt}: only {} of 24 retries seen while scheduled", d.len());
         let ceiling = ceiling_ms(*attempt);
         assert!(d.iter().all(|&ms| ms <= ceiling), "attempt {attempt}: a delay above its ceiling {ceiling} ms: {d:?}");
+        // Equal jitter: never less than half the step, so the attempts cover a known span.
+        assert!(d.iter().all(|&ms| ms >= ceiling / 2), "attempt {attempt}: a delay below half its step: {d:?}");
     }
-    // Growth: full jitter draws from [0, 50] after attempt 1 and [0, 400] after attempt 4,
-    // means 25 and 200 ms; with this many draws the difference is far beyond chance.
+    // Growth: equal jitter draws from [25, 50] after attempt 1 and [200, 400] after attempt 4,
+    // means 37.5 and 300 ms; with this many draws the difference is far beyond chance.
     assert!(mean(4) > mean(1) + 75.0, "delays do not grow: {delays:?}");
-    // The cap: after attempt 6 an uncapped delay draws from [0, 1600] ms; none may pass 400.
+    // The cap: after attempt 6 an uncapped delay draws from [800, 1600] ms; none may pass 400.
     assert!(delays[&6].iter().all(|&ms| ms <= CAP_MS), "cap not respected: {:?}", delays[&6]);
     // And a due retry runs promptly, even when its worker was idle-waiting when it was scheduled.
     assert!(late.is_empty(), "{} retries started more than {PICKUP_SLACK_MS} ms after due: {late:#?}", late.len());

@@ -18,7 +18,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use serde::Deserialize;
 use serde_json::json;
-use snapsync_queue::{Enqueued, JobId, NewJob, Queue, QueueConfig};
+use snapsync_queue::{Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig};
 use snapsync_testkit::{wait_until_async, RedisServer};
 
 pub use worker_process::{WorkerOpts, WorkerProcess};
@@ -199,14 +199,49 @@ impl Harness {
         self.log().await.into_iter().filter(|r| r.tag == tag).collect()
     }
 
-    /// The job's hash (`k`, `p`, `a`, `m`, `s`, `w`, `e`, `h`, `r`, `f`, ...); empty once gone.
+    /// The job as a map of its fields under their short names — `k` kind, `s` state, `a`
+    /// attempts, `m` max attempts, `w` worker, `e` last error, `r` dead reason, `f` finished ms,
+    /// `d` due ms, `c` created ms, `h` history (JSON), `z` snoozes — read through the queue's inspection API;
+    /// empty once the job is gone.
     pub async fn job_hash(&self, id: &JobId) -> HashMap<String, String> {
-        self.conn().hgetall(self.key(&format!("job:{id}"))).await.expect("HGETALL job")
+        let Some(job) = self.try_job(id).await else { return HashMap::new() };
+        let s = &job.summary;
+        let mut m = HashMap::new();
+        m.insert("k".to_string(), s.kind.clone());
+        m.insert("s".to_string(), s.state.to_string());
+        m.insert("a".to_string(), s.attempts.to_string());
+        m.insert("m".to_string(), s.max_attempts.to_string());
+        m.insert("z".to_string(), s.snoozes.to_string());
+        m.insert("c".to_string(), s.created_ms.to_string());
+        let opt = [("w", s.worker.clone()), ("e", s.last_error.clone()), ("r", s.dead_reason.clone())];
+        for (k, v) in opt {
+            if let Some(v) = v {
+                m.insert(k.to_string(), v);
+            }
+        }
+        if let Some(f) = s.finished_ms {
+            m.insert("f".to_string(), f.to_string());
+        }
+        if let Some(d) = s.due_ms {
+            m.insert("d".to_string(), d.to_string());
+        }
+        let h: Vec<serde_json::Value> = job
+            .history
+            .iter()
+            .map(|a| json!({"t": a.at_ms, "w": a.worker, "a": a.attempt, "e": a.error.clone().unwrap_or_default()}))
+            .collect();
+        m.insert("h".to_string(), serde_json::Value::Array(h).to_string());
+        m
     }
 
-    /// The job's state field, `None` when the hash is gone.
+    /// The whole job, `None` when it is gone or Redis cannot be reached.
+    pub async fn try_job(&self, id: &JobId) -> Option<JobDetail> {
+        self.queue.get(id).await.ok().flatten()
+    }
+
+    /// The job's state, `None` when it is gone.
     pub async fn state(&self, id: &JobId) -> Option<String> {
-        self.conn().hget(self.key(&format!("job:{id}")), "s").await.expect("HGET job state")
+        self.try_job(id).await.map(|j| j.summary.state.to_string())
     }
 
     /// The job's failed attempts.
@@ -219,7 +254,7 @@ impl Harness {
     pub async fn wait_state(&self, id: &JobId, state: &str, timeout: Duration) -> HashMap<String, String> {
         let what = format!("job {id} to be {state}");
         wait_until_async(&what, timeout, || async {
-            let h: HashMap<String, String> = self.conn().hgetall(self.key(&format!("job:{id}"))).await.ok()?;
+            let h = self.job_hash(id).await;
             (h.get("s").map(String::as_str) == Some(state)).then_some(h)
         })
         .await
@@ -231,19 +266,17 @@ impl Harness {
         wait_until_async(&what, timeout, || async { (self.try_done_tags().await? >= n).then_some(()) }).await
     }
 
-    /// Sizes of the queue's structures: ready, scheduled, running, done, dead.
+    /// Sizes of the queue's structures: ready, scheduled, snoozed, running, done, dead.
     pub async fn sizes(&self) -> Sizes {
-        let mut conn = self.conn();
-        let (ready, scheduled, running, done, dead): (u64, u64, u64, u64, u64) = redis::pipe()
-            .llen(self.key("ready"))
-            .zcard(self.key("scheduled"))
-            .zcard(self.key("running"))
-            .zcard(self.key("done"))
-            .zcard(self.key("dead"))
-            .query_async(&mut conn)
-            .await
-            .expect("read queue sizes");
-        Sizes { ready, scheduled, running, done, dead }
+        let t = self.queue.counts().await.expect("read queue sizes").totals;
+        Sizes {
+            ready: t.ready,
+            scheduled: t.scheduled,
+            snoozed: t.snoozed,
+            running: t.running,
+            done: t.done,
+            dead: t.dead,
+        }
     }
 
     /// The queue's per-state counts hash (`<state>:<kind>` → n).
@@ -257,9 +290,10 @@ impl Harness {
         s * 1000 + us / 1000
     }
 
-    /// The worker's last heartbeat (Redis ms), from its registry hash.
+    /// The worker's last heartbeat (Redis ms), from the live-worker registry.
     pub async fn last_beat(&self, worker: &str) -> Option<u64> {
-        self.conn().hget(self.key(&format!("worker:{worker}")), "beat").await.ok().flatten()
+        let score: Option<f64> = self.conn().zscore(self.key("workers"), worker).await.ok().flatten();
+        score.map(|s| s as u64)
     }
 }
 
@@ -268,6 +302,7 @@ impl Harness {
 pub struct Sizes {
     pub ready: u64,
     pub scheduled: u64,
+    pub snoozed: u64,
     pub running: u64,
     pub done: u64,
     pub dead: u64,
