@@ -1,10 +1,15 @@
 //! Error classification: the one place that decides whether a failure is worth retrying.
 //!
 //! *Whether* to retry lives here; *how* (backoff, caps, jitter) lives in the queue
-//! (`queue::backoff`). The rule, from `STYLE.md`: retryable = could not connect, timed out,
-//! 408, 429 (honouring `Retry-After`), 5xx (503 with its `Retry-After`); permanent = any
-//! other 4xx, a payload the other side rejects, a mapping error. Every verdict carries a
-//! reason a person can read in the dead set.
+//! (`snapsync_queue::backoff`). The verdict is one of three:
+//! - **snooze**: not a failure but a wait — a 429 (rate limited), a 503 that names its
+//!   `Retry-After`, a record another run is writing. The job comes back after the wait with
+//!   its attempt given back, so waiting never uses up retries;
+//! - **retryable**: could not connect, timed out, 408, 5xx without a `Retry-After`: a real
+//!   failure that may pass, retried with backoff and bounded by the job's attempts;
+//! - **permanent**: any other 4xx, a payload the other side rejects, a mapping error.
+//!
+//! Every verdict carries a reason a person can read in the dead set.
 //!
 //! Errors opt in through [`Classify`]; [`classify`] walks an arbitrary error's `source`
 //! chain for a known type, so the worker can classify whatever a handler returns.
@@ -12,9 +17,14 @@
 
 use std::time::Duration;
 
+/// How long to wait after a 429 that names no `Retry-After`.
+pub const DEFAULT_RATE_WAIT: Duration = Duration::from_secs(1);
+
 /// The verdict on one failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Classification {
+    /// Not a failure: wait `after` and try again, without spending an attempt.
+    Snooze { reason: String, after: Duration },
     /// Try again later; not before `retry_after` when the server said so.
     Retryable { reason: String, retry_after: Option<Duration> },
     /// Trying again cannot help: dead-letter at once with the reason.
@@ -30,14 +40,28 @@ impl Classification {
         Classification::Permanent { reason: reason.into() }
     }
 
-    /// The HTTP rule: 408, 429 and 5xx retry (with the server's `Retry-After`, if any);
-    /// every other status of 400 and above is permanent. A status below 400 is not an
-    /// error; it is reported as permanent ("unexpected status") because retrying a request
-    /// the server answered successfully but strangely will not change the answer.
+    pub fn snooze(reason: impl Into<String>, after: Duration) -> Classification {
+        Classification::Snooze { reason: reason.into(), after }
+    }
+
+    /// The HTTP rule: a 429, and a 5xx that names its `Retry-After`, is a wait (snooze) for
+    /// that long; 408 and other 5xx retry; every other status of 400 and above is permanent.
+    /// A status below 400 is not an error; it is reported as permanent ("unexpected status")
+    /// because retrying a request the server answered successfully but strangely will not
+    /// change the answer.
     pub fn from_http(status: u16, retry_after: Option<Duration>) -> Classification {
+        match (status, retry_after) {
+            (429, after) => Classification::snooze("http 429 rate limited", after.unwrap_or(DEFAULT_RATE_WAIT)),
+            (500..=599, Some(after)) => {
+                Classification::snooze(format!("http {status} unavailable, retry after {}s", after.as_secs()), after)
+            }
+            _ => Self::failure_from_http(status, retry_after),
+        }
+    }
+
+    fn failure_from_http(status: u16, retry_after: Option<Duration>) -> Classification {
         match status {
             408 => Classification::Retryable { reason: "http 408 request timeout".into(), retry_after },
-            429 => Classification::Retryable { reason: "http 429 rate limited".into(), retry_after },
             500..=599 => Classification::Retryable { reason: format!("http {status} server error"), retry_after },
             400..=499 => Classification::permanent(format!("http {status} client error")),
             _ => Classification::permanent(format!("unexpected http status {status}")),
@@ -50,7 +74,9 @@ impl Classification {
         let mut c = Classification::from_http(status, retry_after);
         if !detail.is_empty() {
             match &mut c {
-                Classification::Retryable { reason, .. } | Classification::Permanent { reason } => {
+                Classification::Snooze { reason, .. }
+                | Classification::Retryable { reason, .. }
+                | Classification::Permanent { reason } => {
                     reason.push_str(": ");
                     reason.push_str(detail);
                 }
@@ -59,19 +85,27 @@ impl Classification {
         c
     }
 
+    /// Worth another try (a snooze or a retry), as opposed to permanent.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Classification::Retryable { .. })
+        !matches!(self, Classification::Permanent { .. })
+    }
+
+    pub fn is_snooze(&self) -> bool {
+        matches!(self, Classification::Snooze { .. })
     }
 
     pub fn reason(&self) -> &str {
         match self {
-            Classification::Retryable { reason, .. } | Classification::Permanent { reason } => reason,
+            Classification::Snooze { reason, .. }
+            | Classification::Retryable { reason, .. }
+            | Classification::Permanent { reason } => reason,
         }
     }
 
-    /// The earliest moment to retry, when the server named one.
+    /// The earliest moment to try again, when known (a snooze always knows).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
+            Classification::Snooze { after, .. } => Some(*after),
             Classification::Retryable { retry_after, .. } => *retry_after,
             Classification::Permanent { .. } => None,
         }
@@ -172,10 +206,13 @@ mod tests {
     #[test]
     fn http_statuses() {
         let ra = Some(Duration::from_secs(7));
-        assert_eq!(Classification::from_http(429, ra).retry_after(), ra);
+        assert_eq!(Classification::from_http(429, ra), Classification::snooze("http 429 rate limited", ra.unwrap()));
+        assert_eq!(Classification::from_http(429, None).retry_after(), Some(DEFAULT_RATE_WAIT));
+        assert!(Classification::from_http(503, ra).is_snooze(), "a 503 naming its Retry-After is a wait");
         assert_eq!(Classification::from_http(503, ra).retry_after(), ra);
+        assert!(!Classification::from_http(503, None).is_snooze(), "a bare 503 is a failure that may pass");
         assert!(Classification::from_http(408, None).is_retryable());
-        assert!(Classification::from_http(500, None).is_retryable());
+        assert!(Classification::from_http(500, None).is_retryable() && !Classification::from_http(500, None).is_snooze());
         assert!(Classification::from_http(502, None).is_retryable());
         for s in [400, 401, 403, 404, 409, 412, 422] {
             let c = Classification::from_http(s, ra);

@@ -64,8 +64,8 @@ pub enum SnapshotsError {
         #[source]
         source: redis::RedisError,
     },
-    #[error("{collection} record {external_id:?} is being written by another worker; try again shortly")]
-    Busy { collection: &'static str, external_id: String },
+    #[error("{collection} record {external_id:?} is being written by another run; free within {retry_in:?}")]
+    Busy { collection: &'static str, external_id: String, retry_in: Duration },
     #[error("invalid snapshots client input: {0}")]
     Invalid(String),
 }
@@ -122,7 +122,11 @@ impl Classify for SnapshotsError {
             // Snapshots broke its own contract; the same request will get the same answer.
             SnapshotsError::Response { .. } => Classification::permanent(self.to_string()),
             SnapshotsError::Redis { source, .. } => source.classify(),
-            SnapshotsError::Busy { .. } => Classification::retryable(self.to_string()),
+            // Another run holds the record: wait for its lock (at most one lease), not a failure.
+            SnapshotsError::Busy { retry_in, .. } => Classification::snooze(
+                self.to_string(),
+                (*retry_in).clamp(Duration::from_millis(50), Duration::from_secs(30)),
+            ),
             SnapshotsError::Invalid(_) => Classification::permanent(self.to_string()),
         }
     }

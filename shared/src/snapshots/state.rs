@@ -143,7 +143,11 @@ impl RecordLock {
             .map_err(SnapshotsError::redis("SET NX record lock"))?;
         match set {
             Some(_) => Ok(RecordLock { key, token }),
-            None => Err(SnapshotsError::Busy { collection: collection.path(), external_id: external_id.into() }),
+            None => Err(SnapshotsError::Busy {
+                collection: collection.path(),
+                external_id: external_id.into(),
+                retry_in: std::time::Duration::from_millis(200),
+            }),
         }
     }
 

@@ -1,7 +1,9 @@
-//! Every failure a handler meets, and its verdict: retry (with the server's `Retry-After`
-//! when it sent one) or permanent. The verdict comes from `snapsync::errors::classify`,
-//! except for RingCentral's errors, which carry their own verdict (`RcError::is_retryable`).
-//! Messages name the record that failed, so a dead job says which contact or site to fix.
+//! Every failure a handler meets, and its verdict: snooze (a wait that is not a failure: a
+//! rate-limit pause, a 429, a 503 with `Retry-After`, a record another run is writing — no
+//! attempt spent), retry (with backoff) or permanent. The verdict comes from
+//! `snapsync::errors::classify`, except for RingCentral's errors, which carry their own
+//! (`RcError::is_retryable`, its status and `Retry-After`). Messages name the record that
+//! failed, so a dead job says which contact or site to fix.
 
 use std::time::Duration;
 
@@ -40,14 +42,25 @@ pub enum HandlerError {
 impl HandlerError {
     pub fn classification(&self) -> Classification {
         match self {
+            // A 429 (and a 503 naming its wait) is RingCentral asking us to wait: a snooze,
+            // spread so the jobs it stopped do not come back in lockstep.
+            HandlerError::Rc(e) if e.status() == Some(429) => Classification::snooze(
+                "ringcentral rate limit",
+                spread(e.retry_after().unwrap_or(snapsync::errors::DEFAULT_RATE_WAIT)),
+            ),
+            HandlerError::Rc(e) if e.status().is_some_and(|s| s >= 500) && e.retry_after().is_some() => {
+                Classification::snooze("ringcentral unavailable", e.retry_after().unwrap_or_default())
+            }
             HandlerError::Rc(e) if e.is_retryable() => Classification::Retryable {
                 reason: "ringcentral answered with a retryable error".into(),
-                retry_after: e.retry_after().map(|after| if e.status() == Some(429) { spread(after) } else { after }),
+                retry_after: e.retry_after(),
             },
             HandlerError::Rc(_) => Classification::permanent("ringcentral refused the request"),
-            HandlerError::Paused { left, .. } => {
-                Classification::Retryable { reason: "rate-limit pause".into(), retry_after: Some(spread(*left)) }
-            }
+            HandlerError::Paused { left, .. } => Classification::snooze("rate-limit pause", spread(*left)),
+            HandlerError::Snapshots(e) if e.status() == Some(429) => Classification::snooze(
+                "snapshots rate limit",
+                spread(e.retry_after().unwrap_or(snapsync::errors::DEFAULT_RATE_WAIT)),
+            ),
             HandlerError::Payload(_) => Classification::permanent("bad payload"),
             HandlerError::Queue(e) if e.is_connection() => Classification::retryable("redis unavailable"),
             HandlerError::Queue(_) => Classification::retryable("queue error"),
@@ -67,24 +80,29 @@ pub(crate) fn spread(after: Duration) -> Duration {
 pub fn job_error(record: &str, error: &HandlerError) -> JobError {
     let message = format!("{record}: {error}");
     match error.classification() {
+        Classification::Snooze { after, .. } => JobError::Snooze { after, reason: message },
         Classification::Retryable { retry_after, .. } => JobError::Retry { after: retry_after, message },
         Classification::Permanent { .. } => JobError::Permanent(message),
     }
 }
 
-/// The failures of a job that writes many records, as one [`JobError`]: retry when any of
-/// them may pass later (after the longest `Retry-After`), else permanent; the message names
-/// every failed record (the first ten, then a count).
+/// The failures of a job that writes many records, as one [`JobError`]: a snooze when every
+/// one of them is a wait (for the longest), a retry when any may pass later (after the
+/// longest `Retry-After`), else permanent; the message names every failed record (the first
+/// ten, then a count). Records that were written are not written again on the next run
+/// (their content hash matches).
 pub fn combine(total: usize, failures: &[(String, HandlerError)]) -> Option<JobError> {
     if failures.is_empty() {
         return None;
     }
-    let mut retry = false;
+    let (mut retry, mut snooze) = (false, true);
     let mut after: Option<Duration> = None;
     for (_, e) in failures {
-        if let Classification::Retryable { retry_after, .. } = e.classification() {
+        let c = e.classification();
+        snooze &= c.is_snooze();
+        if c.is_retryable() {
             retry = true;
-            after = after.max(retry_after);
+            after = after.max(c.retry_after());
         }
     }
     let mut message = format!("{} of {total} records failed: ", failures.len());
@@ -93,7 +111,11 @@ pub fn combine(total: usize, failures: &[(String, HandlerError)]) -> Option<JobE
     if failures.len() > 10 {
         message.push_str(&format!("; and {} more", failures.len() - 10));
     }
-    Some(if retry { JobError::Retry { after, message } } else { JobError::Permanent(message) })
+    Some(match (snooze, retry, after) {
+        (true, _, Some(after)) => JobError::Snooze { after, reason: message },
+        (_, true, after) => JobError::Retry { after, message },
+        _ => JobError::Permanent(message),
+    })
 }
 
 #[cfg(test)]
@@ -107,6 +129,17 @@ mod tests {
             let d = spread(base);
             assert!(d >= base && d <= base * 2, "{d:?}");
         }
+    }
+
+    #[test]
+    fn waits_snooze_and_failures_retry() {
+        let paused = HandlerError::Paused { group: "heavy".into(), left: Duration::from_secs(2) };
+        let e = job_error("extension 1", &paused);
+        assert!(matches!(e, JobError::Snooze { after, .. } if after >= Duration::from_secs(2)), "{e:?}");
+        let io = redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"));
+        assert!(matches!(job_error("x", &HandlerError::Redis(io)), JobError::Retry { .. }));
+        let both = vec![("site 1".to_string(), paused)];
+        assert!(matches!(combine(3, &both), Some(JobError::Snooze { .. })));
     }
 
     #[test]

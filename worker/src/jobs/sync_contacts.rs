@@ -8,14 +8,15 @@
 //! ones included: that handler applies the configured action) with the unique key
 //! `contact:<id>:<content hash>`, and only then commits the new sync token. A crash between
 //! the two replays the same changes next time; the unique keys and idempotent upserts make
-//! that harmless. While RingCentral's Heavy group is paused after a 429 (`rc_pause`), the
-//! sync re-enqueues itself for after the pause instead of failing.
+//! that harmless. While RingCentral's Heavy group is paused after a 429 (`rc_pause`), or when
+//! its own call gets the 429, the job snoozes until the pause is over: waiting for the rate
+//! limit spends no attempt.
 
 use snapsync::jobs::{JobKind, Payload, SyncContacts, UpsertContact, PAYLOAD_VERSION};
 use snapsync_queue::NewJob;
 
 use super::context::Context;
-use super::failure::{job_error, spread, HandlerError};
+use super::failure::job_error;
 use super::rc_pause;
 use super::sync_locations::to_json;
 use snapsync_queue::JobError;
@@ -24,7 +25,7 @@ use snapsync_queue::JobMeta;
 pub async fn run(ctx: &Context, payload: SyncContacts, job: &JobMeta) -> Result<(), JobError> {
     match &payload.extension_id {
         None => fan_out_extensions(ctx, &payload, job).await,
-        Some(ext) => sync_extension(ctx, ext, &payload, job).await,
+        Some(ext) => sync_extension(ctx, ext).await,
     }
 }
 
@@ -54,50 +55,19 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
     Ok(())
 }
 
-/// While the Heavy group is paused, the sync waits in the queue as a delayed copy of this
-/// job instead of failing: waiting for the rate limit must not use up retry attempts
-/// (`DESIGN.md` guarantee 4). The copy's unique key is tied to this job, so a retried
-/// deferral does not enqueue twice.
-async fn defer(
-    ctx: &Context,
-    ext: &str,
-    payload: &SyncContacts,
-    job: &JobMeta,
-    paused: HandlerError,
-) -> Result<(), JobError> {
+async fn sync_extension(ctx: &Context, ext: &str) -> Result<(), JobError> {
     let name = format!("extension {ext}");
-    let HandlerError::Paused { left, .. } = &paused else {
-        return Err(job_error(&name, &paused));
-    };
-    let delay = spread(*left);
-    let next = NewJob::new(JobKind::SyncContacts.as_str(), payload.encode())
-        .delayed(delay)
-        .unique(format!("sync_contacts:{ext}:after:{}", job.id));
-    ctx.queue.enqueue(next).await.map_err(|e| job_error(&name, &e.into()))?;
-    tracing::info!(extension_id = %ext, delay = ?delay, "ringcentral heavy group paused; contact sync deferred");
-    Ok(())
-}
-
-async fn sync_extension(ctx: &Context, ext: &str, payload: &SyncContacts, job: &JobMeta) -> Result<(), JobError> {
-    let name = format!("extension {ext}");
-    if let Err(e) = rc_pause::check(ctx, rc_pause::HEAVY).await {
-        return defer(ctx, ext, payload, job, e).await;
-    }
+    // Paused: a snooze for what is left of the pause (spread), not a call and not a failure.
+    rc_pause::check(ctx, rc_pause::HEAVY).await.map_err(|e| job_error(&name, &e))?;
     let extension = ctx.rc.extension(ext).await.map_err(|e| job_error(&name, &e.into()))?;
     let site_id = extension.site.as_ref().and_then(|s| s.id.clone());
     let changes = match ctx.rc.sync_contacts(ext).await {
         Ok(c) => c,
         Err(e) if e.status() == Some(429) => {
-            // Wait out this answer's own Retry-After (the pause key may already have expired
-            // on a slow machine by the time it is read back).
-            let after = e.retry_after();
+            // Pause the group for every worker, and snooze this job for the answer's own
+            // Retry-After (the pause key may already have expired by the time it is read back).
             let e = rc_pause::note(ctx, e, rc_pause::HEAVY).await;
-            return match after {
-                Some(left) => {
-                    defer(ctx, ext, payload, job, HandlerError::Paused { group: rc_pause::HEAVY.into(), left }).await
-                }
-                None => Err(job_error(&name, &e)),
-            };
+            return Err(job_error(&name, &e));
         }
         Err(e) => return Err(job_error(&name, &e.into())),
     };
