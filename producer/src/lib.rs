@@ -23,12 +23,11 @@ pub mod scheduler;
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 use snapsync::config::Config;
 use snapsync::ringcentral::{RcError, RcSettings, RingCentral};
 use snapsync::subscription::{self, SubscriptionSpec};
-use snapsync_queue::{Queue, QueueError};
+use snapsync_queue::{ConnOptions, Queue, QueueError, RedisConn};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -93,13 +92,9 @@ pub async fn run_with(
     let ticks = scheduler::enabled(&config.schedules)?;
     let url = config.redis.url.expose_secret().to_owned();
     let queue = Queue::connect(&url, config.queue_config()).await.map_err(|source| ServeError::Queue { source })?;
-    let client = redis::Client::open(url.as_str()).map_err(|source| ServeError::Redis { source })?;
-    let cm_config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(Duration::from_secs(2)))
-        .set_number_of_retries(1);
-    let redis =
-        ConnectionManager::new_with_config(client, cm_config).await.map_err(|source| ServeError::Redis { source })?;
+    // `/readyz` answers within 2 s, so its PING must not wait longer.
+    let conn_options = ConnOptions { response_timeout: Some(Duration::from_secs(2)), ..ConnOptions::default() };
+    let redis = RedisConn::connect(&url, conn_options).await.map_err(|source| ServeError::Redis { source })?;
     let stop = CancellationToken::new();
     let mut tasks = vec![tokio::spawn(scheduler::run(queue.clone(), ticks, options.clock.clone(), stop.clone()))];
     if options.subscribe {
@@ -145,7 +140,7 @@ pub async fn run_with(
 /// doing it (backoff 1 s doubling to 60 s).
 async fn keep_subscribed(
     rc: RingCentral,
-    redis: ConnectionManager,
+    redis: RedisConn,
     lock: String,
     spec: SubscriptionSpec,
     stop: CancellationToken,

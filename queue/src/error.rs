@@ -24,16 +24,11 @@ impl QueueError {
         move |source| QueueError::Redis { op, source }
     }
 
-    /// True when Redis could not be reached or the connection dropped: worth retrying.
+    /// True when Redis could not be reached, the connection dropped or was refused (AUTH,
+    /// LOADING, failover: [`crate::conn::is_connection_error`]): worth retrying.
     pub fn is_connection(&self) -> bool {
         match self {
-            QueueError::Redis { source, .. } => {
-                source.is_io_error()
-                    || source.is_connection_dropped()
-                    || source.is_connection_refusal()
-                    || source.is_timeout()
-                    || matches!(source.kind(), redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading))
-            }
+            QueueError::Redis { source, .. } => crate::conn::is_connection_error(source),
             _ => false,
         }
     }

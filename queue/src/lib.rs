@@ -8,6 +8,8 @@
 //! layout and every guarantee: `docs/queue.md`.
 //!
 //! # Layout
+//! - [`conn`]: [`RedisConn`], the self-healing Redis connection (one server or a cluster)
+//!   every part of snapsync uses, its [`ConnOptions`], and [`is_connection_error`].
 //! - [`config`]: [`QueueConfig`] (lease, attempts, backoff, dedup TTL, retention).
 //! - [`types`]: ids, [`NewJob`], [`Leased`], [`Failure`] and the other values of the API.
 //! - [`storage`]: [`Queue`] and its moves (enqueue, reserve, ack, fail, heartbeat, recover)
@@ -45,7 +47,7 @@ pub use backend::runner::{connect, run, shutdown_signal, RunError};
 pub use backend::{BackendHandle, RedisBackend};
 pub use backoff::{backoff, backoff_ceiling, horizon};
 pub use config::QueueConfig;
-pub use conn::RedisConn;
+pub use conn::{is_connection_error, ConnOptions, RedisConn};
 pub use error::QueueError;
 pub use inspect::{Attempt, Counts, JobDetail, JobState, JobSummary, Page, StateCounts, UnknownState};
 pub use live_workers::{GoneWorker, LiveWorker, Workers};

@@ -22,8 +22,9 @@ async fn main() -> Result<(), String> {
         client_secret: SecretString::from(var("RC_CLIENT_SECRET")?),
         jwt: SecretString::from(var("RC_JWT")?),
     };
-    let redis = redis::Client::open(var("REDIS_URL")?).map_err(|e| format!("redis url: {e}"))?;
-    let conn = redis::aio::ConnectionManager::new(redis).await.map_err(|e| format!("redis: {e}"))?;
+    let conn = snapsync_queue::RedisConn::connect(&var("REDIS_URL")?, snapsync_queue::ConnOptions::default())
+        .await
+        .map_err(|e| format!("redis: {e}"))?;
     let rc = RingCentral::new(settings, conn, &var("KEY_PREFIX")?).map_err(|e| e.to_string())?;
     println!("ready");
     let mut line = String::new();

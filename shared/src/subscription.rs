@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use redis::aio::ConnectionManager;
+use snapsync_queue::RedisConn;
 
 use crate::ringcentral::types::Subscription;
 use crate::ringcentral::{RcError, RingCentral};
@@ -109,7 +109,7 @@ pub fn lock_key(prefix: &str) -> String {
 /// (that process is doing the same work).
 pub async fn ensure_exclusive(
     rc: &RingCentral,
-    redis: &ConnectionManager,
+    redis: &RedisConn,
     lock_key: &str,
     spec: &SubscriptionSpec,
 ) -> Result<Option<Outcome>, EnsureError> {

@@ -3,6 +3,7 @@
 mod common;
 mod config_cli;
 mod serve_process;
+mod serve_redis_auth;
 mod serve_scheduler;
 mod serve_subscription;
 mod serve_webhooks;

@@ -10,13 +10,25 @@ use nix::unistd::Pid;
 use snapsync_sandbox::{Sandbox, SandboxConfig};
 use snapsync_testkit::{free_port, wait_until, wait_until_async, RedisServer};
 
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     dir: tempfile::TempDir,
-    base: String,
+    pub(crate) base: String,
 }
 
 async fn spawn(redis: &RedisServer, sandbox: &Sandbox) -> Serve {
+    spawn_url(&redis.url(), sandbox).await
+}
+
+impl Serve {
+    /// What the process logged so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("out.log")).unwrap_or_default()
+    }
+}
+
+/// Starts `snapsync serve` against the Redis at `redis_url` and waits for `/readyz` 200.
+pub(crate) async fn spawn_url(redis_url: &str, sandbox: &Sandbox) -> Serve {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let creds = sandbox.credentials();
@@ -26,7 +38,7 @@ async fn spawn(redis: &RedisServer, sandbox: &Sandbox) -> Serve {
          client_id = \"{}\"\nclient_secret = \"{}\"\njwt = \"{}\"\n\
          [schedules.locations]\nenabled = false\n[schedules.accounts]\nenabled = false\n\
          [schedules.contacts]\nenabled = false\n[schedules.subscriptions]\nevery = \"1h\"\n",
-        redis.url(),
+        redis_url,
         sandbox.rc_url(),
         creds.client_id,
         creds.client_secret,
@@ -63,7 +75,8 @@ async fn spawn(redis: &RedisServer, sandbox: &Sandbox) -> Serve {
     Serve { child, dir, base }
 }
 
-fn stop(mut serve: Serve, signal: Signal) -> String {
+/// Signals `serve`, waits for a clean exit and returns its log.
+pub(crate) fn stop(mut serve: Serve, signal: Signal) -> String {
     kill(Pid::from_raw(serve.child.id() as i32), signal).unwrap();
     let status = wait_until("snapsync serve exits", DEADLINE, || serve.child.try_wait().ok().flatten());
     let log = std::fs::read_to_string(serve.dir.path().join("out.log")).unwrap();

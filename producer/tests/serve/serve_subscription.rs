@@ -24,7 +24,7 @@ struct World {
     rc: RingCentral,
     address: String,
     queue: snapsync_queue::Queue,
-    redis: redis::aio::ConnectionManager,
+    redis: snapsync_queue::RedisConn,
 }
 
 async fn world() -> World {
@@ -42,7 +42,7 @@ async fn world() -> World {
     );
     let config = config_rc(&redis.url(), &rc_lines, "");
     let producer = Producer::start_on(listener, config, Options::default()).await;
-    let conn = redis::Client::open(redis.url()).unwrap().get_connection_manager().await.unwrap();
+    let conn = snapsync_queue::RedisConn::connect(&redis.url(), snapsync_queue::ConnOptions::default()).await.unwrap();
     let rc = RingCentral::new(
         RcSettings {
             server_url: sandbox.rc_url(),

@@ -1,5 +1,6 @@
 //! Integration tests, `storage`: one test binary with a module per area (each module says what it covers).
 
+mod conn;
 mod inspect;
 mod retention;
 mod storage;

@@ -12,7 +12,7 @@
 //!
 //! Not handled: a contact whose email *changes* keeps its old claim until released.
 
-use redis::aio::ConnectionManager;
+use snapsync_queue::RedisConn;
 
 /// The verdict for one contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ fn key(prefix: &str, email: &str) -> String {
 
 /// Claims `email` for `contact_id` unless another contact holds it.
 pub async fn claim_lead_email(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     prefix: &str,
     email: Option<&str>,
     contact_id: &str,
@@ -56,7 +56,7 @@ pub async fn claim_lead_email(
 
 /// Releases `email` if `contact_id` holds it (the contact was deleted at the source).
 pub async fn release_lead_email(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     prefix: &str,
     email: &str,
     contact_id: &str,

@@ -29,8 +29,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use secrecy::SecretString;
+use snapsync_queue::RedisConn;
 use url::Url;
 
 pub use contact_sync::{ContactChanges, PendingSyncToken, SyncKind};
@@ -69,7 +69,7 @@ struct Inner {
     client_secret: SecretString,
     jwt: SecretString,
     tokens: TokenStore,
-    redis: ConnectionManager,
+    redis: RedisConn,
     /// `{prefix}`: the hash tag every key of this client starts with.
     tag: String,
 }
@@ -89,7 +89,7 @@ impl fmt::Debug for RingCentral {
 impl RingCentral {
     /// Builds the client. Keys live under `{key_prefix}:rc:…` in `redis`. Fails only on a
     /// `server_url` that is not an http(s) URL or a TLS backend that cannot start.
-    pub fn new(settings: RcSettings, redis: ConnectionManager, key_prefix: &str) -> Result<RingCentral, RcError> {
+    pub fn new(settings: RcSettings, redis: RedisConn, key_prefix: &str) -> Result<RingCentral, RcError> {
         let base = Url::parse(settings.server_url.trim())
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())

@@ -16,10 +16,10 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use snapsync_queue::RedisConn;
 
 use super::error::RcError;
 
@@ -97,7 +97,7 @@ return 0
 
 #[derive(Clone)]
 pub(crate) struct TokenStore {
-    redis: ConnectionManager,
+    redis: RedisConn,
     token_key: String,
     lock_key: String,
     backoff_key: String,
@@ -111,7 +111,7 @@ impl fmt::Debug for TokenStore {
 }
 
 impl TokenStore {
-    pub fn new(redis: ConnectionManager, tag: &str) -> TokenStore {
+    pub fn new(redis: RedisConn, tag: &str) -> TokenStore {
         TokenStore {
             redis,
             token_key: format!("{tag}:rc:token"),

@@ -5,8 +5,8 @@
 //! Round-robin: `INCR {prefix}:route:rr:<team>` picks the next of the team's active owners
 //! (sorted by id), shared by every worker, so leads spread evenly across the cluster.
 
-use redis::aio::ConnectionManager;
 use serde_json::Value;
+use snapsync_queue::RedisConn;
 
 use super::error::RoutingError;
 use super::rules::{Assign, Rules};
@@ -28,7 +28,7 @@ pub struct Routed {
 #[derive(Clone)]
 pub struct Router {
     rules: Rules,
-    redis: ConnectionManager,
+    redis: RedisConn,
     prefix: String,
 }
 
@@ -39,7 +39,7 @@ impl std::fmt::Debug for Router {
 }
 
 impl Router {
-    pub fn new(rules: Rules, redis: ConnectionManager, prefix: impl Into<String>) -> Router {
+    pub fn new(rules: Rules, redis: RedisConn, prefix: impl Into<String>) -> Router {
         Router { rules, redis, prefix: prefix.into() }
     }
 

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
+use snapsync_queue::RedisConn;
 
 use super::error::{ApiError, SnapshotsError};
 use super::types::{ActivityOutcome, Collection, Owner, Record};
@@ -21,7 +21,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SnapshotsClient {
     pub(super) http: reqwest::Client,
     pub(super) base_url: String,
-    pub(super) redis: ConnectionManager,
+    pub(super) redis: RedisConn,
     pub(super) key_prefix: String,
 }
 
@@ -48,7 +48,7 @@ impl SnapshotsClient {
     pub fn new(
         base_url: &str,
         api_key: SecretString,
-        redis: ConnectionManager,
+        redis: RedisConn,
         key_prefix: impl Into<String>,
     ) -> Result<SnapshotsClient, SnapshotsError> {
         let base_url = base_url.trim_end_matches('/').to_string();

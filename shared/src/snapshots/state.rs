@@ -10,9 +10,9 @@
 //! a random token, released only by its holder). The TTL outlives the longest upsert
 //! (at most five 30 s requests) so a live holder never loses it; a crashed one frees it.
 
-use redis::aio::ConnectionManager;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use snapsync_queue::RedisConn;
 
 use super::error::SnapshotsError;
 use super::types::{Collection, SourceVersion};
@@ -48,7 +48,7 @@ pub fn content_hash(record: &Map<String, Value>) -> String {
 }
 
 pub async fn load(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     prefix: &str,
     collection: Collection,
     external_id: &str,
@@ -66,7 +66,7 @@ pub async fn load(
 
 /// Records a successful write (or a confirmed "already so").
 pub async fn store(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     prefix: &str,
     collection: Collection,
     external_id: &str,
@@ -85,7 +85,7 @@ pub async fn store(
 /// Forgets the hash and id (the record is gone) but keeps the source version, so a late
 /// older update cannot bring a deleted record back.
 pub async fn forget_record(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     prefix: &str,
     collection: Collection,
     external_id: &str,
@@ -102,7 +102,7 @@ pub async fn forget_record(
 /// Clears the remembered hash only, so the next upsert writes even if unchanged
 /// (after a tag changed the record outside the mapping, for example).
 pub async fn forget_hash(
-    conn: &mut ConnectionManager,
+    conn: &mut RedisConn,
     prefix: &str,
     collection: Collection,
     external_id: &str,
@@ -125,7 +125,7 @@ impl RecordLock {
     /// Takes the lock or answers [`SnapshotsError::Busy`] (retryable) at once: waiting
     /// here would hold a worker slot while another worker finishes the same record.
     pub async fn acquire(
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConn,
         prefix: &str,
         collection: Collection,
         external_id: &str,
@@ -151,7 +151,7 @@ impl RecordLock {
         }
     }
 
-    pub async fn release(self, conn: &mut ConnectionManager) -> Result<(), SnapshotsError> {
+    pub async fn release(self, conn: &mut RedisConn) -> Result<(), SnapshotsError> {
         redis::Script::new(RELEASE)
             .key(&self.key)
             .arg(&self.token)

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use snapsync::errors::{classify, Classify};
 use snapsync::snapshots::{
     ActivityOutcome, Collection, DeleteOutcome, SnapshotsClient, SourceVersion, TagOutcome, UpsertOutcome,
 };
+use snapsync_queue::{ConnOptions, RedisConn};
 use snapsync_sandbox::{Sandbox, SandboxConfig};
 use snapsync_testkit::{wait_until_async, RedisServer};
 
@@ -20,7 +20,7 @@ const KEY: &str = "sandbox-snapshots-key";
 struct Env {
     sandbox: Sandbox,
     _redis: RedisServer,
-    redis: ConnectionManager,
+    redis: RedisConn,
     client: SnapshotsClient,
     http: reqwest::Client,
 }
@@ -29,9 +29,7 @@ impl Env {
     async fn start() -> Env {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("start the sandbox");
         let redis_server = RedisServer::start();
-        let redis = redis::Client::open(redis_server.url())
-            .expect("redis url")
-            .get_connection_manager()
+        let redis = RedisConn::connect(&redis_server.url(), ConnOptions::default())
             .await
             .expect("connect to the private redis");
         let client = SnapshotsClient::new(&sandbox.snapshots_url(), SecretString::from(KEY), redis.clone(), "test")

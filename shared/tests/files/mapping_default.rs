@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use redis::aio::ConnectionManager;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use snapsync::mapping::{account_source, claim_lead_email, release_lead_email, EmailClaim, Mapping, Resource};
 use snapsync::snapshots::SnapshotsClient;
+use snapsync_queue::{ConnOptions, RedisConn};
 use snapsync_sandbox::{Credentials, Sandbox, SandboxConfig};
 use snapsync_testkit::RedisServer;
 
@@ -49,8 +49,8 @@ impl Rc {
     }
 }
 
-async fn redis_conn(server: &RedisServer) -> ConnectionManager {
-    redis::Client::open(server.url()).expect("url").get_connection_manager().await.expect("redis")
+async fn redis_conn(server: &RedisServer) -> RedisConn {
+    RedisConn::connect(&server.url(), ConnOptions::default()).await.expect("redis")
 }
 
 #[tokio::test]

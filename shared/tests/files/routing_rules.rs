@@ -4,19 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use redis::aio::ConnectionManager;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use snapsync::errors::Classify;
 use snapsync::routing::{Router, RoutingError, Rules, DEFAULT_RULES, FALLBACK};
 use snapsync::snapshots::{Owner, SnapshotsClient};
+use snapsync_queue::{ConnOptions, RedisConn};
 use snapsync_sandbox::{Sandbox, SandboxConfig};
 use snapsync_testkit::RedisServer;
 
 struct Env {
     sandbox: Sandbox,
     _redis: RedisServer,
-    redis: ConnectionManager,
+    redis: RedisConn,
     snapshots: SnapshotsClient,
 }
 
@@ -24,7 +24,7 @@ impl Env {
     async fn start() -> Env {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
         let server = RedisServer::start();
-        let redis = redis::Client::open(server.url()).expect("url").get_connection_manager().await.expect("redis");
+        let redis = RedisConn::connect(&server.url(), ConnOptions::default()).await.expect("redis");
         let key = SecretString::from(sandbox.credentials().snapshots_api_key.clone());
         let snapshots = SnapshotsClient::new(&sandbox.snapshots_url(), key, redis.clone(), "r").expect("client");
         Env { sandbox, _redis: server, redis, snapshots }

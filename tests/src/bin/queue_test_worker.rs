@@ -16,10 +16,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use clap::Parser;
-use redis::aio::ConnectionManager;
 use serde::Deserialize;
-use snapsync_queue::QueueConfig;
 use snapsync_queue::{connect, run, shutdown_signal, JobError, JobMeta, RedisBackend, WorkerOptions};
+use snapsync_queue::{ConnOptions, QueueConfig, RedisConn};
 
 #[derive(Parser)]
 struct Cli {
@@ -83,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         ..QueueConfig::default()
     };
     let queue = connect(&cli.redis_url, config).await?;
-    let log = ConnectionManager::new(redis::Client::open(cli.redis_url.as_str())?).await?;
+    let log = RedisConn::connect(&cli.redis_url, ConnOptions::default()).await?;
     let options = WorkerOptions {
         concurrency: cli.concurrency,
         prefetch: cli.prefetch,
@@ -103,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn handle_job(mut log: ConnectionManager, job: TestJob, meta: JobMeta) -> Result<(), JobError> {
+async fn handle_job(mut log: RedisConn, job: TestJob, meta: JobMeta) -> Result<(), JobError> {
     if meta.kind != "test" {
         return Err(JobError::permanent(format!("unknown job kind {:?}: this worker runs only \"test\"", meta.kind)));
     }

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
 use snapsync::config::{Config, MappingConfig, RoutingConfig, SyncConfig};
 use snapsync::mapping::{Mapping, MappingError};
@@ -14,7 +13,7 @@ use snapsync::ringcentral::{RcError, RcSettings, RingCentral};
 use snapsync::routing::{Router, RoutingError, Rules};
 use snapsync::snapshots::{Owner, SnapshotsClient, SnapshotsError};
 use snapsync::subscription::SubscriptionSpec;
-use snapsync_queue::{Queue, QueueError};
+use snapsync_queue::{ConnOptions, Queue, QueueError, RedisConn};
 use tokio::sync::Mutex;
 
 /// How long the `/owners` list is reused before it is read again: routing needs it for
@@ -49,7 +48,7 @@ pub struct Context {
     pub mapping: Mapping,
     pub router: Router,
     pub queue: Queue,
-    pub redis: ConnectionManager,
+    pub redis: RedisConn,
     /// The deployment's key prefix (`queue.prefix`): every snapsync key starts with it.
     pub prefix: String,
     pub sync: SyncConfig,
@@ -89,9 +88,10 @@ impl Context {
         let url = config.redis.url.expose_secret().to_owned();
         let queue = snapsync_queue::connect(&url, config.queue_config()).await?;
         let redacted = config.redis.redacted_url();
-        let client = redis::Client::open(url).map_err(|source| SetupError::Redis { url: redacted.clone(), source })?;
-        let redis =
-            ConnectionManager::new(client).await.map_err(|source| SetupError::Redis { url: redacted, source })?;
+        // The queue just connected, so Redis is there; from here on the connection heals itself.
+        let redis = RedisConn::connect(&url, ConnOptions::default())
+            .await
+            .map_err(|source| SetupError::Redis { url: redacted, source })?;
         let prefix = config.queue.prefix.clone();
         let rc_settings = RcSettings {
             server_url: config.ringcentral.server_url.to_string(),

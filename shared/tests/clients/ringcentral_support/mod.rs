@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use secrecy::SecretString;
 use serde_json::Value;
 use snapsync::ringcentral::{RcSettings, RingCentral};
+use snapsync_queue::{ConnOptions, RedisConn};
 use snapsync_sandbox::{Sandbox, SandboxConfig};
 use snapsync_testkit::RedisServer;
 
@@ -41,9 +41,8 @@ impl Env {
     }
 
     /// A fresh Redis connection: each client gets its own, as separate processes would.
-    pub async fn conn(&self) -> ConnectionManager {
-        let client = redis::Client::open(self.redis.url()).expect("redis url");
-        ConnectionManager::new(client).await.expect("connect to the private redis")
+    pub async fn conn(&self) -> RedisConn {
+        RedisConn::connect(&self.redis.url(), ConnOptions::default()).await.expect("connect to the private redis")
     }
 
     pub async fn client(&self) -> RingCentral {

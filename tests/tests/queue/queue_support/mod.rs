@@ -14,11 +14,10 @@ pub mod worker_process;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use serde::Deserialize;
 use serde_json::json;
-use snapsync_queue::{Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig};
+use snapsync_queue::{ConnOptions, Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig, RedisConn};
 use snapsync_testkit::{wait_until_async, RedisServer};
 
 pub use worker_process::{WorkerOpts, WorkerProcess};
@@ -82,7 +81,7 @@ pub struct Harness {
     pub redis: RedisServer,
     pub prefix: String,
     pub queue: Queue,
-    pub conn: ConnectionManager,
+    pub conn: RedisConn,
 }
 
 impl Harness {
@@ -109,11 +108,10 @@ impl Harness {
             ..QueueConfig::default()
         };
         let queue = Queue::connect(&redis.url(), config).await.expect("connect the producer to the private redis");
-        let client = redis::Client::open(redis.url()).expect("redis url");
         // Reading 100,000 counters at once takes longer than the default response timeout.
-        let cm = ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(30)));
+        let options = ConnOptions { response_timeout: Some(Duration::from_secs(30)), ..ConnOptions::default() };
         let conn =
-            ConnectionManager::new_with_config(client, cm).await.expect("connect the test reader to the private redis");
+            RedisConn::connect(&redis.url(), options).await.expect("connect the test reader to the private redis");
         Harness { redis, prefix, queue, conn }
     }
 
@@ -159,7 +157,7 @@ impl Harness {
             .collect()
     }
 
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> RedisConn {
         self.conn.clone()
     }
 

@@ -1,0 +1,378 @@
+//! `RedisConn` against real redis-servers: it heals after Redis restarts, after a refused
+//! password is right again, keeps blocking commands off the shared connection, and runs
+//! commands, pipelines and scripts on a three-node Redis Cluster.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redis::{AsyncCommands, ErrorKind, RedisError, Script};
+use snapsync_queue::{is_connection_error, ConnOptions, RedisConn};
+use snapsync_testkit::{free_port, wait_until, wait_until_async, RedisServer};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+const RIGHT: &str = "right-pw-4f9c";
+const CHANGED: &str = "changed-pw-81ad";
+
+/// A private `redis-server` started with extra arguments (a password, cluster mode), which
+/// can be restarted on its port with other ones; killed and its directory removed on drop.
+/// Local to this file until testkit's `RedisServer` takes a password (another branch).
+struct LocalRedis {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl LocalRedis {
+    fn start(args: &[&str]) -> LocalRedis {
+        let dir = tempfile::Builder::new().prefix("snapsync-conn-redis-").tempdir().expect("temp dir for redis-server");
+        let mut server = LocalRedis { port: 0, dir, child: None };
+        // A port found free can be taken before redis binds it; try a few.
+        for _ in 0..5 {
+            server.port = free_port();
+            if server.spawn(args) {
+                return server;
+            }
+        }
+        panic!("redis-server did not start on a free port after 5 tries");
+    }
+
+    /// Stops the server and starts it again on the same port and directory with `args`.
+    fn restart(&mut self, args: &[&str]) {
+        self.kill();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        wait_until("redis-server to restart on its port", Duration::from_secs(10), || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            self.spawn(&args).then_some(())
+        });
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn spawn(&mut self, args: &[&str]) -> bool {
+        let mut child = Command::new("redis-server")
+            .arg("--port")
+            .arg(self.port.to_string())
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .arg("--logfile")
+            .arg(self.dir.path().join("redis.log"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run redis-server (is it installed?)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if answers(self.port) {
+                self.child = Some(child);
+                return true;
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                // Exited: most likely the port was taken meanwhile.
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+}
+
+impl Drop for LocalRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// True once something on `port` answers PING like Redis does, with or without a password
+/// (`+PONG` or `-NOAUTH ...`).
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line).is_ok() && (line.starts_with("+PONG") || line.starts_with("-NOAUTH"))
+}
+
+fn auth_url(port: u16, password: &str) -> String {
+    format!("redis://:{password}@127.0.0.1:{port}")
+}
+
+async fn ping(conn: &RedisConn) -> Result<String, RedisError> {
+    redis::cmd("PING").query_async(&mut conn.clone()).await
+}
+
+fn is_auth_error(e: &RedisError) -> bool {
+    e.kind() == ErrorKind::AuthenticationFailed || matches!(e.code(), Some("NOAUTH" | "WRONGPASS"))
+}
+
+#[tokio::test]
+async fn calls_fail_while_redis_is_down_and_succeed_after_it_is_back() {
+    let mut redis = RedisServer::start();
+    let conn = RedisConn::connect(&redis.url(), ConnOptions::default()).await.expect("connect");
+    let mut c = conn.clone();
+    c.set::<_, _, ()>("k", "before").await.unwrap();
+
+    redis.kill();
+    for _ in 0..3 {
+        let err = c.get::<_, Option<String>>("k").await.expect_err("redis is down");
+        assert!(is_connection_error(&err), "{err}");
+    }
+
+    redis.restart();
+    // Same RedisConn, same clone: no new connection object is made by the caller.
+    wait_until_async("calls succeed again on the same RedisConn", DEADLINE, || {
+        let mut c = c.clone();
+        async move { c.set::<_, _, ()>("k", "after").await.ok() }
+    })
+    .await;
+    assert_eq!(c.get::<_, Option<String>>("k").await.unwrap().as_deref(), Some("after"));
+    // The restarted server has an empty script cache: invoke_async loads the script again.
+    let script = Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    assert_eq!(script.key("n").arg(5).invoke_async::<i64>(&mut c).await.unwrap(), 5);
+    let (a, b): (i64, i64) = redis::pipe().incr("p", 1).incr("p", 1).query_async(&mut c).await.unwrap();
+    assert_eq!((a, b), (1, 2));
+}
+
+#[tokio::test]
+async fn a_refused_password_heals_once_it_is_right_again() {
+    let mut server = LocalRedis::start(&["--requirepass", RIGHT]);
+    let conn = RedisConn::connect(&auth_url(server.port, RIGHT), ConnOptions::default()).await.expect("connect");
+    let clone = conn.clone();
+    assert_eq!(ping(&conn).await.unwrap(), "PONG");
+    let shown = format!("{conn:?}");
+    assert!(!shown.contains(RIGHT) && shown.contains("***"), "{shown}");
+
+    // Redis comes back with another password: the old connection breaks, new ones are refused.
+    server.restart(&["--requirepass", CHANGED]);
+    let err = wait_until_async("an auth error", DEADLINE, || async {
+        match ping(&conn).await {
+            Err(e) if is_auth_error(&e) => Some(e),
+            _ => None,
+        }
+    })
+    .await;
+    assert!(is_connection_error(&err), "{err}");
+    assert!(!err.to_string().contains(RIGHT), "{err}");
+    assert!(ping(&clone).await.is_err(), "a clone shares the refused connection");
+
+    // The password is right again: the same RedisConn and its clones work again.
+    server.restart(&["--requirepass", RIGHT]);
+    wait_until_async("the same RedisConn works again", DEADLINE, || async { ping(&conn).await.ok() }).await;
+    assert_eq!(ping(&clone).await.unwrap(), "PONG");
+    let mut c = clone.clone();
+    c.set::<_, _, ()>("k", "v").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_password_at_connect_is_an_auth_error() {
+    let server = LocalRedis::start(&["--requirepass", RIGHT]);
+    let err = RedisConn::connect(&auth_url(server.port, CHANGED), ConnOptions::default()).await.expect_err("refused");
+    assert!(is_auth_error(&err) && is_connection_error(&err), "{err}");
+    assert!(RedisConn::connect("redis://127.0.0.1:notaport", ConnOptions::default()).await.is_err());
+}
+
+#[tokio::test]
+async fn a_dedicated_connections_blpop_does_not_block_the_shared_one() {
+    let redis = RedisServer::start();
+    // A short response timeout on the shared connection: the dedicated one must not have it.
+    let options = ConnOptions { response_timeout: Some(Duration::from_millis(500)), ..ConnOptions::default() };
+    let conn = RedisConn::connect(&redis.url(), options).await.expect("connect");
+    let blocker = conn.dedicated().await.expect("dedicated connection");
+    assert!(format!("{blocker:?}").contains("dedicated: true"));
+
+    let waiting = tokio::spawn({
+        let mut b = blocker.clone();
+        async move { b.blpop::<_, Option<[String; 2]>>("wake", 30.0).await }
+    });
+    // While BLPOP blocks, the shared connection answers (and sees the blocked client).
+    wait_until_async("BLPOP blocks on the dedicated connection", DEADLINE, || {
+        let mut c = conn.clone();
+        async move {
+            let info: String = redis::cmd("INFO").arg("clients").query_async(&mut c).await.ok()?;
+            info.contains("blocked_clients:1").then_some(())
+        }
+    })
+    .await;
+    let mut c = conn.clone();
+    c.set::<_, _, ()>("other", "1").await.unwrap();
+    c.rpush::<_, _, ()>("wake", "token").await.unwrap();
+    let woken = waiting.await.unwrap().unwrap();
+    assert_eq!(woken, Some(["wake".to_owned(), "token".to_owned()]));
+
+    // A block longer than the shared response timeout ends by the server's timeout, not by a
+    // client-side one.
+    let mut b = blocker.clone();
+    assert_eq!(b.blpop::<_, Option<[String; 2]>>("nothing", 1.0).await.unwrap(), None);
+}
+
+/// Three masters on free ports, slots split between them, one password.
+struct Cluster {
+    /// Each node with its cluster bus port.
+    nodes: Vec<(LocalRedis, u16)>,
+}
+
+const CLUSTER_PW: &str = "cluster-pw-5e2b";
+
+/// A cluster node's arguments. The bus port is given explicitly: a free port + 10000 (the
+/// default) may be past 65535.
+fn node_args(bus: u16) -> Vec<String> {
+    let bus = bus.to_string();
+    let args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", &bus];
+    let auth = ["--requirepass", CLUSTER_PW, "--masterauth", CLUSTER_PW];
+    args.iter().chain(auth.iter()).map(|a| a.to_string()).collect()
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let nodes: Vec<(LocalRedis, u16)> = (0..3)
+            .map(|_| {
+                let bus = free_port();
+                (LocalRedis::start(&strs(&node_args(bus))), bus)
+            })
+            .collect();
+        let cluster = Cluster { nodes };
+        let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
+        for ((node, _), (lo, hi)) in cluster.nodes.iter().zip(ranges) {
+            let mut c = cluster.node(node.port).await;
+            redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(lo).arg(hi).query_async::<()>(&mut c).await.unwrap();
+        }
+        let mut first = cluster.node(cluster.nodes[0].0.port).await;
+        for (node, bus) in &cluster.nodes[1..] {
+            let mut meet = redis::cmd("CLUSTER");
+            meet.arg("MEET").arg("127.0.0.1").arg(node.port).arg(*bus);
+            meet.query_async::<()>(&mut first).await.unwrap();
+        }
+        for (node, _) in &cluster.nodes {
+            let c = cluster.node(node.port).await;
+            // Every node must agree the cluster is whole before a client reads its slot map.
+            wait_until_async("the cluster is formed", DEADLINE, || {
+                let mut c = c.clone();
+                async move {
+                    let info: String = redis::cmd("CLUSTER").arg("INFO").query_async(&mut c).await.ok()?;
+                    let slots: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut c).await.ok()?;
+                    (info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3") && slots.len() == 3)
+                        .then_some(())
+                }
+            })
+            .await;
+        }
+        cluster
+    }
+
+    /// A plain (non-cluster) connection to one node.
+    async fn node(&self, port: u16) -> RedisConn {
+        RedisConn::connect(&auth_url(port, CLUSTER_PW), ConnOptions::default()).await.expect("connect to a node")
+    }
+
+    /// The first two nodes as seeds: the third is found from the slot map.
+    fn url(&self) -> String {
+        let hosts: Vec<String> = self.nodes[..2].iter().map(|(n, _)| format!("127.0.0.1:{}", n.port)).collect();
+        format!("redis+cluster://:{CLUSTER_PW}@{}", hosts.join(","))
+    }
+}
+
+#[tokio::test]
+async fn a_cluster_url_runs_commands_pipelines_and_scripts_on_every_node() {
+    let cluster = Cluster::start().await;
+    let conn = RedisConn::connect(&cluster.url(), ConnOptions::default()).await.expect("connect to the cluster");
+    assert!(conn.is_cluster());
+    let shown = format!("{conn:?}");
+    assert!(!shown.contains(CLUSTER_PW) && shown.contains("redis+cluster://:***@"), "{shown}");
+
+    // 30 keys hash to slots on all three nodes.
+    let mut c = conn.clone();
+    for i in 0..30 {
+        c.set::<_, _, ()>(format!("key{i}"), i).await.unwrap();
+    }
+    for i in 0..30 {
+        assert_eq!(c.get::<_, i64>(format!("key{i}")).await.unwrap(), i);
+    }
+    // Only the third node was not a seed; it holds some of the keys all the same.
+    let mut third = cluster.node(cluster.nodes[2].0.port).await;
+    let held: i64 = redis::cmd("DBSIZE").query_async(&mut third).await.unwrap();
+    assert!(held > 0, "no key on the third node");
+
+    // EVALSHA → NOSCRIPT → SCRIPT LOAD (to every node) → EVALSHA on the key's node.
+    let script = Script::new("return redis.call('INCR', KEYS[1])");
+    for i in 0..30 {
+        assert_eq!(script.key(format!("counter{i}")).invoke_async::<i64>(&mut c).await.unwrap(), 1);
+    }
+    for (node, _) in &cluster.nodes {
+        let mut n = cluster.node(node.port).await;
+        let exists: Vec<bool> =
+            redis::cmd("SCRIPT").arg("EXISTS").arg(script.get_hash()).query_async(&mut n).await.unwrap();
+        assert_eq!(exists, vec![true], "script not loaded on node {}", node.port);
+    }
+
+    // A pipeline over one hash tag goes to its slot's node.
+    let (a, b): (i64, i64) = redis::pipe().incr("{q}:a", 1).incr("{q}:b", 2).query_async(&mut c).await.unwrap();
+    assert_eq!((a, b), (1, 2));
+
+    // A dedicated cluster connection blocks without holding up the shared one.
+    let blocker = conn.dedicated().await.expect("dedicated cluster connection");
+    assert!(blocker.is_cluster());
+    let waiting = tokio::spawn({
+        let mut b = blocker.clone();
+        async move { b.blpop::<_, Option<[String; 2]>>("{q}:wake", 30.0).await }
+    });
+    assert_eq!(c.get::<_, i64>("{q}:a").await.unwrap(), 1);
+    c.rpush::<_, _, ()>("{q}:wake", "token").await.unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap(), Some(["{q}:wake".to_owned(), "token".to_owned()]));
+}
+
+#[tokio::test]
+async fn a_cluster_connection_heals_after_a_node_restarts() {
+    let mut cluster = Cluster::start().await;
+    // A short response timeout: a call to the stopped node fails after it.
+    let options = ConnOptions { response_timeout: Some(Duration::from_secs(1)), ..ConnOptions::default() };
+    let conn = RedisConn::connect(&cluster.url(), options).await.expect("connect to the cluster");
+    let mut c = conn.clone();
+    for i in 0..30 {
+        c.set::<_, _, ()>(format!("key{i}"), i).await.unwrap();
+    }
+    let (node, bus) = &mut cluster.nodes[2];
+    node.kill();
+    // While the node is down, calls on its slots fail (after redis-rs's own retries, within
+    // the response timeout).
+    let mut failed = None;
+    for i in 0..30 {
+        if let Err(e) = c.set::<_, _, ()>(format!("key{i}"), i).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    let failed = failed.expect("a key on the stopped node");
+    assert!(is_connection_error(&failed), "{failed}");
+    node.restart(&strs(&node_args(*bus)));
+    // No persistence: the restarted node's keys are gone; writes to its slots work again.
+    wait_until_async("every slot takes writes again", DEADLINE, || {
+        let mut c = c.clone();
+        async move {
+            for i in 0..30 {
+                c.set::<_, _, ()>(format!("key{i}"), i).await.ok()?;
+            }
+            Some(())
+        }
+    })
+    .await;
+    for i in 0..30 {
+        assert_eq!(c.get::<_, i64>(format!("key{i}")).await.unwrap(), i);
+    }
+}
