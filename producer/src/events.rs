@@ -47,11 +47,31 @@ pub fn unique_key(uuid: &str) -> String {
     format!("webhook:{uuid}")
 }
 
-/// Parses an envelope; an empty `uuid` or `event` is refused like a missing one.
+/// Longest `uuid` accepted. RingCentral's are a few dozen characters; a longer one is not a
+/// notification, and refusing it keeps a caller's value from becoming a large Redis key (the
+/// queue hashes long unique keys too, as a second line).
+pub const MAX_UUID: usize = 128;
+/// Longest `event` path accepted.
+pub const MAX_EVENT: usize = 2048;
+
+/// Parses an envelope; an empty `uuid` or `event` is refused like a missing one, an oversized
+/// one by name.
 pub fn parse(body: &[u8]) -> Result<Envelope, EventError> {
     let env: Envelope = serde_json::from_slice(body).map_err(|e| EventError::Envelope(e.to_string()))?;
     if env.uuid.trim().is_empty() || env.event.trim().is_empty() {
         return Err(EventError::Envelope("`uuid` and `event` must not be empty".into()));
+    }
+    if env.uuid.len() > MAX_UUID {
+        return Err(EventError::Envelope(format!(
+            "`uuid` is {} bytes long: expected at most {MAX_UUID}",
+            env.uuid.len()
+        )));
+    }
+    if env.event.len() > MAX_EVENT {
+        return Err(EventError::Envelope(format!(
+            "`event` is {} bytes long: expected at most {MAX_EVENT}",
+            env.event.len()
+        )));
     }
     Ok(env)
 }
@@ -140,6 +160,10 @@ mod tests {
     fn envelopes_missing_uuid_or_event_are_refused() {
         assert!(matches!(parse(b"{\"event\":\"/x\"}"), Err(EventError::Envelope(e)) if e.contains("uuid")));
         assert!(matches!(parse(b"{\"uuid\":\"\",\"event\":\"/x\"}"), Err(EventError::Envelope(_))));
+        let huge = format!("{{\"uuid\":\"{}\",\"event\":\"/x\"}}", "u".repeat(200_000));
+        let refused = parse(huge.as_bytes()).expect_err("a 200 KB uuid");
+        assert!(refused.to_string().contains("at most 128"), "{refused}");
+        assert!(refused.to_string().len() < 200, "the error does not echo the value");
         assert!(matches!(parse(b"[1,2]"), Err(EventError::Envelope(_))));
     }
 

@@ -71,7 +71,15 @@ async fn malformed_or_oversized_bodies_are_refused_and_nothing_is_enqueued() {
     }
     let huge = format!(r#"{{"uuid":"u-big","event":"/x","body":"{}"}}"#, "a".repeat(300 * 1024));
     assert_eq!(post_webhook(&producer.base, Some(TOKEN), &huge).await.status(), 413);
+    // A 200 KB uuid fits the body limit; it is refused before it can become a dedup key.
+    let resp = post_webhook(&producer.base, Some(TOKEN), &voicemail(&"u".repeat(200 * 1024))).await;
+    assert_eq!(resp.status(), 400);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("at most 128") && text.len() < 300, "{text:.300}");
     assert_eq!(total_jobs(&queue).await, 0);
+    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+    assert!(keys.iter().all(|k| k.len() < 200), "a key carries the caller's value");
     producer.stop().await;
 }
 
