@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# snapsync-bench interleaved with the peer queues of ../shared/bench/peers, in one session on
+# snapsync-bench interleaved with the peer queues of bench/peers/, in one session on
 # one Redis (port 6390), in the peers' format: raw RESULT log + a RESULTS.md with medians.
 #
 # Usage: bench/compare_peers.sh [ROUNDS]          (default 3; peers' setup.sh must have run once)
-# Env:   PEERS_DIR (../shared/bench/peers)  read only: copied to $PEERBENCH_DIR/peers-run first,
+# Env:   PEERS_DIR (bench/peers)          read only: copied to $PEERBENCH_DIR/peers-run first,
 #                                           because run_all/summarize write beside themselves
 #        PEERBENCH_DIR (/tmp/peerbench)     where the peers are installed and results go
 #        BENCH_REDIS_PORT (6390)            never 6379: every run starts with FLUSHALL
@@ -15,7 +15,7 @@
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
-PEERS_SRC="${PEERS_DIR:-$REPO/../shared/bench/peers}"
+PEERS_SRC="${PEERS_DIR:-$HERE/peers}"
 DIR="${PEERBENCH_DIR:-/tmp/peerbench}"
 export PEERBENCH_DIR="$DIR"
 export BENCH_REDIS_PORT="${BENCH_REDIS_PORT:-6390}"
@@ -126,5 +126,5 @@ for round in $(seq "$ROUNDS"); do
 done
 redis-cli -p "$BENCH_REDIS_PORT" flushall >/dev/null
 echo "raw results: $RAW"
-SNAPSYNC_REPO="$REPO" "$DIR/venv/bin/python" "$PEERS/summarize.py" "$RAW" | sed 's#\$PEERBENCH_DIR/peers-run/#../shared/bench/peers/#g' > "$DIR/results/RESULTS-$(basename "$RAW" .txt).md" \
+SNAPSYNC_REPO="$REPO" "$DIR/venv/bin/python" "$PEERS/summarize.py" "$RAW" | sed 's#\$PEERBENCH_DIR/peers-run/#bench/peers/#g' > "$DIR/results/RESULTS-$(basename "$RAW" .txt).md" \
   && echo "summary: $DIR/results/RESULTS-$(basename "$RAW" .txt).md"

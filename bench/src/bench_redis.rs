@@ -15,7 +15,7 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
     if port == PROTECTED_PORT {
         bail!(
             "refusing to FLUSHALL the Redis on port {PROTECTED_PORT} ({url}): start the isolated bench Redis \
-             (../shared/bench/peers/redis_server.sh start, port 6390) and pass --redis-url redis://127.0.0.1:6390"
+             (bench/peers/redis_server.sh start, port 6390) and pass --redis-url redis://127.0.0.1:6390"
         );
     }
     Ok(())

@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //! - `queue_bench`: the `queue` subcommand (modes enqueue-single, enqueue-batch, drain) and
-//!   its `RESULT` line, in the shape of `../shared/bench/peers`.
+//!   its `RESULT` line, in the shape of `bench/peers`.
 //! - `enqueue`: single and batched enqueue, and the untimed fill before a drain.
 //! - `drain_apalis`: the drain through the real worker path (`snapsync_worker` on apalis).
 //! - `drain_storage`: a drain that calls `Queue::reserve`/`ack` directly (the storage alone).

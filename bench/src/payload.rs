@@ -30,7 +30,7 @@ mod tests {
 
     #[test]
     fn payload_has_the_peers_shape() {
-        // What `JSON.stringify` gives in ../shared/bench/peers/bullmq_bench.cjs: 201 bytes.
+        // What `JSON.stringify` gives in bench/peers/bullmq_bench.cjs: 201 bytes.
         let expected = format!(r#"{{"id":"job-000123","kind":"noop","user":"bench","padding":"{}"}}"#, "x".repeat(140));
         assert_eq!(payload(123), expected);
         assert_eq!(expected.len(), 201);

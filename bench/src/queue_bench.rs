@@ -1,4 +1,4 @@
-//! `snapsync-bench queue`: the queue benchmark with the peers' shape (../shared/bench/peers):
+//! `snapsync-bench queue`: the queue benchmark with the peers' shape (bench/peers):
 //! 20,000 no-op jobs with a ~200-byte JSON payload on the isolated bench Redis, FLUSHALL
 //! first, the clock covering only the measured phase, and one `RESULT` line at the end.
 

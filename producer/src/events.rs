@@ -1,4 +1,4 @@
-//! RingCentral notifications → jobs (the triggers → jobs table of `DESIGN.md`).
+//! RingCentral notifications → jobs (the triggers → jobs table of `docs/job-handlers.md`).
 //!
 //! An envelope is `{uuid, event, timestamp, subscriptionId, ownerId, body}`. The event path
 //! (query ignored) says what happened; each known event makes at most one job, enqueued with

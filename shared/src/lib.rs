@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`config`]: the typed [`config::Config`]: one TOML file, then `SNAPSYNC__SECTION__KEY`
 //!   environment overrides; every problem reported at once; secrets redacted in printouts.
-//! - [`jobs`]: the job kinds that flow through the queue (see `DESIGN.md`, triggers → jobs).
+//! - [`jobs`]: the job kinds that flow through the queue (`docs/job-handlers.md`).
 //! - [`ringcentral`]: the RingCentral client (shared OAuth token in Redis, paging, sync tokens, rate-limit headers).
 //! - [`errors`]: retryable vs permanent classification of every failure, with a reason.
 //! - [`snapshots`]: the Snapshots client (idempotent upserts by external id, owners, activities).

@@ -1,6 +1,6 @@
 //! # Job handlers
 //!
-//! One file per job kind (`DESIGN.md`, triggers → jobs); [`dispatch`] picks the handler by
+//! One file per job kind (`docs/job-handlers.md`); [`dispatch`] picks the handler by
 //! the job's kind. Every handler reads RingCentral, maps with the mapping file, writes to
 //! Snapshots idempotently (upsert by external id, `Idempotency-Key` derived from the job),
 //! and turns each failure into a classified [`JobError`] (see [`failure`]).

@@ -1,5 +1,5 @@
 //! A cluster-wide pause of one RingCentral usage group after a 429, until its `Retry-After`
-//! passes (`DESIGN.md` guarantee 4). RingCentral restarts the penalty on every request that
+//! passes ("within quota": a wait for the rate limit spends no attempt). RingCentral restarts the penalty on every request that
 //! arrives during it, so jobs that each retried on their own after their 429 could keep the
 //! group locked for good; instead the first 429 sets `{prefix}:rc:paused:<group>` (with the
 //! delay as its TTL) and every job checks it before a call in that group, waiting out the
