@@ -5,7 +5,11 @@
 //!   the sequence is used up, requests pass;
 //! - `error_rate` (0..1): the chance that a request is answered `error_status` (503 unless set);
 //! - `latency_ms`: added delay before the request is handled (or answered with a fault);
-//! - `storm_secs`: for this long after the rule is added, every match gets 429.
+//! - `storm_secs`: for this long after the rule is added, every match gets 429;
+//! - `outage_secs`: for this long after the rule is added, every match gets `error_status`
+//!   (an API that is down for a while, as opposed to `error_rate`'s scattered errors);
+//! - `retry_after`: the `Retry-After` seconds sent with forced 429 and 503 answers (1 unless
+//!   set; `0` sends none, as a server that gives no hint).
 //!
 //! Patterns are `"METHOD /path"` or just `"/path"`; `*` matches one path segment and a
 //! trailing `**` matches the rest. Rules are managed through `POST/GET/DELETE /sandbox/faults`
@@ -38,7 +42,9 @@ pub struct FaultRule {
     pub latency_ms: u64,
     #[serde(default)]
     pub storm_secs: f64,
-    /// `Retry-After` seconds sent with forced 429/503 answers (default 1).
+    #[serde(default)]
+    pub outage_secs: f64,
+    /// `Retry-After` seconds sent with forced 429/503 answers (default 1; 0 = none).
     #[serde(default)]
     pub retry_after: Option<u64>,
 }
@@ -63,6 +69,9 @@ impl FaultRule {
         if self.storm_secs < 0.0 || !self.storm_secs.is_finite() {
             return Err("storm_secs must be a non-negative number".into());
         }
+        if self.outage_secs < 0.0 || !self.outage_secs.is_finite() {
+            return Err("outage_secs must be a non-negative number".into());
+        }
         Ok(())
     }
 }
@@ -82,6 +91,7 @@ struct ActiveRule {
     segments: Vec<String>,
     next_status: usize,
     storm_until: Option<Instant>,
+    outage_until: Option<Instant>,
     hits: u64,
 }
 
@@ -140,8 +150,9 @@ impl Faults {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let id = inner.next_id;
         inner.next_id += 1;
-        let storm_until = (rule.storm_secs > 0.0).then(|| Instant::now() + Duration::from_secs_f64(rule.storm_secs));
-        inner.rules.push(ActiveRule { id, rule, method, segments, next_status: 0, storm_until, hits: 0 });
+        let until = |secs: f64| (secs > 0.0).then(|| Instant::now() + Duration::from_secs_f64(secs));
+        let (storm_until, outage_until) = (until(rule.storm_secs), until(rule.outage_secs));
+        inner.rules.push(ActiveRule { id, rule, method, segments, next_status: 0, storm_until, outage_until, hits: 0 });
         Ok(id)
     }
 
@@ -180,7 +191,10 @@ impl Faults {
             if forced.is_some() {
                 continue;
             }
-            let retry_after = Some(r.rule.retry_after.unwrap_or(1));
+            let retry_after = match r.rule.retry_after {
+                Some(0) => None,
+                other => Some(other.unwrap_or(1)),
+            };
             if let Some(&status) = r.rule.statuses.get(r.next_status) {
                 r.next_status += 1;
                 forced = Some(Forced {
@@ -189,6 +203,9 @@ impl Faults {
                 });
             } else if r.storm_until.is_some_and(|until| now < until) {
                 forced = Some(Forced { status: StatusCode::TOO_MANY_REQUESTS, retry_after });
+            } else if r.outage_until.is_some_and(|until| now < until) {
+                let status = StatusCode::from_u16(r.rule.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                forced = Some(Forced { status, retry_after });
             } else if r.rule.error_rate > 0.0 && rng.random::<f64>() < r.rule.error_rate {
                 let status = StatusCode::from_u16(r.rule.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                 forced = Some(Forced { status, retry_after });
@@ -279,8 +296,26 @@ mod tests {
             error_status: 503,
             latency_ms: 0,
             storm_secs: 0.0,
+            outage_secs: 0.0,
             retry_after: None,
         }
+    }
+
+    #[test]
+    fn an_outage_answers_its_status_until_it_ends_with_or_without_retry_after() {
+        let f = Faults::new(1);
+        f.add(FaultRule { outage_secs: 3600.0, retry_after: Some(0), ..rule("/leads/**") }).unwrap();
+        for _ in 0..5 {
+            let forced = f.decide(&Method::GET, "/leads/x").1.expect("down");
+            assert_eq!((forced.status.as_u16(), forced.retry_after), (503, None));
+        }
+        let g = Faults::new(1);
+        g.add(FaultRule { outage_secs: 0.000_001, ..rule("/x") }).unwrap();
+        std::thread::sleep(Duration::from_millis(1)); // the outage's own length, not a synchronisation
+        assert!(g.decide(&Method::GET, "/x").1.is_none(), "over after its seconds");
+        let h = Faults::new(1);
+        h.add(FaultRule { statuses: vec![503], ..rule("/x") }).unwrap();
+        assert_eq!(h.decide(&Method::GET, "/x").1.expect("forced").retry_after, Some(1), "1 s by default");
     }
 
     #[test]

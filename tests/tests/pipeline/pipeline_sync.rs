@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::pipeline_support::{count, find, id_text, wait, Options, System, ADMIN_EXT};
+use crate::pipeline_support::{count, expected_leads, find, id_text, wait, Options, System, ADMIN_EXT};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -106,20 +106,6 @@ async fn initial_sync_lands_the_fixture_once_then_changes_arrive_and_a_quiet_tic
 
 /// Alive contacts, counting contacts that share an email (trimmed, lower-case) once, read
 /// from the sandbox's state so the count does not depend on the code under test.
-fn expected_leads(sys: &System) -> usize {
-    let dir = sys.sandbox.rc_state().directory.lock().unwrap_or_else(|e| e.into_inner());
-    let mut emails = HashSet::new();
-    let mut without = 0;
-    for c in dir.books.values().flat_map(|b| b.contacts.values()).filter(|c| !c.deleted) {
-        match c.fields.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()) {
-            Some(e) => {
-                emails.insert(e);
-            }
-            None => without += 1,
-        }
-    }
-    emails.len() + without
-}
 
 fn assert_no_duplicates(records: &Value, collection: &str) {
     let ids: Vec<&str> =

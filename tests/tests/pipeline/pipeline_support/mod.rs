@@ -42,11 +42,16 @@ pub struct Options {
     pub producers: usize,
     pub workers: usize,
     pub deleted_action: &'static str,
+    /// The body of the config's `[retry]` section.
+    pub retry: &'static str,
 }
+
+/// The tests' usual retry policy: fast, and enough attempts that no fault here kills a job.
+pub const FAST_RETRY: &str = "base = \"20ms\"\ncap = \"500ms\"\nmax_attempts = 20\n";
 
 impl Default for Options {
     fn default() -> Self {
-        Options { every: Some("10s"), producers: 1, workers: 2, deleted_action: "tag" }
+        Options { every: Some("10s"), producers: 1, workers: 2, deleted_action: "tag", retry: FAST_RETRY }
     }
 }
 
@@ -98,10 +103,7 @@ every = "1h"
 [rate_limits.ringcentral]
 window = "2s"
 [retry]
-base = "20ms"
-cap = "500ms"
-max_attempts = 20
-[worker]
+{retry}[worker]
 concurrency = 4
 prefetch = 4
 lease = "2s"
@@ -117,6 +119,7 @@ deleted_contact_action = "{deleted}"
             rc = sandbox.rc_url(),
             snap = sandbox.snapshots_url(),
             deleted = opts.deleted_action,
+            retry = opts.retry,
         );
         let config_file = dir.path().join("snapsync.toml");
         std::fs::write(&config_file, &text).expect("write config");
@@ -264,6 +267,29 @@ where
     Fut: std::future::Future<Output = Option<T>>,
 {
     wait_until_async(what, WAIT, cond).await
+}
+
+/// Leads the fixture's contacts make: one per distinct email, plus one per contact without one.
+pub fn expected_leads(sys: &System) -> usize {
+    let dir = sys.sandbox.rc_state().directory.lock().unwrap_or_else(|e| e.into_inner());
+    let mut emails = std::collections::HashSet::new();
+    let mut without = 0;
+    for c in dir.books.values().flat_map(|b| b.contacts.values()).filter(|c| !c.deleted) {
+        match c.fields.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()) {
+            Some(e) => {
+                emails.insert(e);
+            }
+            None => without += 1,
+        }
+    }
+    emails.len() + without
+}
+
+/// Adds a fault rule on the Snapshots stand-in.
+pub async fn snapshots_fault(sys: &System, rule: Value) {
+    let url = format!("{}/sandbox/faults", sys.sandbox.snapshots_url());
+    let resp = sys.http.post(&url).json(&rule).send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    assert!(resp.status().is_success(), "POST {url} {rule}: {}", resp.status());
 }
 
 /// Records of `collection` whose `field` equals `value`.
