@@ -4,7 +4,7 @@
 //! the RingCentral and Snapshots stand-ins, `snapsync serve` and two `snapsync-worker`
 //! processes, prints progress and a summary of the initial sync, and keeps running until
 //! Ctrl-C. Production code never depends on this crate; the end-to-end tests
-//! (`tests/tests/pipeline_*.rs`) use its helpers to find and run the same binaries.
+//! (`tests/tests/pipeline/`) use its helpers to find and run the same binaries.
 //!
 //! # Layout
 //! - [`binaries`]: builds `snapsync` and `snapsync-worker` with the running cargo and finds

@@ -1,4 +1,4 @@
-//! One "process" of the shared-login test (`shared/tests/ringcentral_processes.rs`): builds
+//! One "process" of the shared-login test (`shared/tests/clients/ringcentral_processes.rs`): builds
 //! a RingCentral client like a worker does, prints `ready`, waits for `go` on stdin so
 //! several processes call at the same moment, makes two calls and prints `ok <accountId>`.
 //!

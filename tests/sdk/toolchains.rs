@@ -1,4 +1,4 @@
-//! Installs RingCentral's official SDKs for `tests/tests/rc_official_sdk.rs`, once, under the
+//! Installs RingCentral's official SDKs for `tests/tests/sandbox/rc_official_sdk.rs`, once, under the
 //! cargo target dir: the Python SDK in a venv (`<target>/sdk-venv`), the JavaScript SDK with npm
 //! (`<target>/sdk-node`). Included by that test with `#[path]`.
 //!

@@ -4,7 +4,7 @@
 //! - [`start_sandbox`]: both stand-ins on free loopback ports, with a compressed
 //!   rate-limit window, and an HTTP client logged in helpers.
 //!
-//! Tests live in `tests/tests/*.rs`; each starts what it needs (a private Redis from
+//! Tests live in `tests/tests/<area>/` (one test binary per area: `sandbox`, `queue`, `pipeline`); each starts what it needs (a private Redis from
 //! `snapsync-testkit`, the sandbox from here) and talks to it over real sockets.
 
 use std::time::Duration;

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use crate::ringcentral_support::{start, PREFIX};
 
 /// The example's binary, next to the test binaries' `deps/` folder. A plain `cargo test`
-/// builds examples, `cargo test --test ringcentral_processes` does not: then build it.
+/// builds examples, `cargo test --test clients` does not: then build it.
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");

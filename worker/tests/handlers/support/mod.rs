@@ -1,5 +1,5 @@
 //! The pipeline harness: a private redis-server, the sandbox (RingCentral and Snapshots
-//! stand-ins) in-process, and a real worker (`snapsync_worker::run`) running every job
+//! stand-ins) in-process, and a real worker (`snapsync_queue::run`) running every job
 //! through `jobs::dispatch` with clients built from a `Config`.
 
 #![allow(dead_code)]
