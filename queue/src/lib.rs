@@ -2,27 +2,34 @@
 //!
 //! snapsync's own job storage on Redis and the apalis backend that runs jobs from it. It knows
 //! nothing of RingCentral, Snapshots, mapping or routing: jobs are a kind and a JSON payload.
-//! Jobs move between states — ready, scheduled, running (leased), done, dead — by Lua scripts
-//! over the keys of one hash tag `{prefix:queue}`, so a queue lives in one Redis Cluster slot
-//! and a prefix isolates deployments. Why the storage is ours and not apalis-redis's, the key
-//! layout and every guarantee: `docs/queue.md`.
+//! Jobs move between states — ready, scheduled, snoozed, running (leased), done, dead — by Lua
+//! scripts that get every key they touch in `KEYS`, all under one hash tag `{prefix:queue}`, so
+//! a queue lives in one Redis Cluster slot and a prefix isolates deployments. Every lease has a
+//! fencing token; a run is charged an attempt when it starts; a wait that is not a failure is a
+//! snooze. Why the storage is ours and not apalis-redis's, the key layout and every guarantee:
+//! `docs/queue.md`.
 //!
 //! # Layout
 //! - [`conn`]: [`RedisConn`], the self-healing Redis connection (one server or a cluster)
 //!   every part of snapsync uses, its [`ConnOptions`], and [`is_connection_error`].
-//! - [`config`]: [`QueueConfig`] (lease, attempts, backoff, dedup TTL, retention).
-//! - [`types`]: ids, [`NewJob`], [`Leased`], [`Failure`] and the other values of the API.
-//! - [`storage`]: [`Queue`] and its moves (enqueue, reserve, ack, fail, heartbeat, recover)
-//!   and the [`Waiter`] that blocks an idle worker until work arrives.
-//! - [`backoff`]: retry delays, exponential with full jitter and a cap.
+//! - [`config`]: [`QueueConfig`] (lease, attempts, backoff, snooze bound, dedup TTL, retention),
+//!   validated with every out-of-range setting named.
+//! - [`keys`]: every Redis key of a queue, in the order the scripts get them; names from callers
+//!   checked or hashed.
+//! - [`types`]: ids, [`LeaseToken`], [`NewJob`], [`Leased`], [`Failure`] and the other values.
+//! - [`storage`]: [`Queue`] and its moves (enqueue, reserve, reclaim, start, ack, fail, snooze,
+//!   release, heartbeat, recover) and the [`Waiter`] that blocks an idle worker until work arrives.
+//! - [`backoff`]: retry delays (exponential, capped, equal jitter) and the [`horizon`] they cover.
 //! - [`inspect`]: counts per state and kind, pages of jobs by state and kind, one job with history.
-//! - [`admin`]: retry, discard, purge done jobs, pause and resume.
+//! - [`admin`]: retry, discard, purge done or dead jobs, pause and resume.
 //! - [`live_workers`]: the live-worker registry (who heartbeats, holding what; who went silent).
+//! - [`locks`]: [`LeaseLocks`], locks tied to a run's lease (renewed with it, gone with it).
 //! - [`error`]: [`QueueError`], telling a dropped connection from other failures.
 //! - [`reconnect`]: the capped backoff every task uses while Redis is away.
-//! - [`backend`]: the apalis side — [`RedisBackend`] (apalis `Backend`), its fetch, heartbeat
-//!   and settle tasks, the layer that turns a run's result into ack/fail, [`JobError`],
-//!   [`JobMeta`], and [`run`] (a handler over a backend until a shutdown future resolves).
+//! - [`backend`]: the apalis side — [`RedisBackend`] (apalis `Backend`), its fetch, start,
+//!   heartbeat and settle tasks, the layer that runs each job (cancelled when its lease is lost)
+//!   and turns its result into ack, fail or snooze, [`JobError`], [`JobMeta`], and [`run`] (a
+//!   handler over a backend until a shutdown future resolves).
 //! - `lua/`: the scripts; `common.lua` is prepended to each.
 
 pub mod admin;
