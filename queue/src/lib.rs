@@ -19,7 +19,7 @@
 //! - [`types`]: ids, [`LeaseToken`], [`NewJob`], [`Leased`], [`Failure`] and the other values.
 //! - [`storage`]: [`Queue`] and its moves (enqueue, reserve, reclaim, start, ack, fail, snooze,
 //!   release, heartbeat, recover) and the [`Waiter`] that blocks an idle worker until work arrives.
-//! - [`backoff`]: retry delays (exponential, capped, equal jitter) and the [`horizon`] they cover.
+//! - [`backoff`](mod@backoff): retry delays (exponential, capped, equal jitter) and the [`horizon`] they cover.
 //! - [`inspect`]: counts per state and kind, pages of jobs by state and kind, one job with history.
 //! - [`admin`]: retry, discard, purge done or dead jobs, pause and resume.
 //! - [`live_workers`]: the live-worker registry (who heartbeats, holding what; who went silent).
