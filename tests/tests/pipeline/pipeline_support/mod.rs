@@ -15,7 +15,7 @@ use snapsync_demo::binaries::{self, PRODUCER, WORKER};
 use snapsync_demo::process::Proc;
 use snapsync_queue::{Queue, StateCounts};
 use snapsync_sandbox::{Sandbox, SandboxConfig};
-use snapsync_testkit::{free_port, wait_until_async, RedisServer};
+use snapsync_testkit::{free_port, wait_until, wait_until_async, RedisServer};
 
 pub const WAIT: Duration = Duration::from_secs(40);
 pub const TOKEN: &str = "pipeline-verification-token";
@@ -44,6 +44,10 @@ pub struct Options {
     pub deleted_action: &'static str,
     /// The body of the config's `[retry]` section.
     pub retry: &'static str,
+    /// Personal contacts in the sandbox; `None` = its default company (200).
+    pub contacts: Option<usize>,
+    /// Redis with AOF on (`appendfsync always`), so it can be restarted without losing a write.
+    pub aof: bool,
 }
 
 /// The tests' usual retry policy: fast, and enough attempts that no fault here kills a job.
@@ -51,7 +55,15 @@ pub const FAST_RETRY: &str = "base = \"20ms\"\ncap = \"500ms\"\nmax_attempts = 2
 
 impl Default for Options {
     fn default() -> Self {
-        Options { every: Some("10s"), producers: 1, workers: 2, deleted_action: "tag", retry: FAST_RETRY }
+        Options {
+            every: Some("10s"),
+            producers: 1,
+            workers: 2,
+            deleted_action: "tag",
+            retry: FAST_RETRY,
+            contacts: None,
+            aof: false,
+        }
     }
 }
 
@@ -70,11 +82,15 @@ pub struct System {
 
 impl System {
     pub async fn start(opts: Options) -> System {
-        let (producer, worker) = bins();
-        let redis = RedisServer::start();
-        let sandbox = Sandbox::start(SandboxConfig { window: Duration::from_secs(2), ..SandboxConfig::default() })
-            .await
-            .expect("sandbox starts");
+        let (producer, _) = bins();
+        let redis = if opts.aof { RedisServer::start_with_aof() } else { RedisServer::start() };
+        let sandbox = Sandbox::start(SandboxConfig {
+            window: Duration::from_secs(2),
+            contacts: opts.contacts,
+            ..SandboxConfig::default()
+        })
+        .await
+        .expect("sandbox starts");
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -145,10 +161,25 @@ deleted_contact_action = "{deleted}"
             sys.wait_ready(bind).await;
         }
         for i in 0..opts.workers {
-            let cmd = sys.command(&worker, false);
-            sys.spawn(&format!("worker-{i}"), cmd);
+            sys.spawn_worker(&format!("worker-{i}"));
         }
         sys
+    }
+
+    /// Starts one more `snapsync-worker` process named `name`.
+    pub fn spawn_worker(&mut self, name: &str) {
+        let (_, worker) = bins();
+        let cmd = self.command(&worker, false);
+        self.spawn(name, cmd);
+    }
+
+    /// SIGKILLs the process named `name` (as a crash would), reaps it and forgets it; its log
+    /// file stays in the test's directory.
+    pub fn kill(&mut self, name: &str) {
+        let i = self.procs.iter().position(|p| p.name == name).unwrap_or_else(|| panic!("no process named {name}"));
+        let mut proc = self.procs.remove(i);
+        proc.signal(nix::sys::signal::Signal::SIGKILL);
+        wait_until(&format!("{name} to die"), Duration::from_secs(10), || proc.exited().map(|_| ()));
     }
 
     /// `bin [serve] --config FILE`, logging at info, no inherited `SNAPSYNC_CONFIG`.
@@ -275,7 +306,7 @@ pub fn expected_leads(sys: &System) -> usize {
     let mut emails = std::collections::HashSet::new();
     let mut without = 0;
     for c in dir.books.values().flat_map(|b| b.contacts.values()).filter(|c| !c.deleted) {
-        match c.fields.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()) {
+        match lead_email(&c.fields) {
             Some(e) => {
                 emails.insert(e);
             }
@@ -283,6 +314,15 @@ pub fn expected_leads(sys: &System) -> usize {
         }
     }
     emails.len() + without
+}
+
+/// The email a contact's lead gets, as the default mapping picks it: the first of `email`,
+/// `email2`, `email3` that is not blank, trimmed and lowercased.
+pub fn lead_email(c: &snapsync_sandbox::ringcentral::directory::ContactFields) -> Option<String> {
+    [&c.email, &c.email2, &c.email3]
+        .into_iter()
+        .filter_map(|e| e.as_deref().map(|e| e.trim().to_lowercase()))
+        .find(|e| !e.is_empty())
 }
 
 /// Adds a fault rule on the Snapshots stand-in.
