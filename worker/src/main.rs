@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use snapsync::config::Config;
+use snapsync_queue::config::MAX_PREFETCH;
 use snapsync_queue::{run, shutdown_signal, RedisBackend, WorkerOptions};
 use snapsync_worker::jobs::{dispatch, Context};
 
@@ -28,10 +29,10 @@ struct Cli {
     /// Overrides `queue.name`.
     #[arg(long)]
     queue: Option<String>,
-    /// Jobs run at once (overrides `worker.concurrency`).
+    /// Jobs run at once, 1 to 10000 (overrides `worker.concurrency`).
     #[arg(long)]
     concurrency: Option<usize>,
-    /// Jobs reserved ahead of free slots (overrides `worker.prefetch`).
+    /// Jobs reserved ahead of free slots, 1 to 10000 (overrides `worker.prefetch`).
     #[arg(long)]
     prefetch: Option<usize>,
     /// Lease of a reserved job in ms, renewed every third of it (overrides `worker.lease`).
@@ -58,9 +59,10 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(n) = cli.concurrency {
         config.worker.concurrency = n;
-        // A smaller pool should not reserve the configured prefetch ahead of itself.
+        // A smaller pool should not reserve the configured prefetch ahead of itself. Capped,
+        // so a too-large `--concurrency` is reported as itself and not as a prefetch too.
         if cli.prefetch.is_none() {
-            config.worker.prefetch = WorkerOptions::default_prefetch(n);
+            config.worker.prefetch = WorkerOptions::default_prefetch(n).min(MAX_PREFETCH);
         }
     }
     if let Some(n) = cli.prefetch {
@@ -72,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(secs) = cli.shutdown_secs {
         config.worker.shutdown_deadline = Duration::from_secs(secs);
     }
+    // Before anything connects: a flag out of range is refused at startup, naming its key.
     config.validate()?;
     let ctx = Arc::new(Context::from_config(&config).await?);
     let options = WorkerOptions {

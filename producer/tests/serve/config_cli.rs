@@ -117,3 +117,23 @@ fn show_prints_the_effective_config_with_secrets_redacted() {
     let shown: toml::Table = stdout.parse().expect("show prints TOML");
     assert!(shown.contains_key("rate_limits"));
 }
+
+#[test]
+fn show_of_a_cluster_url_hides_the_password_of_every_node() {
+    for (url, shown) in [
+        (
+            "redis+cluster://snap:node-secret-3a7f@10.0.0.1:7000,10.0.0.2:7001",
+            "redis+cluster://snap:[redacted]@10.0.0.1:7000,10.0.0.2:7001",
+        ),
+        (
+            "redis://:node-secret-3a7f@10.0.0.1:7000,redis://:node-secret-3a7f@10.0.0.2:7001",
+            "redis://:[redacted]@10.0.0.1:7000,redis://:[redacted]@10.0.0.2:7001",
+        ),
+    ] {
+        let out = snapsync(&["config", "show"], &[("SNAPSYNC__REDIS__URL", url)]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{url}: {stderr}");
+        assert!(!format!("{stdout}{stderr}").contains("node-secret-3a7f"), "show leaks a node password:\n{stdout}");
+        assert!(stdout.contains(&format!("url = \"{shown}\"")), "{stdout}");
+    }
+}

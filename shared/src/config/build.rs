@@ -43,6 +43,7 @@ pub(crate) fn build(r: &mut Reader) -> Config {
             name: r.string("queue.name", &d.queue.name),
             done_keep_age: r.duration("queue.done_keep_age", d.queue.done_keep_age),
             done_keep_count: r.count("queue.done_keep_count", d.queue.done_keep_count),
+            dead_keep_age: r.duration("queue.dead_keep_age", d.queue.dead_keep_age),
             dead_cap: r.count("queue.dead_cap", d.queue.dead_cap),
             unique_ttl: r.duration("queue.unique_ttl", d.queue.unique_ttl),
         },
@@ -137,5 +138,6 @@ fn retry(r: &mut Reader, d: RetryConfig) -> RetryConfig {
         cap: r.duration("retry.cap", d.cap),
         max_attempts: r.count("retry.max_attempts", d.max_attempts),
         max_attempts_per_kind: per_kind,
+        max_snoozed: r.duration("retry.max_snoozed", d.max_snoozed),
     }
 }

@@ -8,14 +8,17 @@
 //! that forgets to configure Redis cannot touch a shared one.
 //!
 //! Secrets are [`SecretString`]s; `Debug` and [`Config::redacted_toml`] print them as
-//! `[redacted]` (for `redis.url` only the password part).
+//! `[redacted]` (for `redis.url` only the password part, every node's for a cluster).
 //!
 //! # Layout
 //! - `layers`: the file parsed into a tree, environment overrides written over it.
 //! - `reader`: typing the tree key by key, collecting problems, finding unknown keys.
 //! - `sections`: the section types and their defaults.
 //! - `build`: the tree → [`Config`], section by section.
-//! - `validate`: checks across values (ranges, URL schemes, cap ≥ base, ...).
+//! - `validate`: checks across values (ranges, URL schemes, cap ≥ base, ...); the queue
+//!   engine's ranges come from `QueueConfig::validate`.
+//! - `redis_url`: which `redis.url` values `RedisConn` accepts (one server or a cluster), and
+//!   their redacted form.
 //! - `show`: the effective config as TOML with secrets redacted; `Debug` impls.
 //! - `error`: [`ConfigError`] and [`Problem`].
 
@@ -23,6 +26,7 @@ mod build;
 mod error;
 mod layers;
 mod reader;
+mod redis_url;
 mod sections;
 mod show;
 mod validate;
@@ -106,7 +110,8 @@ impl Config {
     }
 
     /// Every cross-value problem at once (ranges, URL schemes, `retry.cap` ≥ `retry.base`,
-    /// ...). [`Config::load`] already calls this; call it after changing a `Config` in code.
+    /// and everything [`QueueConfig::validate`] checks, each named by its key).
+    /// [`Config::load`] already calls this; call it after changing a `Config` in code.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let problems = validate::problems(self);
         if problems.is_empty() {
@@ -131,9 +136,11 @@ impl Config {
                 .collect(),
             backoff_base: self.retry.base,
             backoff_cap: self.retry.cap,
+            max_snoozed: self.retry.max_snoozed,
             unique_ttl: self.queue.unique_ttl,
             done_keep_age: self.queue.done_keep_age,
             done_keep_count: self.queue.done_keep_count,
+            dead_keep_age: self.queue.dead_keep_age,
             dead_cap: self.queue.dead_cap,
             ..QueueConfig::default()
         }

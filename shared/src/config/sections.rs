@@ -240,15 +240,21 @@ pub struct RetryConfig {
     pub cap: Duration,
     pub max_attempts: u32,
     pub max_attempts_per_kind: HashMap<JobKind, u32>,
+    /// How long a job's snoozes (waits that are not failures, like a rate-limit pause) may
+    /// add up to; past it a snooze counts as a failed attempt.
+    pub max_snoozed: Duration,
 }
 
 impl Default for RetryConfig {
+    /// The queue engine's defaults, so the two cannot drift apart.
     fn default() -> Self {
+        let q = snapsync_queue::QueueConfig::default();
         RetryConfig {
-            base: Duration::from_secs(1),
-            cap: Duration::from_secs(300),
-            max_attempts: 5,
+            base: q.backoff_base,
+            cap: q.backoff_cap,
+            max_attempts: q.default_max_attempts,
             max_attempts_per_kind: HashMap::new(),
+            max_snoozed: q.max_snoozed,
         }
     }
 }
@@ -281,6 +287,8 @@ pub struct QueueSection {
     pub name: String,
     pub done_keep_age: Duration,
     pub done_keep_count: u64,
+    /// Dead jobs expire after this long, and past `dead_cap` the oldest go first.
+    pub dead_keep_age: Duration,
     pub dead_cap: u64,
     pub unique_ttl: Duration,
 }
@@ -293,6 +301,7 @@ impl Default for QueueSection {
             name: q.queue,
             done_keep_age: q.done_keep_age,
             done_keep_count: q.done_keep_count,
+            dead_keep_age: q.dead_keep_age,
             dead_cap: q.dead_cap,
             unique_ttl: q.unique_ttl,
         }

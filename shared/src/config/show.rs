@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
+use super::redis_url;
 use super::sections::*;
-use super::validate::redact_redis_url;
 use super::Config;
 use secrecy::ExposeSecret;
 
@@ -31,9 +31,10 @@ fn table<const N: usize>(entries: [(&str, Value); N]) -> Value {
 }
 
 impl RedisConfig {
-    /// The URL with its password replaced by `[redacted]`, for logs and printouts.
+    /// The URL with every password replaced by `[redacted]` (each node's, for a cluster), for
+    /// logs and printouts.
     pub fn redacted_url(&self) -> String {
-        redact_redis_url(self.url.expose_secret())
+        redis_url::redact(self.url.expose_secret())
     }
 }
 
@@ -98,6 +99,7 @@ impl Config {
                 ("base", duration(self.retry.base)),
                 ("cap", duration(self.retry.cap)),
                 ("max_attempts", int(self.retry.max_attempts.into())),
+                ("max_snoozed", duration(self.retry.max_snoozed)),
                 ("max_attempts_per_kind", Value::Table(per_kind)),
             ]),
         );
@@ -119,6 +121,7 @@ impl Config {
                 ("name", text(q.name.as_str())),
                 ("done_keep_age", duration(q.done_keep_age)),
                 ("done_keep_count", int(q.done_keep_count)),
+                ("dead_keep_age", duration(q.dead_keep_age)),
                 ("dead_cap", int(q.dead_cap)),
                 ("unique_ttl", duration(q.unique_ttl)),
             ]),

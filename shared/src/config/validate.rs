@@ -1,16 +1,28 @@
 //! Checks across a typed [`Config`]: ranges, URL schemes, one value against another. Each
-//! problem names the key, the value (`[redacted]` for secrets) and the expected form.
+//! problem names the key, the value (`[redacted]` for secrets) and the expected form. The
+//! ranges of the queue engine's settings are its own (`QueueConfig::validate`), not
+//! repeated here.
 
+use std::fmt;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+use snapsync_queue::config::MAX_PREFETCH;
 use url::Url;
 
 use super::error::Problem;
+use super::redis_url;
 use super::sections::{Schedule, DEFAULT_ADMIN_TOKEN};
 use super::Config;
 
 const REDACTED: &str = "[redacted]";
+
+/// Most jobs one worker process runs at once. Each slot is a task holding a lease renewed
+/// by heartbeats; past this a deployment wants more processes, and a bigger number is more
+/// likely a typo than a plan.
+pub(crate) const MAX_CONCURRENCY: usize = 10_000;
+
+const HOUR: Duration = Duration::from_secs(3600);
 
 pub(crate) fn problems(c: &Config) -> Vec<Problem> {
     let mut p = Vec::new();
@@ -57,30 +69,11 @@ pub(crate) fn problems(c: &Config) -> Vec<Problem> {
     positive(&mut p, "rate_limits.snapshots.requests", c.rate_limits.snapshots.requests as u64);
     at_least(&mut p, "rate_limits.snapshots.window", c.rate_limits.snapshots.window, Duration::from_secs(1), "1s");
 
-    at_least(&mut p, "retry.base", c.retry.base, Duration::from_millis(1), "1ms");
-    if c.retry.cap < c.retry.base {
-        let shown = format!("\"{}\"", humantime::format_duration(c.retry.cap));
-        let expected = format!("at least `retry.base` ({})", humantime::format_duration(c.retry.base));
-        p.push(Problem::invalid("retry.cap", &shown, &expected));
-    }
-    positive(&mut p, "retry.max_attempts", c.retry.max_attempts as u64);
-    for kind in crate::jobs::JobKind::ALL {
-        if let Some(&n) = c.retry.max_attempts_per_kind.get(&kind) {
-            positive(&mut p, &format!("retry.max_attempts_per_kind.{}", kind.as_str()), n as u64);
-        }
-    }
-
-    positive(&mut p, "worker.concurrency", c.worker.concurrency as u64);
-    at_least(&mut p, "worker.lease", c.worker.lease, Duration::from_millis(100), "100ms");
-    at_least(&mut p, "worker.shutdown_deadline", c.worker.shutdown_deadline, Duration::from_millis(1), "1ms");
-
-    for (key, name) in [("queue.prefix", &c.queue.prefix), ("queue.name", &c.queue.name)] {
-        if name.is_empty() || name.contains(['{', '}', ' ']) {
-            p.push(Problem::invalid(key, &format!("{name:?}"), "a non-empty name without braces or spaces"));
-        }
-    }
-    at_least(&mut p, "queue.unique_ttl", c.queue.unique_ttl, Duration::from_secs(1), "1s");
-    positive(&mut p, "queue.dead_cap", c.queue.dead_cap);
+    queue_ranges(&mut p, c);
+    in_range(&mut p, "worker.concurrency", c.worker.concurrency, 1, MAX_CONCURRENCY);
+    // The queue engine refuses a larger prefetch; said here, at startup, naming the key.
+    in_range(&mut p, "worker.prefetch", c.worker.prefetch, 1, MAX_PREFETCH);
+    in_range(&mut p, "worker.shutdown_deadline", c.worker.shutdown_deadline, Duration::from_millis(1), HOUR);
 
     for (key, path) in [("mapping.path", &c.mapping.path), ("routing.path", &c.routing.path)] {
         if path.as_os_str().is_empty() {
@@ -99,35 +92,32 @@ pub(crate) fn problems(c: &Config) -> Vec<Problem> {
 }
 
 fn redis_url(p: &mut Vec<Problem>, url: &SecretString) {
-    let text = url.expose_secret();
-    let ok = Url::parse(text).is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss") && u.host().is_some());
-    if !ok {
-        let shown = format!("\"{}\"", redact_redis_url(text));
-        p.push(Problem::invalid("redis.url", &shown, "a redis:// or rediss:// URL like \"redis://127.0.0.1:16379\""));
+    if let Err(expected) = redis_url::check(url.expose_secret()) {
+        let shown = format!("\"{}\"", redis_url::redact(url.expose_secret()));
+        p.push(Problem::invalid("redis.url", &shown, &expected));
     }
 }
 
-/// The URL with its password (if any) replaced by `[redacted]`; user, host, port and
-/// database stay readable. Text that is not a URL but holds `@` loses everything before it.
-pub(crate) fn redact_redis_url(text: &str) -> String {
-    if let Ok(url) = Url::parse(text) {
-        if let Some(password) = url.password() {
-            let serialized = url.as_str();
-            let needle = format!(":{password}@");
-            if let Some(at) = serialized.find(&needle) {
-                return format!("{}:{REDACTED}@{}", &serialized[..at], &serialized[at + needle.len()..]);
-            }
-            return REDACTED.to_owned();
-        }
-        // An `@` that is not the user-info separator of a URL with a host (`user:pw@host`
-        // parses as scheme `user`) may follow a password: fall through to the text rule.
-        if url.host().is_some() || !text.contains('@') {
-            return url.as_str().to_owned();
-        }
+/// The queue engine's own checks (`queue.*`, `retry.*`, `worker.lease`), so its ranges have
+/// one source. Each of its lines starts with the TOML key (`retry.base: 0ns is out of range:
+/// ...`) and becomes a problem for that key, so the key's origin (an environment variable)
+/// is added as for any other.
+fn queue_ranges(p: &mut Vec<Problem>, c: &Config) {
+    let Err(lines) = c.queue_config().validate() else { return };
+    for line in lines {
+        let problem = match line.split_once(": ") {
+            Some((key, message)) if !key.is_empty() && !key.contains(' ') => Problem::keyed(key, message.to_owned()),
+            // Not the documented form: kept whole rather than given a wrong key.
+            _ => Problem { key: None, origin: None, message: line },
+        };
+        p.push(problem);
     }
-    match text.rfind('@') {
-        Some(at) => format!("{REDACTED}{}", &text[at..]),
-        None => text.to_owned(),
+}
+
+/// `key: value is out of range: expected between lo and hi`, the queue engine's wording.
+fn in_range<T: PartialOrd + fmt::Debug>(p: &mut Vec<Problem>, key: &str, value: T, lo: T, hi: T) {
+    if value < lo || value > hi {
+        p.push(Problem::keyed(key, format!("{value:?} is out of range: expected between {lo:?} and {hi:?}")));
     }
 }
 
@@ -153,21 +143,5 @@ fn at_least(p: &mut Vec<Problem>, key: &str, value: Duration, min: Duration, min
     if value < min {
         let shown = format!("\"{}\"", humantime::format_duration(value));
         p.push(Problem::invalid(key, &shown, &format!("a duration of at least {min_text}")));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_redis_url;
-
-    #[test]
-    fn redis_url_loses_only_its_password() {
-        assert_eq!(redact_redis_url("redis://user:pa55@host:6379/0"), "redis://user:[redacted]@host:6379/0");
-        assert_eq!(redact_redis_url("rediss://:pa55@host"), "rediss://:[redacted]@host");
-        assert_eq!(redact_redis_url("redis://host:6379"), "redis://host:6379");
-        assert_eq!(redact_redis_url("redis://user@host"), "redis://user@host");
-        // Not a URL: everything before the last `@` may be a password.
-        assert_eq!(redact_redis_url("user:pa55@host:6379"), "[redacted]@host:6379");
-        assert_eq!(redact_redis_url("localhost:6379"), "localhost:6379");
     }
 }

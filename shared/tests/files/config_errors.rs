@@ -35,14 +35,14 @@ concurrency = 0
     let msg = err.to_string();
     assert!(msg.starts_with("invalid configuration, 3 problems:"), "{msg}");
     assert!(
-        msg.contains("`redis.url`: \"localhost:6379\" is not valid: expected a redis:// or rediss:// URL"),
+        msg.contains("`redis.url`: \"localhost:6379\" is not valid: expected a Redis URL like \"redis://"),
         "{msg}"
     );
     assert!(
         msg.contains("`ringcentral.server_url`: \"ftp://platform.example.com/\" is not valid: expected an http:// or https:// URL"),
         "{msg}"
     );
-    assert!(msg.contains("`worker.concurrency`: 0 is not valid: expected at least 1"), "{msg}");
+    assert!(msg.contains("`worker.concurrency`: 0 is out of range: expected between 1 and 10000"), "{msg}");
 }
 
 #[test]
@@ -100,7 +100,7 @@ prefix = "a b"
         "`schedules.accounts.cron`: \"every tuesday\" is not valid: expected a cron expression",
         "`schedules.contacts.every`: \"soon\" is not valid: expected a duration like \"500ms\"",
         "`schedules.locations`: sets both `every` and `cron`",
-        "`retry.cap`: \"1s\" is not valid: expected at least `retry.base` (10s)",
+        "`retry.cap`: 1s is below retry.base 10s: expected cap >= base",
         "`sync.deleted_contact_action`: \"purge\" is not valid: expected \"tag\" or \"delete\"",
         "`sync.default_country`: \"usa\" is not valid: expected a two-letter ISO 3166-1 country code",
         "`queue.prefix`: \"a b\" is not valid",
@@ -126,7 +126,7 @@ fn bad_env_overrides_name_the_variable() {
         "`worker.prefetch` (from SNAPSYNC__WORKER__PREFETCH): \"many\" is not valid: expected a whole number",
         "`redis.urll` (from SNAPSYNC__REDIS__URLL): unknown key in [redis]: expected one of `url`",
         "SNAPSYNC____URL is not a valid override name: expected SNAPSYNC__SECTION__KEY",
-        "`retry.base` (from SNAPSYNC__RETRY__BASE): \"0s\" is not valid: expected a duration of at least 1ms",
+        "`retry.base` (from SNAPSYNC__RETRY__BASE): 0ns is out of range: expected between 1ms and 3600s",
     ] {
         assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
     }
@@ -187,4 +187,92 @@ fn webhook_receiver_and_admin_api_need_different_addresses() {
         msg.contains("`admin.bind`: \"127.0.0.1:9000\" is not valid: expected an address other than `http.bind`'s"),
         "{msg}"
     );
+}
+
+#[test]
+fn prefetch_out_of_range_is_refused_naming_the_key() {
+    let msg = error("", &[("SNAPSYNC__WORKER__PREFETCH", "0")]);
+    assert!(
+        msg.contains(
+            "`worker.prefetch` (from SNAPSYNC__WORKER__PREFETCH): 0 is out of range: expected between 1 and 10000"
+        ),
+        "{msg}"
+    );
+    let msg = error("[worker]\nprefetch = 20000\n", &[]);
+    assert!(msg.contains("`worker.prefetch`: 20000 is out of range: expected between 1 and 10000"), "{msg}");
+    assert!(msg.contains("1 problem:"), "{msg}");
+    // The largest prefetch the queue engine takes is accepted.
+    let max = format!("[worker]\nprefetch = {}\n", snapsync_queue::config::MAX_PREFETCH);
+    assert_eq!(Config::from_toml_str(&max, env(&[])).expect("the maximum loads").worker.prefetch, 10_000);
+}
+
+#[test]
+fn a_config_changed_in_code_is_checked_like_a_loaded_one() {
+    // What the worker does with `--prefetch 20000` before it connects.
+    let mut config = Config::default();
+    config.worker.prefetch = 20_000;
+    let err = config.validate().expect_err("prefetch too large");
+    let keys: Vec<_> = err.problems().iter().filter_map(|p| p.key.as_deref()).collect();
+    assert_eq!(keys, ["worker.prefetch"], "{err}");
+}
+
+#[test]
+fn every_queue_and_worker_range_is_named_at_once() {
+    let file = r#"
+[retry]
+max_attempts = 5000
+max_snoozed = "1ms"
+[retry.max_attempts_per_kind]
+tag_call = 0
+[worker]
+concurrency = 20000
+lease = "5ms"
+shutdown_deadline = "2h"
+[queue]
+name = ""
+dead_keep_age = "0s"
+done_keep_count = 0
+unique_ttl = "500ms"
+"#;
+    let err = Config::from_toml_str(file, env(&[])).expect_err("ten problems");
+    let msg = err.to_string();
+    for expected in [
+        "`retry.max_attempts`: 5000 is out of range: expected between 1 and 1000",
+        "`retry.max_snoozed`: 1ms is out of range: expected between 100ms and 2592000s",
+        "`retry.max_attempts_per_kind.tag_call`: 0 is out of range: expected between 1 and 1000",
+        "`worker.concurrency`: 20000 is out of range: expected between 1 and 10000",
+        "`worker.lease`: 5ms is out of range: expected between 100ms and 3600s",
+        "`worker.shutdown_deadline`: 7200s is out of range: expected between 1ms and 3600s",
+        "`queue.name`: \"\" is not valid",
+        "`queue.dead_keep_age`: 0ns is out of range",
+        "`queue.done_keep_count`: 0 is out of range: expected between 1 and 10000000",
+        "`queue.unique_ttl`: 500ms is out of range: expected between 1s and",
+    ] {
+        assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
+    }
+    assert_eq!(err.problems().len(), 10, "each problem once: {msg}");
+}
+
+#[test]
+fn a_queue_range_set_through_the_environment_names_the_variable() {
+    let msg = error("", &[("SNAPSYNC__QUEUE__DEAD_KEEP_AGE", "20000d")]);
+    assert!(
+        msg.contains("`queue.dead_keep_age` (from SNAPSYNC__QUEUE__DEAD_KEEP_AGE): 1728000000s is out of range"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_bad_cluster_url_is_refused_naming_redis_url() {
+    for (url, expected) in [
+        ("redis+cluster://10.0.0.1:7000,,10.0.0.2:7001", "expected host:port entries separated by commas"),
+        ("redis://:one@10.0.0.1:7000,redis://:two@10.0.0.2:7001", "expected every cluster node with the same password"),
+        ("redis://10.0.0.1:7000,redis://", "expected a Redis URL like"),
+        ("redis+unix:///run/redis.sock,redis://10.0.0.2:7001", "a Redis Cluster is not reached over a unix socket"),
+    ] {
+        let msg = error(&format!("[redis]\nurl = \"{url}\"\n"), &[]);
+        assert!(msg.contains("`redis.url`: \""), "{url}: {msg}");
+        assert!(msg.contains(expected), "{url}: missing {expected:?} in {msg}");
+        assert!(msg.contains("1 problem:"), "{msg}");
+    }
 }

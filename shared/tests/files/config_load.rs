@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use snapsync::config::{Config, DeletedContactAction, Resource, Schedule};
 use snapsync::jobs::JobKind;
+use snapsync_queue::{horizon, QueueConfig};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -117,18 +118,66 @@ fn durations_accept_the_documented_forms() {
 #[test]
 fn queue_config_carries_queue_worker_and_retry_settings() {
     let file = "[queue]\nprefix = \"p\"\nname = \"n\"\ndone_keep_age = \"2h\"\ndone_keep_count = 7\n\
-                dead_cap = 9\nunique_ttl = \"10m\"\n[worker]\nlease = \"20s\"\n\
-                [retry]\nbase = \"2s\"\ncap = \"1m\"\nmax_attempts = 4\n[retry.max_attempts_per_kind]\ntag_call = 2\n";
+                dead_keep_age = \"3d\"\ndead_cap = 9\nunique_ttl = \"10m\"\n[worker]\nlease = \"20s\"\n\
+                [retry]\nbase = \"3s\"\ncap = \"1m\"\nmax_attempts = 4\nmax_snoozed = \"20m\"\n\
+                [retry.max_attempts_per_kind]\ntag_call = 2\n";
     let q = Config::from_toml_str(file, env(&[])).expect("loads").queue_config();
     assert_eq!((q.prefix.as_str(), q.queue.as_str()), ("p", "n"));
     assert_eq!(q.done_keep_age, Duration::from_secs(7200));
+    assert_eq!(q.dead_keep_age, Duration::from_secs(3 * 24 * 3600));
+    assert_eq!(q.max_snoozed, Duration::from_secs(20 * 60));
     assert_eq!((q.done_keep_count, q.dead_cap), (7, 9));
     assert_eq!(q.unique_ttl, Duration::from_secs(600));
     assert_eq!(q.lease, Duration::from_secs(20));
-    assert_eq!((q.backoff_base, q.backoff_cap), (Duration::from_secs(2), Duration::from_secs(60)));
+    assert_eq!((q.backoff_base, q.backoff_cap), (Duration::from_secs(3), Duration::from_secs(60)));
     assert_eq!(q.max_attempts_for("tag_call"), 2);
     assert_eq!(q.max_attempts_for("sync_contacts"), 4);
     assert_eq!(q.validate(), Ok(()));
+}
+
+#[test]
+fn retry_and_retention_defaults_are_the_queue_engines() {
+    let (c, q) = (Config::default(), QueueConfig::default());
+    assert_eq!((c.retry.base, c.retry.cap), (q.backoff_base, q.backoff_cap));
+    assert_eq!((c.retry.max_attempts, c.retry.max_snoozed), (q.default_max_attempts, q.max_snoozed));
+    assert_eq!((c.queue.dead_keep_age, c.queue.dead_cap), (q.dead_keep_age, q.dead_cap));
+    // What the example promises: 15 attempts, 2s doubling to 5m.
+    assert_eq!(
+        (c.retry.max_attempts, c.retry.base, c.retry.cap),
+        (15, Duration::from_secs(2), Duration::from_secs(300))
+    );
+    assert_eq!(c.queue.dead_keep_age, Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(c.retry.max_snoozed, Duration::from_secs(3600));
+    // An empty file and the defaults give the queue engine the same settings.
+    let loaded = Config::from_toml_str("", env(&[])).expect("defaults load").queue_config();
+    assert_eq!(format!("{loaded:?}"), format!("{q:?}"));
+}
+
+#[test]
+fn example_retry_comment_states_the_defaults_horizon() {
+    let c = Config::default();
+    let (min, max) = horizon(c.retry.max_attempts, c.retry.base, c.retry.cap);
+    let text = std::fs::read_to_string(repo_file("config/snapsync.example.toml")).expect("read example");
+    let claim = format!("at least {} minutes of failures\n# (at most {})", min.as_secs() / 60, max.as_secs() / 60);
+    assert!(text.contains(&claim), "the [retry] comment should say {claim:?}");
+    // Each attempt past the doubling adds between half the cap and the whole cap.
+    let (min_more, max_more) = horizon(c.retry.max_attempts + 1, c.retry.base, c.retry.cap);
+    assert_eq!((min_more - min, max_more - max), (c.retry.cap / 2, c.retry.cap));
+    assert!(text.contains("each extra attempt adds 2.5 to 5 minutes"), "cap {:?}", c.retry.cap);
+}
+
+#[test]
+fn cluster_urls_load() {
+    for url in [
+        "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001,10.0.0.3:7002",
+        "redis+cluster://10.0.0.1:7000",
+        "redis://:pw@10.0.0.1:7000,redis://10.0.0.2:7001",
+        "redis://:pw@10.0.0.1:7000,redis://:pw@10.0.0.2:7001",
+    ] {
+        let config = Config::from_toml_str("", env(&[("SNAPSYNC__REDIS__URL", url)]))
+            .unwrap_or_else(|e| panic!("{url} should load: {e}"));
+        assert_eq!(config.redis.url.expose_secret(), url);
+    }
 }
 
 #[test]

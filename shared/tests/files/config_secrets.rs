@@ -123,3 +123,35 @@ fn toml_syntax_errors_do_not_quote_the_line() {
     assert!(msg.contains("is not valid TOML at line 2"), "{msg}");
     assert_no_secret("syntax error", &msg);
 }
+
+#[test]
+fn no_password_of_a_cluster_node_is_shown() {
+    let (one, two) = ("node-pw-one-4e1f", "node-pw-two-a09c");
+    for (url, shown) in [
+        (
+            format!("redis+cluster://snap:{one}@10.0.0.1:7000,10.0.0.2:7001/0"),
+            "redis+cluster://snap:[redacted]@10.0.0.1:7000,10.0.0.2:7001/0".to_owned(),
+        ),
+        (
+            format!("redis://:{one}@10.0.0.1:7000,redis://:{one}@10.0.0.2:7001,redis://10.0.0.3:7002"),
+            "redis://:[redacted]@10.0.0.1:7000,redis://:[redacted]@10.0.0.2:7001,redis://10.0.0.3:7002".to_owned(),
+        ),
+    ] {
+        let config = Config::from_toml_str(&format!("[redis]\nurl = \"{url}\"\n"), env(&[])).expect("cluster loads");
+        assert!(config.redis.url.expose_secret().contains(one), "the password is really there");
+        let printed = config.redacted_toml();
+        let debug = format!("{config:?}");
+        for text in [&printed, &debug, &config.redis.redacted_url()] {
+            assert!(!text.contains(one), "leaks the password:\n{text}");
+        }
+        assert!(printed.contains(&format!("url = \"{shown}\"")), "hosts stay readable:\n{printed}");
+        assert!(debug.contains(&shown), "{debug}");
+    }
+    // Refused (two passwords): the message hides both.
+    let url = format!("redis://:{one}@10.0.0.1:7000,redis://:{two}@10.0.0.2:7001");
+    let err = Config::from_toml_str("", env(&[("SNAPSYNC__REDIS__URL", &url)])).expect_err("two passwords");
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(!text.contains(one) && !text.contains(two), "leaks a password: {text}");
+    }
+    assert!(err.to_string().contains("redis://:[redacted]@10.0.0.1:7000,redis://:[redacted]@10.0.0.2:7001"), "{err}");
+}

@@ -2,6 +2,7 @@
 
 mod config_errors;
 mod config_load;
+mod config_redis_url;
 mod config_secrets;
 mod mapping_default;
 mod mapping_file;

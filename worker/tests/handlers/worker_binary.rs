@@ -1,6 +1,7 @@
 //! The `snapsync-worker` binary as a real process: it loads its config file (`--config`),
 //! lets flags override it, runs real sync jobs against the sandbox from a private Redis, and
-//! on SIGTERM finishes, deregisters and exits 0.
+//! on SIGTERM finishes, deregisters and exits 0; a flag out of range stops it at startup,
+//! before it connects, naming the key.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -77,4 +78,22 @@ async fn runs_jobs_and_exits_zero_on_sigterm() {
         .expect("json");
     assert_eq!(records["locations"].as_array().map(Vec::len), Some(9), "two runs, each location once");
     assert_eq!(records["accounts"].as_array().map(Vec::len), Some(1), "two runs, one account");
+}
+
+#[test]
+fn a_prefetch_flag_out_of_range_is_refused_at_startup_naming_the_key() {
+    // Nothing listens on port 1: the refusal comes from validation, before connecting.
+    let output = Command::new(env!("CARGO_BIN_EXE_snapsync-worker"))
+        .args(["--redis-url", "redis://127.0.0.1:1", "--prefetch", "20000"])
+        .env_remove("SNAPSYNC_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run snapsync-worker");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "exit status {:?}, stderr:\n{stderr}", output.status);
+    assert!(
+        stderr.contains("`worker.prefetch`: 20000 is out of range: expected between 1 and 10000"),
+        "stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("connect"), "refused before connecting:\n{stderr}");
 }
