@@ -3,6 +3,9 @@
 mod queue_backlog;
 mod queue_control;
 mod queue_crash;
+mod queue_locks;
+mod queue_lost_reply;
+mod queue_prefetch;
 mod queue_redis_restart;
 mod queue_retry;
 mod queue_support;
