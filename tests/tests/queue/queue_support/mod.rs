@@ -338,6 +338,13 @@ impl<S> Harness<S> {
         s * 1000 + us / 1000
     }
 
+    /// Redis's clock in ms, `None` while Redis cannot be reached (the reader's connection
+    /// heals on the call after the one that found it broken).
+    pub async fn try_redis_now_ms(&self) -> Option<u64> {
+        let (s, us): (u64, u64) = redis::cmd("TIME").query_async(&mut self.conn()).await.ok()?;
+        Some(s * 1000 + us / 1000)
+    }
+
     /// The worker's last heartbeat (Redis ms), from the live-worker registry.
     pub async fn last_beat(&self, worker: &str) -> Option<u64> {
         let score: Option<f64> = self.conn().zscore(self.key("workers"), worker).await.ok().flatten();
