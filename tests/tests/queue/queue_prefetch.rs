@@ -191,8 +191,10 @@ async fn sigterm_with_a_full_buffer_hands_it_back_at_once_and_cuts_the_running_j
     })
     .await;
 
-    a.terminate();
+    // Taken before the signal is sent, so every interval below is an upper bound on what the
+    // worker took, and the deadline cannot pass before it.
     let signalled = Instant::now();
+    a.terminate();
     // At once, not at exit: the buffered jobs are back on ready, uncharged, while A still runs
     // the long job (nobody else is there to take them yet).
     wait_until_async("the 7 buffered jobs to be back on ready", Duration::from_secs(1), || async {
