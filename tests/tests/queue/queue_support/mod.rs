@@ -1,5 +1,6 @@
-//! Support for the `queue_*` end-to-end tests: a private Redis, a producer-side [`Queue`],
-//! real `queue-test-worker` processes ([`worker_process`]) and reads of what they recorded.
+//! Support for the `queue_*` end-to-end tests: a private Redis (or Redis Cluster), a
+//! producer-side [`Queue`], real `queue-test-worker` processes ([`worker_process`]) and reads
+//! of what they recorded.
 //!
 //! The test worker records every run in Redis, outside the queue's keys:
 //! `HINCRBY snapsync-test:runs <tag> 1` and `RPUSH snapsync-test:log "<tag> <worker> <attempt>"`
@@ -17,8 +18,9 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use serde::Deserialize;
 use serde_json::json;
+use snapsync_queue::keys::Keys;
 use snapsync_queue::{ConnOptions, Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig, RedisConn};
-use snapsync_testkit::{wait_until_async, RedisServer};
+use snapsync_testkit::{wait_until_async, RedisCluster, RedisServer};
 
 pub use worker_process::{WorkerOpts, WorkerProcess};
 
@@ -42,6 +44,16 @@ pub enum Op {
         times: u32,
     },
     Panic,
+    /// Sleeps `ms` on the tag's first run only; a no-op on any later run.
+    SleepFirst(u64),
+    /// SIGKILLs its own worker after `ms`.
+    DieAfter(u64),
+    /// Takes the lease lock on `key` (snoozing while another run holds it), then either
+    /// SIGKILLs its worker holding it (`die`) or succeeds and releases it.
+    Lock {
+        key: &'static str,
+        die: bool,
+    },
 }
 
 /// A `test` job tagged `tag` doing `op`.
@@ -54,6 +66,11 @@ pub fn job(tag: &str, op: Op) -> NewJob {
         Op::Permanent => json!({"tag": tag, "op": "permanent"}),
         Op::RetryAfter { ms, times } => json!({"tag": tag, "op": "retry_after", "ms": ms, "fail_times": times}),
         Op::Panic => json!({"tag": tag, "op": "panic"}),
+        Op::SleepFirst(ms) => json!({"tag": tag, "op": "sleep_first", "ms": ms}),
+        Op::DieAfter(ms) => json!({"tag": tag, "op": "die", "ms": ms}),
+        Op::Lock { key, die } => {
+            json!({"tag": tag, "op": "lock", "key": key, "then": if die { "die" } else { "release" }})
+        }
     };
     NewJob::new("test", payload.to_string())
 }
@@ -76,15 +93,33 @@ pub struct Attempt {
     pub e: String,
 }
 
-/// A private Redis, a queue handle on it and a connection for reading the test keys.
-pub struct Harness {
-    pub redis: RedisServer,
+/// A private Redis (`S` = [`RedisServer`], or a [`RedisCluster`]), a queue handle on it and
+/// a connection for reading the test keys.
+pub struct Harness<S = RedisServer> {
+    pub redis: S,
+    /// The URL the queue, the reader and the worker processes connect with.
+    pub url: String,
     pub prefix: String,
     pub queue: Queue,
     pub conn: RedisConn,
 }
 
-impl Harness {
+/// The queue's settings for `test`: the same attempts, lease and backoff as the workers'
+/// defaults (`WorkerOpts::default()`); max attempts are stored on the job at enqueue, so the
+/// producer's setting is the one that counts.
+pub fn queue_config(test: &str) -> QueueConfig {
+    QueueConfig {
+        prefix: format!("e2e-{test}"),
+        queue: "jobs".into(),
+        lease: Duration::from_millis(1000),
+        default_max_attempts: 3,
+        backoff_base: Duration::from_millis(50),
+        backoff_cap: Duration::from_millis(400),
+        ..QueueConfig::default()
+    }
+}
+
+impl Harness<RedisServer> {
     pub async fn start(test: &str) -> Harness {
         Self::with_redis(RedisServer::start(), test).await
     }
@@ -94,35 +129,50 @@ impl Harness {
         Self::with_redis(RedisServer::start_with_aof(), test).await
     }
 
-    async fn with_redis(redis: RedisServer, test: &str) -> Harness {
-        let prefix = format!("e2e-{test}");
-        // Same attempts, lease and backoff as the workers' defaults (`WorkerOpts::default()`);
-        // max attempts are stored on the job at enqueue, so the producer's setting is the one that counts.
-        let config = QueueConfig {
-            prefix: prefix.clone(),
-            queue: "jobs".into(),
-            lease: Duration::from_millis(1000),
-            default_max_attempts: 3,
-            backoff_base: Duration::from_millis(50),
-            backoff_cap: Duration::from_millis(400),
-            ..QueueConfig::default()
-        };
-        let queue = Queue::connect(&redis.url(), config).await.expect("connect the producer to the private redis");
+    /// On a Redis that was started by the caller (a password, other options).
+    pub async fn with_redis(redis: RedisServer, test: &str) -> Harness {
+        let url = redis.url();
+        Self::connect(redis, url, test).await
+    }
+}
+
+impl Harness<RedisCluster> {
+    /// On a Redis Cluster, every client connecting with `url` (a list of its nodes).
+    pub async fn on_cluster(cluster: RedisCluster, url: String, test: &str) -> Harness<RedisCluster> {
+        Self::connect(cluster, url, test).await
+    }
+}
+
+impl<S> Harness<S> {
+    async fn connect(redis: S, url: String, test: &str) -> Harness<S> {
+        let config = queue_config(test);
+        let prefix = config.prefix.clone();
+        let queue = Queue::connect(&url, config).await.expect("connect the producer to the private redis");
         // Reading 100,000 counters at once takes longer than the default response timeout.
         let options = ConnOptions { response_timeout: Some(Duration::from_secs(30)), ..ConnOptions::default() };
-        let conn =
-            RedisConn::connect(&redis.url(), options).await.expect("connect the test reader to the private redis");
-        Harness { redis, prefix, queue, conn }
+        let conn = RedisConn::connect(&url, options).await.expect("connect the test reader to the private redis");
+        Harness { redis, url, prefix, queue, conn }
+    }
+
+    /// The keys of the queue the workers of this harness serve.
+    pub fn keys(&self) -> Keys {
+        Keys::new(&self.prefix, "jobs")
     }
 
     /// Starts a worker process on this queue and waits until it is ready.
     pub fn worker(&self, opts: &WorkerOpts) -> WorkerProcess {
-        WorkerProcess::spawn(&self.redis.url(), &self.prefix, opts)
+        WorkerProcess::spawn(&self.url, &self.prefix, opts)
+    }
+
+    /// Starts a worker connecting with another URL than the harness's (a proxy in front of
+    /// its Redis, say).
+    pub fn worker_via(&self, url: &str, opts: &WorkerOpts) -> WorkerProcess {
+        WorkerProcess::spawn(url, &self.prefix, opts)
     }
 
     /// Starts a worker that may be killed by its first job before it prints `ready`.
     pub fn worker_may_die(&self, opts: &WorkerOpts) -> WorkerProcess {
-        WorkerProcess::spawn_may_die(&self.redis.url(), &self.prefix, opts)
+        WorkerProcess::spawn_may_die(&self.url, &self.prefix, opts)
     }
 
     /// A key of the queue: `{prefix:jobs}:<suffix>`.
@@ -288,6 +338,13 @@ impl Harness {
         s * 1000 + us / 1000
     }
 
+    /// Redis's clock in ms, `None` while Redis cannot be reached (the reader's connection
+    /// heals on the call after the one that found it broken).
+    pub async fn try_redis_now_ms(&self) -> Option<u64> {
+        let (s, us): (u64, u64) = redis::cmd("TIME").query_async(&mut self.conn()).await.ok()?;
+        Some(s * 1000 + us / 1000)
+    }
+
     /// The worker's last heartbeat (Redis ms), from the live-worker registry.
     pub async fn last_beat(&self, worker: &str) -> Option<u64> {
         let score: Option<f64> = self.conn().zscore(self.key("workers"), worker).await.ok().flatten();
@@ -320,7 +377,7 @@ fn parse_run(line: &str) -> Run {
 }
 
 /// Asserts every tag in `tags` ran exactly once and completed exactly once.
-pub async fn assert_each_once(h: &Harness, tags: &[String]) {
+pub async fn assert_each_once<S>(h: &Harness<S>, tags: &[String]) {
     let runs = h.runs().await;
     let done = h.done().await;
     let bad: Vec<String> = tags

@@ -212,12 +212,18 @@ impl WorkerProcess {
         self.try_exit().is_none()
     }
 
-    /// The last `n` lines the worker wrote to stderr.
-    pub fn stderr_tail(&self, n: usize) -> String {
+    /// Everything the worker wrote to stderr so far (its log, without colours).
+    pub fn stderr(&self) -> String {
         let mut text = String::new();
         if let Ok(mut f) = std::fs::File::open(&self.stderr_path) {
             let _ = f.read_to_string(&mut text);
         }
+        text
+    }
+
+    /// The last `n` lines the worker wrote to stderr.
+    pub fn stderr_tail(&self, n: usize) -> String {
+        let text = self.stderr();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
