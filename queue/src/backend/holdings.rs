@@ -95,11 +95,37 @@ impl Default for WorkerOptions {
     }
 }
 
+/// The leases held, and an index of them by job (a job has more than one only while a stale run
+/// of it is still ending), so starting a run never scans every lease held.
+#[derive(Default)]
+pub(crate) struct Held {
+    leases: HashMap<LeaseToken, Holding>,
+    by_job: HashMap<JobId, Vec<LeaseToken>>,
+}
+
+impl Held {
+    fn insert(&mut self, lease: LeaseToken, holding: Holding) {
+        self.by_job.entry(holding.id.clone()).or_default().push(lease);
+        self.leases.insert(lease, holding);
+    }
+
+    fn remove(&mut self, lease: &LeaseToken) -> Option<Holding> {
+        let holding = self.leases.remove(lease)?;
+        if let Some(tokens) = self.by_job.get_mut(&holding.id) {
+            tokens.retain(|t| t != lease);
+            if tokens.is_empty() {
+                self.by_job.remove(&holding.id);
+            }
+        }
+        Some(holding)
+    }
+}
+
 pub(crate) struct Shared {
     pub queue: Queue,
     pub info: WorkerInfo,
     pub options: WorkerOptions,
-    held: Mutex<HashMap<LeaseToken, Holding>>,
+    held: Mutex<Held>,
     settle_tx: mpsc::UnboundedSender<Settle>,
     start_tx: mpsc::UnboundedSender<StartRequest>,
     /// Stop reserving and starting (SIGTERM received).
@@ -129,7 +155,7 @@ impl Shared {
             queue,
             info,
             options,
-            held: Mutex::new(HashMap::new()),
+            held: Mutex::new(Held::default()),
             settle_tx,
             start_tx,
             stop: CancellationToken::new(),
@@ -142,7 +168,7 @@ impl Shared {
         (Arc::new(shared), settle_rx, start_rx)
     }
 
-    fn held(&self) -> MutexGuard<'_, HashMap<LeaseToken, Holding>> {
+    fn held(&self) -> MutexGuard<'_, Held> {
         // A poisoned lock only means a panic elsewhere mid-update of a plain map; keep going.
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -166,16 +192,18 @@ impl Shared {
     /// (Redis leased the job again): it is cancelled, and the new run must wait for its end
     /// (the returned receiver), so two runs of one job never overlap in this process.
     pub(crate) fn begin(&self, lease: LeaseToken) -> Option<Begun> {
-        let mut held = self.held();
+        let mut guard = self.held();
         if self.stop.is_cancelled() {
             return None;
         }
-        let holding = held.get_mut(&lease)?;
+        let held = &mut *guard;
+        let holding = held.leases.get_mut(&lease)?;
         holding.stage = Stage::Running;
         let (id, lost, locks) = (holding.id.clone(), holding.lost.clone(), holding.locks.clone());
         let mut older = Vec::new();
-        for (token, h) in held.iter_mut() {
-            if *token != lease && h.id == id && matches!(h.stage, Stage::Running | Stage::Lost) {
+        for token in held.by_job.get(&id).into_iter().flatten().filter(|t| **t != lease) {
+            let Some(h) = held.leases.get_mut(token) else { continue };
+            if matches!(h.stage, Stage::Running | Stage::Lost) {
                 h.lost.cancel();
                 h.stage = Stage::Lost;
                 older.push(h.ended.subscribe());
@@ -189,7 +217,7 @@ impl Shared {
     /// otherwise (lost, nothing to write) it is forgotten now.
     pub(crate) fn finished(&self, lease: LeaseToken, settling: bool) {
         let mut held = self.held();
-        let Some(h) = held.get_mut(&lease) else { return };
+        let Some(h) = held.leases.get_mut(&lease) else { return };
         let _ = h.ended.send(true);
         if settling && h.stage == Stage::Running {
             h.stage = Stage::Settling;
@@ -217,7 +245,7 @@ impl Shared {
         let mut held = self.held();
         let mut out = Vec::new();
         for t in tokens {
-            let Some(h) = held.get_mut(t) else { continue };
+            let Some(h) = held.leases.get_mut(t) else { continue };
             h.lost.cancel();
             out.push((h.id.clone(), *t, h.stage));
             match h.stage {
@@ -235,13 +263,14 @@ impl Shared {
     pub(crate) fn take_buffered(&self) -> Vec<LeaseRef> {
         let mut held = self.held();
         let tokens: Vec<LeaseToken> =
-            held.iter().filter(|(_, h)| h.stage == Stage::Buffered).map(|(t, _)| *t).collect();
+            held.leases.iter().filter(|(_, h)| h.stage == Stage::Buffered).map(|(t, _)| *t).collect();
         tokens.into_iter().filter_map(|t| held.remove(&t).map(|h| LeaseRef { id: h.id, lease: t })).collect()
     }
 
     /// Every lease still held (buffered, running or settling), for the heartbeat.
     pub(crate) fn leases(&self) -> Vec<LeaseRef> {
         self.held()
+            .leases
             .iter()
             .filter(|(_, h)| h.stage != Stage::Lost)
             .map(|(t, h)| LeaseRef { id: h.id.clone(), lease: *t })
@@ -251,6 +280,7 @@ impl Shared {
     /// The lock sets of the running leases, for the heartbeat.
     pub(crate) fn lock_sets(&self) -> Vec<LeaseLocks> {
         self.held()
+            .leases
             .values()
             .filter(|h| matches!(h.stage, Stage::Running | Stage::Settling) && !h.locks.keys().is_empty())
             .map(|h| h.locks.clone())
@@ -260,8 +290,8 @@ impl Shared {
     /// Leases held here: (buffered, running).
     pub(crate) fn census(&self) -> (usize, usize) {
         let held = self.held();
-        let buffered = held.values().filter(|h| h.stage == Stage::Buffered).count();
-        (buffered, held.len() - buffered)
+        let buffered = held.leases.values().filter(|h| h.stage == Stage::Buffered).count();
+        (buffered, held.leases.len() - buffered)
     }
 
     pub(crate) fn settle(&self, s: Settle) {

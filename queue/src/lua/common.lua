@@ -125,6 +125,15 @@ local function trim(zkey, state, cap, age, limit)
   return #old
 end
 
+-- Puts ids back at the reserving end of ready, next in line, in their given order (reserve
+-- pops from the right, so they are pushed reversed).
+local function push_front(ids)
+  if #ids == 0 then return end
+  local rev = {}
+  for i = #ids, 1, -1 do rev[#rev + 1] = ids[i] end
+  call_many('RPUSH', K.ready, rev)
+end
+
 local function wake(n)
   if n <= 0 then return end
   if n > 16 then n = 16 end

@@ -41,8 +41,8 @@ if #ids > 0 then
       redis.call('HSET', K.rec, id, pack(r))
     end
   end
-  -- Next in line: a lost job has waited long enough.
-  if #requeued > 0 then call_many('RPUSH', K.ready, requeued) end
+  -- Next in line (a lost job has waited long enough), in the order they were leased.
+  push_front(requeued)
 end
 trim(K.dead, 'dead', dead_cap, dead_age, 100 + #ids)
 trim(K.done, 'done', done_count, done_age, 100)

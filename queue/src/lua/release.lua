@@ -25,10 +25,7 @@ end
 if #back > 0 then
   call_many('HSET', K.rec, sets, true)
   call_many('ZREM', K.running, back)
-  -- Reversed, so they come out of the reserving end in their original order.
-  local rev = {}
-  for i = #back, 1, -1 do rev[#rev + 1] = back[i] end
-  call_many('RPUSH', K.ready, rev)
+  push_front(back)
 end
 flush_counts()
 wake(#back)

@@ -88,13 +88,10 @@ async fn poison_with_fifteen_mates(test: &str, poison_op: Op) {
 }
 
 /// A SIGKILLed worker's prefetched jobs go back to ready in their queue order: the job
-/// first in line is still first. Fails today: `recover.lua` `RPUSH`es the expired ids, in
-/// lease-deadline order, onto the end reserve pops from, so they come out reversed
-/// (`release.lua` and `reclaim.lua` reverse theirs for exactly this reason). With a poison
-/// job first in line, the next worker runs it last, right after the others, and its crash
-/// can catch their acks still lingering.
+/// first in line is still first. (Recovery once pushed the expired ids onto the reserving end
+/// as they came, so they came out reversed; with a poison job first in line the next worker
+/// then ran it last, right after the others, and its crash caught their lingering acks.)
 #[tokio::test]
-#[ignore = "fails on an engine bug: recover.lua requeues expired leases in reverse order"]
 async fn a_dead_workers_prefetched_jobs_come_back_in_queue_order() {
     let h = Harness::start("recover-order").await;
     let opts = WorkerOpts::default().concurrency(1).prefetch(8);
