@@ -212,7 +212,9 @@ mod tests {
         assert_eq!(Classification::from_http(503, ra).retry_after(), ra);
         assert!(!Classification::from_http(503, None).is_snooze(), "a bare 503 is a failure that may pass");
         assert!(Classification::from_http(408, None).is_retryable());
-        assert!(Classification::from_http(500, None).is_retryable() && !Classification::from_http(500, None).is_snooze());
+        assert!(
+            Classification::from_http(500, None).is_retryable() && !Classification::from_http(500, None).is_snooze()
+        );
         assert!(Classification::from_http(502, None).is_retryable());
         for s in [400, 401, 403, 404, 409, 412, 422] {
             let c = Classification::from_http(s, ra);
