@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use crate::errors::{Classification, Classify};
 
+/// How long a run that lost its record lock waits before its next try.
+pub const LOCK_LOST_WAIT: Duration = Duration::from_millis(100);
+
 /// An error answer from Snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -66,6 +69,10 @@ pub enum SnapshotsError {
     },
     #[error("{collection} record {external_id:?} is being written by another run; free within {retry_in:?}")]
     Busy { collection: &'static str, external_id: String, retry_in: Duration },
+    /// The record's lock was no longer this run's when its state was to be written (it
+    /// expired and another run may hold it now); the state was left as it was.
+    #[error("{collection} record {external_id:?}: this run lost its write lock; its state was not written")]
+    LockLost { collection: &'static str, external_id: String },
     #[error("invalid snapshots client input: {0}")]
     Invalid(String),
 }
@@ -127,6 +134,11 @@ impl Classify for SnapshotsError {
                 self.to_string(),
                 (*retry_in).clamp(Duration::from_millis(50), Duration::from_secs(30)),
             ),
+            // A lock outlives a live run (the heartbeat renews it with the lease), so losing it
+            // means the run lost its lease or stalled past it: nothing is wrong with the job or
+            // the record. Come back shortly; the next run re-reads Snapshots by external id
+            // and writes the state then (whoever holds the lock now finishes first).
+            SnapshotsError::LockLost { .. } => Classification::snooze(self.to_string(), LOCK_LOST_WAIT),
             SnapshotsError::Invalid(_) => Classification::permanent(self.to_string()),
         }
     }

@@ -13,8 +13,9 @@
 //! - [`http`]: [`SnapshotsClient`] and the single-request calls (find, get, create, patch,
 //!   delete, owners, activities).
 //! - [`upsert`]: the upsert, tag and delete-by-external-id flows.
-//! - [`state`]: what is kept in Redis per record (content hash, last source version, id)
-//!   and the per-record lock that makes "check, then write" safe across workers.
+//! - [`state`]: what is kept in Redis per record (content hash, last source version, id),
+//!   the keys of the per-record lock (a lock of the job's lease, `snapsync_queue::LeaseLocks`)
+//!   that makes "check, then write" safe across workers, and the fenced state writes.
 
 pub mod error;
 pub mod http;

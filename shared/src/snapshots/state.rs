@@ -1,28 +1,54 @@
 //! What snapsync remembers per written record, in Redis, so it can skip writes:
-//! `{prefix}:snap:hash:<collection>:<external_id>` is a Redis hash with
+//! `{prefix}:snap:hash:{<collection>:<external_id>}` ([`state_key`]) is a Redis hash with
 //! - `hash`: SHA-256 of the mapped record last written (canonical JSON: keys sorted),
 //! - `sv`: the last applied source version (`t:<nanos>` / `s:<n>`, see [`SourceVersion`]),
 //! - `id`: the Snapshots id of the record.
 //!
 //! "Read the state, decide, write, store the state" must not interleave with another
-//! worker doing the same for the same record, or an older version could land last. So
-//! each upsert holds `{prefix}:snap:lock:<collection>:<external_id>` (SET NX with a TTL and
-//! a random token, released only by its holder). The TTL outlives the longest upsert
-//! (at most five 30 s requests) so a live holder never loses it; a crashed one frees it.
+//! run doing the same for the same record, or an older version could land last. So each
+//! upsert, tag and delete holds `{prefix}:snap:lock:{<collection>:<external_id>}`
+//! ([`lock_key`]), a lock of the running job's lease (`snapsync_queue::LeaseLocks`): its
+//! value is the lease's owner token, the worker's heartbeat renews it with the lease, and a
+//! crashed holder's lock expires within one lease, not minutes later.
+//!
+//! A lock that expires can be taken by another run while its old holder is still inside a
+//! slow request (a lost lease, a stalled process). So the state is written *fenced*: one
+//! script checks that the lock still holds this run's token and only then changes the hash
+//! ([`store`], [`forget_record`], [`forget_hash`]); a run that lost its lock gets
+//! [`SnapshotsError::LockLost`] and writes nothing. Both keys carry the same hash tag, the
+//! text between the first `{` and the next `}` (`<collection>:<external_id>` up to any `}`
+//! inside the id), so on Redis Cluster they share a slot and the script may touch both. The
+//! prefix has no braces (the config refuses them), so the tag is always the one added here.
+//!
+//! State keys moved to this form (they were `{prefix}:snap:hash:<collection>:<external_id>`,
+//! without the tag). Old entries are simply ignored: the next sync of a record finds it in
+//! Snapshots by external id, patches it (a no-op when nothing changed) and writes the state
+//! again under the new key. Nothing is duplicated, because every upsert goes by external id.
+//! The old keys never expire; they can be deleted by hand (`SCAN` for
+//! `{prefix}:snap:hash:<collection>:*` without a `{`).
 
+use std::sync::LazyLock;
+
+use redis::Script;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use snapsync_queue::RedisConn;
+use snapsync_queue::{LockGuard, RedisConn};
 
 use super::error::SnapshotsError;
 use super::types::{Collection, SourceVersion};
 
-const LOCK_TTL_MS: u64 = 180_000;
-
-const RELEASE: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+/// `KEYS[1]` the record's lock, `KEYS[2]` its state hash; `ARGV[1]` the lock token this run
+/// holds, `ARGV[2]` `HSET` or `HDEL`, then that command's arguments. Returns 1 when the
+/// change was made, 0 when the lock is no longer held under this token (nothing written).
+const FENCED_WRITE: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local op = ARGV[2]
+if op ~= 'HSET' and op ~= 'HDEL' then return redis.error_reply('fenced write: unknown command ' .. tostring(op)) end
+redis.call(op, KEYS[2], unpack(ARGV, 3))
+return 1
 "#;
+
+static FENCED: LazyLock<Script> = LazyLock::new(|| Script::new(FENCED_WRITE));
 
 /// The remembered state of one record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,12 +58,62 @@ pub struct WriteState {
     pub id: Option<String>,
 }
 
+/// The record's state hash: `{prefix}:snap:hash:{<collection>:<external_id>}`. The braces
+/// are the Redis Cluster hash tag it shares with [`lock_key`].
 pub fn state_key(prefix: &str, collection: Collection, external_id: &str) -> String {
-    format!("{prefix}:snap:hash:{}:{external_id}", collection.path())
+    format!("{prefix}:snap:hash:{{{}:{external_id}}}", collection.path())
 }
 
-fn lock_key(prefix: &str, collection: Collection, external_id: &str) -> String {
-    format!("{prefix}:snap:lock:{}:{external_id}", collection.path())
+/// The record's write lock: `{prefix}:snap:lock:{<collection>:<external_id>}`, in the same
+/// cluster slot as [`state_key`].
+pub fn lock_key(prefix: &str, collection: Collection, external_id: &str) -> String {
+    format!("{prefix}:snap:lock:{{{}:{external_id}}}", collection.path())
+}
+
+/// The right to change one record's state: made only from the record's held lock (inside
+/// the crate, by the upsert, tag and delete flows), and checked again by every write.
+#[derive(Debug, Clone)]
+pub struct Fence {
+    lock_key: String,
+    token: String,
+    state_key: String,
+    collection: Collection,
+    external_id: String,
+}
+
+impl Fence {
+    /// `guard` must be the lock on [`lock_key`] of this record.
+    pub(crate) fn new(prefix: &str, collection: Collection, external_id: &str, guard: &LockGuard) -> Fence {
+        debug_assert_eq!(guard.key(), lock_key(prefix, collection, external_id), "a fence needs the record's own lock");
+        Fence {
+            lock_key: guard.key().to_string(),
+            token: guard.token().to_string(),
+            state_key: state_key(prefix, collection, external_id),
+            collection,
+            external_id: external_id.to_string(),
+        }
+    }
+
+    /// Runs `op` (`HSET`/`HDEL`) with `args` on the state hash if the lock is still ours.
+    async fn write(
+        &self,
+        conn: &mut RedisConn,
+        op: &'static str,
+        args: &[&str],
+        what: &'static str,
+    ) -> Result<(), SnapshotsError> {
+        let mut inv = FENCED.key(&self.lock_key);
+        inv.key(&self.state_key).arg(&self.token).arg(op);
+        for a in args {
+            inv.arg(*a);
+        }
+        let done: i64 = inv.invoke_async(conn).await.map_err(SnapshotsError::redis(what))?;
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(SnapshotsError::LockLost { collection: self.collection.path(), external_id: self.external_id.clone() })
+        }
+    }
 }
 
 /// SHA-256 (hex) of a record's canonical JSON. `serde_json::Map` keeps keys sorted, so
@@ -64,100 +140,86 @@ pub async fn load(
     Ok(WriteState { hash, source_version: sv.as_deref().and_then(SourceVersion::decode), id })
 }
 
-/// Records a successful write (or a confirmed "already so").
+/// Records a successful write (or a confirmed "already so"), if the lock is still held.
 pub async fn store(
     conn: &mut RedisConn,
-    prefix: &str,
-    collection: Collection,
-    external_id: &str,
+    fence: &Fence,
     hash: &str,
     source_version: Option<SourceVersion>,
     id: &str,
 ) -> Result<(), SnapshotsError> {
-    let mut cmd = redis::cmd("HSET");
-    cmd.arg(state_key(prefix, collection, external_id)).arg("hash").arg(hash).arg("id").arg(id);
-    if let Some(sv) = source_version {
-        cmd.arg("sv").arg(sv.encode());
+    let sv = source_version.map(SourceVersion::encode);
+    let mut args = vec!["hash", hash, "id", id];
+    if let Some(sv) = &sv {
+        args.extend(["sv", sv.as_str()]);
     }
-    cmd.query_async::<()>(conn).await.map_err(SnapshotsError::redis("HSET write state"))
+    fence.write(conn, "HSET", &args, "HSET write state").await
 }
 
 /// Forgets the hash and id (the record is gone) but keeps the source version, so a late
 /// older update cannot bring a deleted record back.
-pub async fn forget_record(
-    conn: &mut RedisConn,
-    prefix: &str,
-    collection: Collection,
-    external_id: &str,
-) -> Result<(), SnapshotsError> {
-    redis::cmd("HDEL")
-        .arg(state_key(prefix, collection, external_id))
-        .arg("hash")
-        .arg("id")
-        .query_async::<()>(conn)
-        .await
-        .map_err(SnapshotsError::redis("HDEL write state"))
+pub async fn forget_record(conn: &mut RedisConn, fence: &Fence) -> Result<(), SnapshotsError> {
+    fence.write(conn, "HDEL", &["hash", "id"], "HDEL write state").await
 }
 
 /// Clears the remembered hash only, so the next upsert writes even if unchanged
 /// (after a tag changed the record outside the mapping, for example).
-pub async fn forget_hash(
-    conn: &mut RedisConn,
-    prefix: &str,
-    collection: Collection,
-    external_id: &str,
-) -> Result<(), SnapshotsError> {
-    redis::cmd("HDEL")
-        .arg(state_key(prefix, collection, external_id))
-        .arg("hash")
-        .query_async::<()>(conn)
-        .await
-        .map_err(SnapshotsError::redis("HDEL write state hash"))
+pub async fn forget_hash(conn: &mut RedisConn, fence: &Fence) -> Result<(), SnapshotsError> {
+    fence.write(conn, "HDEL", &["hash"], "HDEL write state hash").await
 }
 
-/// A held per-record lock; release it with [`RecordLock::release`].
-pub struct RecordLock {
-    key: String,
-    token: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl RecordLock {
-    /// Takes the lock or answers [`SnapshotsError::Busy`] (retryable) at once: waiting
-    /// here would hold a worker slot while another worker finishes the same record.
-    pub async fn acquire(
-        conn: &mut RedisConn,
-        prefix: &str,
-        collection: Collection,
-        external_id: &str,
-    ) -> Result<RecordLock, SnapshotsError> {
-        let key = lock_key(prefix, collection, external_id);
-        let token = uuid::Uuid::new_v4().to_string();
-        let set: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg(&token)
-            .arg("NX")
-            .arg("PX")
-            .arg(LOCK_TTL_MS)
-            .query_async(conn)
-            .await
-            .map_err(SnapshotsError::redis("SET NX record lock"))?;
-        match set {
-            Some(_) => Ok(RecordLock { key, token }),
-            None => Err(SnapshotsError::Busy {
-                collection: collection.path(),
-                external_id: external_id.into(),
-                retry_in: std::time::Duration::from_millis(200),
-            }),
+    /// Redis Cluster's rule (cluster spec, "hash tags"): when the key has a `{` and a `}`
+    /// after it with at least one byte between, only that text is hashed; else the whole key.
+    fn hash_tag(key: &str) -> &str {
+        if let Some(open) = key.find('{') {
+            if let Some(len) = key[open + 1..].find('}') {
+                if len > 0 {
+                    return &key[open + 1..open + 1 + len];
+                }
+            }
         }
+        key
     }
 
-    pub async fn release(self, conn: &mut RedisConn) -> Result<(), SnapshotsError> {
-        redis::Script::new(RELEASE)
-            .key(&self.key)
-            .arg(&self.token)
-            .invoke_async::<i64>(conn)
-            .await
-            .map(|_| ())
-            .map_err(SnapshotsError::redis("release record lock"))
+    #[test]
+    fn the_state_and_the_lock_of_a_record_share_a_hash_tag_whatever_braces_its_id_has() {
+        let cases = [
+            ("ringcentral:site:1", "locations:ringcentral:site:1"),
+            ("a{b}c", "locations:a{b"),
+            ("a}b", "locations:a"),
+            ("}", "locations:"),
+            ("{x}", "locations:{x"),
+            ("}{", "locations:"),
+            ("a{", "locations:a{"),
+            ("{}", "locations:{"),
+            ("x}}{{y}", "locations:x"),
+        ];
+        for (external_id, tag) in cases {
+            let state = state_key("snapsync", Collection::Locations, external_id);
+            let lock = lock_key("snapsync", Collection::Locations, external_id);
+            assert_eq!(hash_tag(&state), tag, "state key {state}");
+            assert_eq!(hash_tag(&lock), tag, "lock key {lock}");
+            assert_ne!(state, lock);
+        }
+        // Different records, different tags (so they spread over the cluster's slots).
+        let a = state_key("p", Collection::Leads, "ringcentral:contact:1");
+        let b = state_key("p", Collection::Leads, "ringcentral:contact:2");
+        assert_ne!(hash_tag(&a), hash_tag(&b));
+        assert_eq!(a, "p:snap:hash:{leads:ringcentral:contact:1}");
+        assert_eq!(lock_key("p", Collection::Leads, "x"), "p:snap:lock:{leads:x}");
+    }
+
+    #[test]
+    fn the_hash_tag_rule_is_redis_clusters() {
+        // The helper above is what the assertions rest on; pin it to the spec's examples.
+        assert_eq!(hash_tag("{user1000}.following"), "user1000");
+        assert_eq!(hash_tag("foo{}{bar}"), "foo{}{bar}");
+        assert_eq!(hash_tag("foo{{bar}}zap"), "{bar");
+        assert_eq!(hash_tag("foo{bar}{zap}"), "bar");
+        assert_eq!(hash_tag("plain"), "plain");
     }
 }

@@ -1,20 +1,28 @@
 //! The flows that make writes idempotent: upsert by `external_id`, tag, delete.
 //!
-//! Upsert, under the record's lock (`state.rs`):
+//! Every flow runs under the record's write lock, taken from the caller's
+//! [`LeaseLocks`] (the running job's `JobMeta::locks`, so the lock lives and dies with the
+//! job's lease; see `state.rs`). A record another run holds answers
+//! [`SnapshotsError::Busy`] at once, with how long the lock may still be held: the job
+//! snoozes rather than holding a worker slot while it waits.
+//!
+//! Upsert:
 //! 1. an older source version than the last applied one → [`UpsertOutcome::Stale`];
 //! 2. the same content hash as last written → [`UpsertOutcome::Unchanged`], no request;
 //! 3. `GET /<collection>?external_id=` → found: `PATCH` with `If-Match` (a 412 re-reads
 //!    and retries once); not found: `POST` with the caller's `Idempotency-Key` (a 409
 //!    names `existing_id`: read it and `PATCH` it, so a lost race is an update);
-//! 4. remember the hash, the source version and the id.
+//! 4. remember the hash, the source version and the id: fenced, only while the lock is
+//!    still this run's ([`SnapshotsError::LockLost`] otherwise).
 
 use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
+use snapsync_queue::{LeaseLocks, LockError};
 
 use super::error::SnapshotsError;
 use super::http::SnapshotsClient;
-use super::state::{self, content_hash, RecordLock};
+use super::state::{self, content_hash, Fence};
 use super::types::{Collection, DeleteOutcome, Record, SourceVersion, TagOutcome, UpsertOutcome};
 
 impl SnapshotsClient {
@@ -22,8 +30,11 @@ impl SnapshotsClient {
     /// `record` is the mapped record without `external_id` (it is set here); a `null`
     /// value means "not sent" on a create and "clear it" on an update.
     /// `idempotency_key` is derived by the caller from the job (same job → same key).
+    /// `locks`: the running job's lease locks (`JobMeta::locks`), or
+    /// `LeaseLocks::standalone` outside a job.
     pub async fn upsert(
         &self,
+        locks: &LeaseLocks,
         collection: Collection,
         external_id: &str,
         record: Map<String, Value>,
@@ -36,8 +47,8 @@ impl SnapshotsClient {
             ));
         }
         check_external_id(external_id)?;
-        self.locked(collection, external_id, |me| {
-            me.upsert_locked(collection, external_id, record, idempotency_key, source_version)
+        self.locked(locks, collection, external_id, |me, fence| {
+            me.upsert_locked(fence, collection, external_id, record, idempotency_key, source_version)
         })
         .await
     }
@@ -46,52 +57,71 @@ impl SnapshotsClient {
     /// Snapshots cannot delete from).
     pub async fn tag(
         &self,
+        locks: &LeaseLocks,
         collection: Collection,
         external_id: &str,
         tag: &str,
     ) -> Result<TagOutcome, SnapshotsError> {
         check_external_id(external_id)?;
-        self.locked(collection, external_id, |me| me.tag_locked(collection, external_id, tag)).await
+        self.locked(locks, collection, external_id, |me, _fence| me.tag_locked(collection, external_id, tag)).await
     }
 
     /// Deletes the record with this `external_id` (Snapshots allows it for locations).
-    pub async fn delete(&self, collection: Collection, external_id: &str) -> Result<DeleteOutcome, SnapshotsError> {
+    pub async fn delete(
+        &self,
+        locks: &LeaseLocks,
+        collection: Collection,
+        external_id: &str,
+    ) -> Result<DeleteOutcome, SnapshotsError> {
         check_external_id(external_id)?;
-        self.locked(collection, external_id, |me| async move {
+        self.locked(locks, collection, external_id, |me, fence| async move {
             let mut conn = me.redis.clone();
             let outcome = match me.find_by_external_id(collection, external_id).await? {
                 Some(r) if me.delete_by_id(collection, &r.id).await? => DeleteOutcome::Deleted { id: r.id },
                 _ => DeleteOutcome::NotFound,
             };
-            state::forget_record(&mut conn, &me.key_prefix, collection, external_id).await?;
+            state::forget_record(&mut conn, &fence).await?;
             Ok(outcome)
         })
         .await
     }
 
-    /// Runs `f` holding the record's lock; the lock is released whatever `f` returns.
+    /// Runs `f` holding the record's lock from `locks`, with the [`Fence`] its state writes
+    /// go through; the lock is released whatever `f` returns (and, should this future be
+    /// dropped mid-way, by the guard's drop).
     async fn locked<'a, T, F, Fut>(
         &'a self,
+        locks: &LeaseLocks,
         collection: Collection,
         external_id: &str,
         f: F,
     ) -> Result<T, SnapshotsError>
     where
-        F: FnOnce(&'a SnapshotsClient) -> Fut,
+        F: FnOnce(&'a SnapshotsClient, Fence) -> Fut,
         Fut: std::future::Future<Output = Result<T, SnapshotsError>>,
     {
-        let mut conn = self.redis.clone();
-        let lock = RecordLock::acquire(&mut conn, &self.key_prefix, collection, external_id).await?;
-        let result = f(self).await;
-        if let Err(e) = lock.release(&mut conn).await {
-            // The lock expires on its own; the write itself is done, so do not fail it.
-            tracing::warn!(error = %e, collection = collection.path(), "could not release a snapshots record lock");
+        let key = state::lock_key(&self.key_prefix, collection, external_id);
+        let guard = locks.acquire(&key).await.map_err(|e| match e {
+            LockError::Busy { retry_in, .. } => {
+                SnapshotsError::Busy { collection: collection.path(), external_id: external_id.into(), retry_in }
+            }
+            LockError::Redis(source) => SnapshotsError::Redis { op: "SET NX record lock", source },
+        })?;
+        let fence = Fence::new(&self.key_prefix, collection, external_id, &guard);
+        let result = f(self, fence).await;
+        match guard.release().await {
+            Ok(true) => {}
+            // Expired (a stalled run): any state write after that was refused by the fence.
+            Ok(false) => tracing::warn!(lock = %key, "a snapshots record lock had expired before its release"),
+            // It expires with its TTL; the work itself is done, so do not fail it.
+            Err(e) => tracing::warn!(error = %e, lock = %key, "could not release a snapshots record lock"),
         }
         result
     }
 
     async fn upsert_locked(
         &self,
+        fence: Fence,
         collection: Collection,
         external_id: &str,
         mut record: Map<String, Value>,
@@ -110,7 +140,7 @@ impl SnapshotsClient {
         if let (Some(last), Some(id)) = (&known.hash, &known.id) {
             if *last == hash {
                 // Same content; a newer source version is still worth remembering.
-                state::store(&mut conn, &self.key_prefix, collection, external_id, &hash, source_version, id).await?;
+                state::store(&mut conn, &fence, &hash, source_version, id).await?;
                 return Ok(UpsertOutcome::Unchanged { id: id.clone() });
             }
         }
@@ -133,7 +163,7 @@ impl SnapshotsClient {
             },
         };
         let state_version = source_version.or(known.source_version);
-        state::store(&mut conn, &self.key_prefix, collection, external_id, &hash, state_version, outcome.id()).await?;
+        state::store(&mut conn, &fence, &hash, state_version, outcome.id()).await?;
         Ok(outcome)
     }
 

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use snapsync::mapping::{account_source, claim_lead_email, release_lead_email, EmailClaim, Mapping, Resource};
 use snapsync::snapshots::SnapshotsClient;
-use snapsync_queue::{ConnOptions, RedisConn};
+use snapsync_queue::{ConnOptions, LeaseLocks, RedisConn};
 use snapsync_sandbox::{Credentials, Sandbox, SandboxConfig};
 use snapsync_testkit::RedisServer;
 
@@ -65,6 +65,8 @@ async fn default_mapping_over_the_whole_fixture_is_accepted_by_snapshots() {
         "map",
     )
     .expect("client");
+    // Outside a job: fixed-TTL locks, held one record at a time (well under 30 s each).
+    let locks = LeaseLocks::standalone(redis.clone(), std::time::Duration::from_secs(30));
     let mapping = Mapping::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mapping/default.toml"))
         .expect("the default mapping file is valid");
     let rc = Rc::login(&sandbox).await;
@@ -117,7 +119,10 @@ async fn default_mapping_over_the_whole_fixture_is_accepted_by_snapshots() {
             client.create_activity(&mapped.external_id, mapped.record.clone(), &mapped.external_id).await.map(|_| ())
         } else {
             let key = format!("test:{}", mapped.external_id);
-            client.upsert(mapped.collection, &mapped.external_id, mapped.record.clone(), &key, None).await.map(|_| ())
+            client
+                .upsert(&locks, mapped.collection, &mapped.external_id, mapped.record.clone(), &key, None)
+                .await
+                .map(|_| ())
         };
         if let Err(e) = out {
             failures.push(format!("{}: {e}", mapped.external_id));
@@ -169,7 +174,7 @@ async fn default_mapping_over_the_whole_fixture_is_accepted_by_snapshots() {
     // Mapping the same fixture again writes nothing.
     for (resource, source) in sources.iter().filter(|(r, _)| *r != Resource::FollowUpFromVoicemail) {
         let m = mapping.map(*resource, source).expect("map");
-        let out = client.upsert(m.collection, &m.external_id, m.record, "again", None).await.expect("upsert");
+        let out = client.upsert(&locks, m.collection, &m.external_id, m.record, "again", None).await.expect("upsert");
         assert!(!out.wrote(), "{out:?}");
     }
     let again: Value =

@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use redis::AsyncCommands;
 use snapsync::config::DeletedContactAction;
 use snapsync::snapshots::Collection;
+use snapsync_queue::LeaseLocks;
 
 use super::context::Context;
 use super::failure::HandlerError;
@@ -29,17 +30,23 @@ pub enum Deleted {
     Absent,
 }
 
-/// Applies the configured action to the record `external_id` of `collection`.
-pub async fn apply(ctx: &Context, collection: Collection, external_id: &str) -> Result<Deleted, HandlerError> {
+/// Applies the configured action to the record `external_id` of `collection`, under the
+/// record's lock from `locks` (the job's lease locks).
+pub async fn apply(
+    ctx: &Context,
+    locks: &LeaseLocks,
+    collection: Collection,
+    external_id: &str,
+) -> Result<Deleted, HandlerError> {
     use snapsync::snapshots::{DeleteOutcome, TagOutcome};
     let deletable = collection == Collection::Locations;
     if ctx.sync.deleted_contact_action == DeletedContactAction::Delete && deletable {
-        return Ok(match ctx.snapshots.delete(collection, external_id).await? {
+        return Ok(match ctx.snapshots.delete(locks, collection, external_id).await? {
             DeleteOutcome::Deleted { .. } => Deleted::Removed,
             DeleteOutcome::NotFound => Deleted::Absent,
         });
     }
-    Ok(match ctx.snapshots.tag(collection, external_id, DELETED_TAG).await? {
+    Ok(match ctx.snapshots.tag(locks, collection, external_id, DELETED_TAG).await? {
         TagOutcome::Tagged { .. } | TagOutcome::AlreadyTagged { .. } => Deleted::Tagged,
         TagOutcome::NotFound => Deleted::Absent,
     })

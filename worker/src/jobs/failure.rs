@@ -143,6 +143,30 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_record_in_a_batch_never_fails_the_batch_for_good() {
+        let busy = || {
+            HandlerError::Snapshots(SnapshotsError::Busy {
+                collection: "locations",
+                external_id: "ringcentral:site:1".into(),
+                retry_in: Duration::from_secs(2),
+            })
+        };
+        let lost = HandlerError::Snapshots(SnapshotsError::LockLost {
+            collection: "locations",
+            external_id: "ringcentral:site:2".into(),
+        });
+        // Only waits: the job snoozes for the longest of them.
+        let waits = vec![("site 1".to_string(), busy()), ("site 2".to_string(), lost)];
+        let e = combine(5, &waits).expect("an error");
+        assert!(matches!(e, JobError::Snooze { after, .. } if after == Duration::from_secs(2)), "{e:?}");
+        // Next to a record Snapshots refused for good, a busy one still makes it a retry:
+        // the refused record is not retried into success, but the busy one gets its turn.
+        let mixed = vec![("site 1".to_string(), busy()), ("site 3".to_string(), HandlerError::Payload("bad".into()))];
+        assert!(matches!(combine(5, &mixed), Some(JobError::Retry { .. })));
+        assert!(matches!(job_error("contact 1", &busy()), JobError::Snooze { .. }));
+    }
+
+    #[test]
     fn payload_errors_are_permanent_and_name_the_record() {
         let e = job_error("contact 5", &HandlerError::Payload("bad".into()));
         assert!(matches!(e, JobError::Permanent(ref m) if m == "contact 5: bad"), "{e:?}");

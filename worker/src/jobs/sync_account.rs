@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context, _payload: SyncAccount, job: &JobMeta) -> Result<
     let key = super::idempotency_key(job, &mapped.external_id, &mapped.record);
     let outcome = ctx
         .snapshots
-        .upsert(mapped.collection, &mapped.external_id, mapped.record, &key, None)
+        .upsert(&job.locks, mapped.collection, &mapped.external_id, mapped.record, &key, None)
         .await
         .map_err(|e| job_error(&record, &e.into()))?;
     tracing::info!(record = %record, outcome = ?outcome, "account synced");

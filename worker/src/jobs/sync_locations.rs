@@ -4,7 +4,9 @@
 //! `location_from_emergency_location`) and upserted by external id; unchanged records are
 //! not written. A remembered location missing from both complete listings was deleted at
 //! the source and gets the configured action (`deletions`). One bad record does not stop
-//! the others: the job fails at the end naming every record that failed.
+//! the others: the job fails at the end naming every record that failed. A record another
+//! run holds (its lease lock, see `snapsync::snapshots::state`) is a wait, not a failure:
+//! when only such records failed the job snoozes, else it retries (`combine`).
 
 use std::collections::HashSet;
 
@@ -50,7 +52,8 @@ pub async fn run(ctx: &Context, _payload: SyncLocations, job: &JobMeta) -> Resul
             tracing::info!(record = %name, note = %note, "mapping note");
         }
         let key = super::idempotency_key(job, &mapped.external_id, &mapped.record);
-        match ctx.snapshots.upsert(mapped.collection, &mapped.external_id, mapped.record, &key, None).await {
+        match ctx.snapshots.upsert(&job.locks, mapped.collection, &mapped.external_id, mapped.record, &key, None).await
+        {
             Ok(outcome) => {
                 tally.count(&outcome);
                 written.push(mapped.external_id);
@@ -63,7 +66,7 @@ pub async fn run(ctx: &Context, _payload: SyncLocations, job: &JobMeta) -> Resul
     // "missing" then would delete it. Deletions wait for a clean listing.
     if !mapping_failed {
         for external_id in deletions::missing(ctx, SEEN, &current).await.map_err(|e| job_error("locations", &e))? {
-            match deletions::apply(ctx, snapsync::snapshots::Collection::Locations, &external_id).await {
+            match deletions::apply(ctx, &job.locks, snapsync::snapshots::Collection::Locations, &external_id).await {
                 Ok(done) => {
                     tracing::info!(external_id = %external_id, action = ?done, "location deleted at the source");
                     tally.deleted += 1;

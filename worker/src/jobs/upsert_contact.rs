@@ -68,7 +68,7 @@ async fn upsert(
 ) -> Result<(), HandlerError> {
     let deleted = matches!(contact.get("availability").and_then(Value::as_str), Some("Deleted" | "Purged"));
     if deleted {
-        return delete(ctx, id).await;
+        return delete(ctx, id, job).await;
     }
     let mapped = ctx.mapping.map(Resource::LeadFromContact, contact)?;
     for note in &mapped.notes {
@@ -103,7 +103,7 @@ async fn upsert(
     }
     let phone = record.get("phone").and_then(Value::as_str).map(str::to_owned);
     let key = super::idempotency_key(job, &mapped.external_id, &record);
-    let outcome = ctx.snapshots.upsert(Collection::Leads, &mapped.external_id, record, &key, None).await?;
+    let outcome = ctx.snapshots.upsert(&job.locks, Collection::Leads, &mapped.external_id, record, &key, None).await?;
     if let Some(phone) = phone {
         let _: () = conn.set(phone_key(ctx, &phone), &mapped.external_id).await?;
     }
@@ -111,14 +111,14 @@ async fn upsert(
     Ok(())
 }
 
-async fn delete(ctx: &Context, id: &str) -> Result<(), HandlerError> {
+async fn delete(ctx: &Context, id: &str, job: &JobMeta) -> Result<(), HandlerError> {
     // The mapping's external id needs only the id; the fallback is the default file's form.
     let external_id = ctx
         .mapping
         .map(Resource::LeadFromContact, &serde_json::json!({ "id": id }))
         .map(|m| m.external_id)
         .unwrap_or_else(|_| format!("ringcentral:contact:{id}"));
-    let done = deletions::apply(ctx, Collection::Leads, &external_id).await?;
+    let done = deletions::apply(ctx, &job.locks, Collection::Leads, &external_id).await?;
     let mut conn = ctx.redis.clone();
     let email: Option<String> = conn.get(contact_email_key(ctx, id)).await?;
     if let Some(email) = email {

@@ -1,12 +1,15 @@
 //! Voicemail follow-ups and failures through a real worker: a voicemail becomes a follow-up
 //! for the owner of the caller's lead (or a routed owner when the caller has none); a 422
 //! from Snapshots kills the job with the record named; a 503 is retried; a bad payload is
-//! dead at once.
+//! dead at once; a lead locked by a crashed run makes its job snooze, then land.
+
+use std::time::{Duration, Instant};
 
 use crate::support::{find, payload_ext, Pipeline, ADMIN_EXT};
 use reqwest::Method;
 use serde_json::{json, Value};
-use snapsync_queue::JobState;
+use snapsync::snapshots::{state, Collection};
+use snapsync_queue::{JobState, LeaseLocks};
 
 async fn new_contact(p: &Pipeline, body: Value) -> String {
     let c = p.rc(Method::POST, &format!("/sandbox/extensions/{ADMIN_EXT}/contacts"), Some(body)).await;
@@ -155,4 +158,32 @@ async fn the_context_shows_no_secret_and_a_bad_mapping_file_stops_startup() {
     let config = snapsync::config::Config::from_toml_str(toml, []).expect("valid config");
     let err = snapsync_worker::jobs::Context::from_config(&config).await.expect_err("a missing mapping file fails");
     assert!(err.to_string().contains("/nonexistent/mapping.toml"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lead_locked_by_a_crashed_run_snoozes_its_job_until_the_lock_expires() {
+    let p = Pipeline::start("deadlock", "tag").await;
+    let id = new_contact(&p, json!({"firstName": "Lock", "lastName": "Step", "email": "lock.step@example.com"})).await;
+    // A run that took the lead's lock and was then SIGKILLed: its lease's lock is never
+    // renewed nor released (forgotten, not dropped: a dropped guard releases it).
+    let lease = Duration::from_secs(3);
+    let dead = LeaseLocks::new(p.ctx.redis.clone(), "dead-job:1".into(), lease);
+    let key = state::lock_key(&p.ctx.prefix, Collection::Leads, &format!("ringcentral:contact:{id}"));
+    // Before the SET: the lock cannot expire earlier than `lease` after this.
+    let locked_at = Instant::now();
+    std::mem::forget(dead.acquire(&key).await.expect("the dead run's lock"));
+
+    let job = p.enqueue("upsert_contact", json!({"v": 1, "extension_id": ADMIN_EXT, "contact_id": id})).await;
+    let done = p.finished(&job).await;
+    let waited = locked_at.elapsed();
+    assert_eq!(done.summary.state, JobState::Done, "{:?}", done.summary.last_error);
+    assert!(done.summary.snoozes >= 1, "the busy lead snoozed the job: {:?}", done.summary);
+    assert_eq!(done.summary.attempts, 1, "waiting for a lock spends no attempt: {:?}", done.history);
+    let reason = done.summary.snooze_reason.clone().unwrap_or_default();
+    assert!(reason.contains(&format!("contact {id}")) && reason.contains("another run"), "{reason}");
+    // Landed once the dead lock expired, within its lease (plus the queue's pickup), not 180 s.
+    assert!(waited >= lease && waited < lease + Duration::from_secs(10), "done {waited:?} after the lock was taken");
+    let records = p.records().await;
+    assert_eq!(find(&records, "leads", "contact_id", &id).len(), 1, "one lead");
+    p.stop().await;
 }
