@@ -133,12 +133,15 @@ async fn a_ringcentral_429_pauses_the_group_and_the_sync_waits_it_out() {
     .await;
     let job = p.enqueue("sync_contacts", payload_ext(ADMIN_EXT)).await;
     let done = p.finished(&job).await;
-    // The 429 paused the group; the sync waits in the queue, without using up attempts.
+    // The 429 paused the group; the sync snoozed through the pause and ran again, without
+    // using up an attempt and without a second job.
     assert_eq!(done.summary.state, JobState::Done, "{:?}", done.summary.last_error);
     assert_eq!(done.summary.attempts, 1, "{:?}", done.history);
+    assert!(done.summary.snoozes >= 1, "the wait was not a snooze: {:?}", done.summary);
+    assert!(done.history.is_empty(), "a rate-limit wait is not a failed attempt: {:?}", done.history);
     p.settle().await;
     let counts = p.queue.counts().await.expect("counts");
-    assert_eq!(counts.by_kind["sync_contacts"].done, 2, "the deferred copy ran: {counts:?}");
+    assert_eq!(counts.by_kind["sync_contacts"].done, 1, "one job, no deferred copy: {counts:?}");
     assert_eq!(counts.totals.dead, 0);
     p.settle().await;
     assert!(crate::support::count(&p.records().await, "leads") > 0, "the contacts synced after the pause");
