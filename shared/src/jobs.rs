@@ -147,6 +147,11 @@ pub struct UpsertContact {
     /// The site of `extension_id`, for owner routing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// When `contact` was read: the address-book sync's `syncTime`. The lead is written only if
+    /// no later read of the contact was written already (an upsert of an older read, retried
+    /// or delayed behind a newer one, is skipped as stale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<String>,
 }
 
 /// `voicemail_follow_up`: read `message-store/{message_id}` of `extension_id`, create the

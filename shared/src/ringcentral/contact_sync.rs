@@ -77,6 +77,11 @@ pub struct ContactChanges {
     /// Changed contacts with their `availability` (`Alive`, `Deleted`, `Purged`).
     pub contacts: Vec<Contact>,
     pub token: PendingSyncToken,
+    /// The sync's `syncInfo.syncTime` (its last page's): every contact returned was read at
+    /// or before it, and a later sync reads later. RingCentral gives personal contacts no
+    /// modification time of their own, so this orders two reads of one contact: the
+    /// version that keeps an older read from overwriting a newer one in Snapshots.
+    pub sync_time: Option<String>,
 }
 
 impl RingCentral {
@@ -92,9 +97,15 @@ impl RingCentral {
         let mut full_sync_reason = None;
         if let Some(token) = &previous {
             match self.address_book_sync(&ext, Some(token)).await {
-                Ok((contacts, next)) => {
+                Ok(SyncRead { contacts, next, sync_time }) => {
                     let token = PendingSyncToken { extension_id: ext, previous: previous.clone(), next };
-                    return Ok(ContactChanges { kind: SyncKind::Incremental, full_sync_reason, contacts, token });
+                    return Ok(ContactChanges {
+                        kind: SyncKind::Incremental,
+                        full_sync_reason,
+                        contacts,
+                        token,
+                        sync_time,
+                    });
                 }
                 Err(e) if is_sync_reset(&e) => {
                     let reason =
@@ -105,9 +116,9 @@ impl RingCentral {
                 Err(e) => return Err(e),
             }
         }
-        let (contacts, next) = self.address_book_sync(&ext, None).await?;
+        let SyncRead { contacts, next, sync_time } = self.address_book_sync(&ext, None).await?;
         let token = PendingSyncToken { extension_id: ext, previous, next };
-        Ok(ContactChanges { kind: SyncKind::Full, full_sync_reason, contacts, token })
+        Ok(ContactChanges { kind: SyncKind::Full, full_sync_reason, contacts, token, sync_time })
     }
 
     /// Stores the token of a finished sync, unless another run already moved the stored
@@ -138,12 +149,8 @@ impl RingCentral {
     }
 
     /// Raw `GET .../address-book-sync` (Heavy): FSync (`token` = `None`) or ISync, every
-    /// page (following `nextPageId`); the records and the last page's `syncToken`.
-    pub async fn address_book_sync(
-        &self,
-        extension_id: &str,
-        token: Option<&str>,
-    ) -> Result<(Vec<Contact>, String), RcError> {
+    /// page (following `nextPageId`); the records and the last page's `syncToken` and `syncTime`.
+    pub async fn address_book_sync(&self, extension_id: &str, token: Option<&str>) -> Result<SyncRead, RcError> {
         let ext = path_id("extensionId", extension_id)?;
         let path = format!("/restapi/v1.0/account/~/extension/{ext}/address-book-sync");
         let sync_type = if token.is_some() { "ISync" } else { "FSync" };
@@ -163,7 +170,7 @@ impl RingCentral {
                         path: path.clone(),
                         reason: "the last address-book-sync page carries no syncInfo.syncToken".into(),
                     })?;
-                    return Ok((contacts, next));
+                    return Ok(SyncRead { contacts, next, sync_time: page.sync_info.sync_time });
                 }
             }
         }
@@ -173,6 +180,14 @@ impl RingCentral {
             reason: format!("more than {MAX_SYNC_PAGES} address-book-sync pages; nextPageId never ended"),
         })
     }
+}
+
+/// What one address-book sync read: the records, the next token and the sync's time.
+#[derive(Debug, Clone)]
+pub struct SyncRead {
+    pub contacts: Vec<Contact>,
+    pub next: String,
+    pub sync_time: Option<String>,
 }
 
 /// The stored token is no good: 400 naming `syncToken`, or a documented reset code.

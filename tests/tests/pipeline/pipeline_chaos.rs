@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use crate::pipeline_support::{count, expected_leads, lead_email, snapshots_fault, tail, wait, Options, System};
 use reqwest::Method;
 use serde_json::{json, Value};
-use snapsync_testkit::wait_until_async;
 
 const CONTACTS: usize = 2_000;
 /// How long the faults go on.
@@ -105,12 +104,33 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
     assert!(clear.status().is_success());
     let expected = expected_leads(&sys);
     let want = expected_fields(&sys);
-    let records =
-        wait_until_async("every lead to land with its contact's current fields", Duration::from_secs(150), || async {
-            let records = sys.records().await;
-            (count(&records, "leads") >= expected && mismatches(&records, &want).is_empty()).then_some(records)
-        })
-        .await;
+    let settle_by = Instant::now() + Duration::from_secs(150);
+    let records = loop {
+        let records = sys.records().await;
+        let wrong = mismatches(&records, &want);
+        if count(&records, "leads") >= expected && wrong.is_empty() {
+            break records;
+        }
+        if Instant::now() > settle_by {
+            let counts = sys.queue.counts().await;
+            let up = sys.redis.is_up();
+            let alive: Vec<(String, bool)> =
+                sys.procs.iter_mut().map(|p| (p.name.clone(), p.exited().is_none())).collect();
+            eprintln!("redis up: {up}; processes alive: {alive:?}");
+            let dead = sys.queue.list(snapsync_queue::JobState::Dead, None, 0, 10).await.ok();
+            let dead: Vec<String> = dead
+                .into_iter()
+                .flat_map(|p| p.jobs)
+                .map(|j| format!("{} {}: {:?}", j.kind, j.id, j.last_error))
+                .collect();
+            panic!(
+                "not settled after 150 s: {} of {expected} leads; first mismatches {wrong:#?}\nqueue {counts:?}\ndead {dead:#?}\nlogs:\n{}",
+                count(&records, "leads"),
+                sys.logs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     eprintln!("converged {:?} after the start", started.elapsed());
 
     // Exactly one lead per expected contact, no duplicates, the right fields.

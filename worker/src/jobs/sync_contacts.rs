@@ -76,13 +76,18 @@ async fn sync_extension(ctx: &Context, ext: &str) -> Result<(), JobError> {
     for contact in &changes.contacts {
         deleted += usize::from(contact.is_deleted());
         let contact_json = to_json(contact);
-        let unique = format!("contact:{}:{}", contact.id, super::value_hash(&contact_json));
+        // The read time is part of the key: a contact changed back to an earlier content
+        // (A → B → A) must make a job again, while the same read enqueued twice (a sync retried
+        // before its token was committed) still makes one.
+        let read_at = changes.sync_time.as_deref().unwrap_or("");
+        let unique = format!("contact:{}:{}:{read_at}", contact.id, super::value_hash(&contact_json));
         let p = UpsertContact {
             v: PAYLOAD_VERSION,
             extension_id: ext.to_string(),
             contact_id: contact.id.clone(),
             contact: Some(contact_json),
             site_id: site_id.clone(),
+            read_at: changes.sync_time.clone(),
         };
         jobs.push(NewJob::new(JobKind::UpsertContact.as_str(), p.encode()).unique(unique));
     }

@@ -9,6 +9,8 @@
 //! - A contact deleted at the source gets the configured action (tag `deleted`; Snapshots
 //!   cannot delete leads) and gives up its email claim so the next contact can take over.
 //! - `location_id`: the location of the owning extension's site, once `sync_locations` wrote it.
+//! - No stale overwrite: the payload's `read_at` (the sync's `syncTime`) is the lead's source
+//!   version; an upsert of an older read than the one last written is skipped.
 //! - After a write, the lead's phone is indexed (`{prefix}:lead:phone:<e164>` → external id)
 //!   so a voicemail from that number finds the lead and its owner.
 
@@ -16,7 +18,7 @@ use redis::AsyncCommands;
 use serde_json::Value;
 use snapsync::jobs::UpsertContact;
 use snapsync::mapping::{claim_lead_email, release_lead_email, EmailClaim, Resource};
-use snapsync::snapshots::{state, Collection};
+use snapsync::snapshots::{state, Collection, SourceVersion};
 
 use super::context::Context;
 use super::deletions;
@@ -103,7 +105,11 @@ async fn upsert(
     }
     let phone = record.get("phone").and_then(Value::as_str).map(str::to_owned);
     let key = super::idempotency_key(job, &mapped.external_id, &record);
-    let outcome = ctx.snapshots.upsert(&job.locks, Collection::Leads, &mapped.external_id, record, &key, None).await?;
+    // An older read of the contact than the one last written is skipped (`Stale`): a job
+    // delayed behind a newer one (a retry, a crashed worker's job) cannot undo its change.
+    let version = payload.read_at.as_deref().and_then(SourceVersion::from_timestamp);
+    let outcome =
+        ctx.snapshots.upsert(&job.locks, Collection::Leads, &mapped.external_id, record, &key, version).await?;
     if let Some(phone) = phone {
         let _: () = conn.set(phone_key(ctx, &phone), &mapped.external_id).await?;
     }
