@@ -446,14 +446,15 @@ fn cluster_client(nodes: &[ConnectionInfo], options: &ConnOptions) -> RedisResul
 
 const CLUSTER_SCHEMES: [(&str, &str); 2] = [("redis+cluster://", "redis://"), ("rediss+cluster://", "rediss://")];
 
-/// The seed nodes when `url` names a cluster (see the module docs), `None` for one server.
-fn cluster_nodes(url: &str) -> RedisResult<Option<Vec<ConnectionInfo>>> {
+/// The node URLs when `url` names a cluster (see the module docs), `None` for one server: the
+/// hosts of `redis+cluster://[userinfo@]h1:p1,h2:p2[/db]` each with the shared userinfo and
+/// tail, or the URLs of a comma-separated list. Text only: nothing is parsed or checked yet.
+pub fn node_urls(url: &str) -> RedisResult<Option<Vec<String>>> {
     let invalid = |what: &'static str| RedisError::from((ErrorKind::InvalidClientConfig, what));
-    let texts: Vec<String> = if let Some((scheme, rest)) =
+    if let Some((scheme, rest)) =
         CLUSTER_SCHEMES.iter().find_map(|(cluster, plain)| url.strip_prefix(cluster).map(|rest| (*plain, rest)))
     {
-        // `[userinfo@]h1:p1,h2:p2[/db][?query]`: the hosts end where the path or query starts
-        // and begin after the last `@` before that.
+        // The hosts end where the path or query starts and begin after the last `@` before that.
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
         let (userinfo, hosts) = match authority.rfind('@') {
@@ -463,23 +464,36 @@ fn cluster_nodes(url: &str) -> RedisResult<Option<Vec<ConnectionInfo>>> {
         if hosts.split(',').any(|h| h.trim().is_empty()) {
             return Err(invalid("a redis+cluster:// URL needs host:port entries separated by commas"));
         }
-        hosts.split(',').map(|host| format!("{scheme}{userinfo}{}{tail}", host.trim())).collect()
-    } else if url.contains(",redis://") || url.contains(",rediss://") {
-        // Split only before a scheme, so a comma elsewhere stays in its URL.
-        let mut parts: Vec<String> = Vec::new();
-        for piece in url.split(',') {
-            match parts.last_mut() {
-                Some(last) if !(piece.starts_with("redis://") || piece.starts_with("rediss://")) => {
-                    last.push(',');
-                    last.push_str(piece);
-                }
-                _ => parts.push(piece.to_owned()),
+        return Ok(Some(hosts.split(',').map(|host| format!("{scheme}{userinfo}{}{tail}", host.trim())).collect()));
+    }
+    if url.contains(",redis://") || url.contains(",rediss://") {
+        return Ok(Some(split_before_scheme(url)));
+    }
+    Ok(None)
+}
+
+/// `a,redis://b,rediss://c` → `["a", "redis://b", "rediss://c"]`: split only before a scheme,
+/// so a comma elsewhere (in a password) stays in its URL. The config's redaction splits the
+/// same way, so it can never cut a password in two.
+pub fn split_before_scheme(url: &str) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for piece in url.split(',') {
+        match parts.last_mut() {
+            Some(last) if !(piece.starts_with("redis://") || piece.starts_with("rediss://")) => {
+                last.push(',');
+                last.push_str(piece);
             }
+            _ => parts.push(piece.to_owned()),
         }
-        parts
-    } else {
-        return Ok(None);
-    };
+    }
+    parts
+}
+
+/// The seed nodes when `url` names a cluster (see the module docs), `None` for one server;
+/// each node parsed, one without credentials given the first node's. Nothing connects.
+pub fn cluster_nodes(url: &str) -> RedisResult<Option<Vec<ConnectionInfo>>> {
+    let invalid = |what: &'static str| RedisError::from((ErrorKind::InvalidClientConfig, what));
+    let Some(texts) = node_urls(url)? else { return Ok(None) };
     let mut nodes = texts.iter().map(|t| t.as_str().into_connection_info()).collect::<RedisResult<Vec<_>>>()?;
     // Every node authenticates the same way; a node written without credentials takes the
     // first node's (redis-rs refuses nodes whose credentials differ).

@@ -3,14 +3,14 @@
 //! Accepted is exactly what `snapsync_queue::RedisConn::connect` accepts, so `config check`
 //! passes only URLs the worker and producer can use: one server (`redis://`, `redis+unix://`,
 //! anything redis-rs parses in this build) or a Redis Cluster (`redis+cluster://h1:p1,h2:p2`
-//! or `redis://h1:p1,redis://h2:p2`). RedisConn exposes no parser, so [`check`] mirrors its
-//! private `cluster_nodes` (splitting a cluster URL into node URLs, a node without
-//! credentials taking the first node's) and then calls the same redis-rs functions it does
-//! (`IntoConnectionInfo`, `ClusterClientBuilder::build`); none of them connects. Keep
-//! [`node_texts`] and [`fill_credentials`] in step with `queue/src/conn.rs`.
+//! or `redis://h1:p1,redis://h2:p2`). [`check`] splits and parses with RedisConn's own
+//! functions (`snapsync_queue::conn::cluster_nodes`, `split_before_scheme`) and then the
+//! redis-rs ones it calls (`IntoConnectionInfo`, `ClusterClientBuilder::build`); none of them
+//! connects. What is left here is only the messages and the redaction.
 
 use redis::cluster::ClusterClientBuilder;
 use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use snapsync_queue::conn::{cluster_nodes, node_urls, split_before_scheme};
 
 const REDACTED: &str = "[redacted]";
 
@@ -19,17 +19,18 @@ const FORM: &str = "a Redis URL like \"redis://[user][:password@]host[:port][/db
      \"redis+unix:///path/to/socket\", or for a Redis Cluster \"redis+cluster://[:password@]h1:p1,h2:p2\" \
      or \"redis://h1:p1,redis://h2:p2\"";
 
-/// Mirrors `CLUSTER_SCHEMES` of `queue/src/conn.rs`.
-const CLUSTER_SCHEMES: [(&str, &str); 2] = [("redis+cluster://", "redis://"), ("rediss+cluster://", "rediss://")];
-
 /// `Ok` when `RedisConn::connect` would accept `url`; otherwise what is expected instead
 /// (never quoting the URL, which may hold a password).
 pub(crate) fn check(url: &str) -> Result<(), String> {
-    let Some(texts) = node_texts(url)? else {
+    let texts = node_urls(url)
+        .map_err(|_| "host:port entries separated by commas after redis+cluster://, none empty".to_owned())?;
+    let Some(texts) = texts else {
         return parse(url).map(drop);
     };
-    let mut nodes = texts.iter().map(|t| parse(t)).collect::<Result<Vec<_>, _>>()?;
-    fill_credentials(&mut nodes);
+    for text in &texts {
+        parse(text)?;
+    }
+    let nodes = cluster_nodes(url).map_err(|_| FORM.to_owned())?.unwrap_or_default();
     if nodes.iter().any(|n| matches!(n.addr(), ConnectionAddr::Unix(_))) {
         return Err("host:port cluster nodes: a Redis Cluster is not reached over a unix socket".into());
     }
@@ -51,66 +52,6 @@ fn parse(text: &str) -> Result<ConnectionInfo, String> {
             FORM.to_owned()
         }
     })
-}
-
-/// The node URLs when `url` names a cluster, `None` for one server. Mirrors the splitting
-/// part of `cluster_nodes` in `queue/src/conn.rs`.
-fn node_texts(url: &str) -> Result<Option<Vec<String>>, String> {
-    if let Some((scheme, rest)) =
-        CLUSTER_SCHEMES.iter().find_map(|(cluster, plain)| url.strip_prefix(cluster).map(|rest| (*plain, rest)))
-    {
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        let (userinfo, hosts) = match authority.rfind('@') {
-            Some(at) => authority.split_at(at + 1),
-            None => ("", authority),
-        };
-        if hosts.split(',').any(|h| h.trim().is_empty()) {
-            return Err("host:port entries separated by commas after redis+cluster://, none empty".into());
-        }
-        return Ok(Some(hosts.split(',').map(|host| format!("{scheme}{userinfo}{}{tail}", host.trim())).collect()));
-    }
-    if url.contains(",redis://") || url.contains(",rediss://") {
-        return Ok(Some(split_before_scheme(url)));
-    }
-    Ok(None)
-}
-
-/// `a,redis://b,rediss://c` → `["a", "redis://b", "rediss://c"]`: split only before a
-/// scheme, so a comma elsewhere (in a password) stays in its URL.
-fn split_before_scheme(url: &str) -> Vec<String> {
-    let mut parts: Vec<String> = Vec::new();
-    for piece in url.split(',') {
-        match parts.last_mut() {
-            Some(last) if !(piece.starts_with("redis://") || piece.starts_with("rediss://")) => {
-                last.push(',');
-                last.push_str(piece);
-            }
-            _ => parts.push(piece.to_owned()),
-        }
-    }
-    parts
-}
-
-/// A node written without password or user takes the first node's, as in `cluster_nodes`.
-fn fill_credentials(nodes: &mut [ConnectionInfo]) {
-    let Some(first) = nodes.first() else { return };
-    let username = first.redis_settings().username().map(str::to_owned);
-    let password = first.redis_settings().password().map(str::to_owned);
-    for node in nodes.iter_mut() {
-        let mut settings = node.redis_settings().clone();
-        if settings.password().is_none() {
-            if let Some(password) = &password {
-                settings = settings.set_password(password);
-            }
-        }
-        if settings.username().is_none() {
-            if let Some(username) = &username {
-                settings = settings.set_username(username);
-            }
-        }
-        *node = node.clone().set_redis_settings(settings);
-    }
 }
 
 /// `url` with every password replaced by `[redacted]`: each node's of a multi-node URL, the
