@@ -3,11 +3,7 @@
 -- nothing), then applies done-job retention, a bounded chunk per call.
 -- Returns how many were acked.
 local keep_count, keep_age = tonumber(ARGV[1]), tonumber(ARGV[2])
-local ids, toks = {}, {}
-for i = 3, #ARGV, 2 do
-  ids[#ids + 1] = ARGV[i]
-  toks[#toks + 1] = ARGV[i + 1]
-end
+local ids, toks = lease_pairs(3)
 local recs = hmget(K.rec, ids)
 local sets, z, gone = {}, {}, {}
 for i = 1, #ids do

@@ -55,6 +55,10 @@ local function pack(r)
   return r.s .. '|' .. r.a .. '|' .. r.m .. '|' .. r.l .. '|' .. r.sd .. '|' .. r.c .. '|' .. r.w .. '|' .. r.k
 end
 local function unlease(r) r.l = ''; r.sd = '0'; r.w = '' end
+-- The lease `tok` on job `id` held? Returns its parsed record or nil.
+local function leased(r, tok)
+  return r and r.s == 'running' and r.l == tok and tok ~= ''
+end
 
 -- Count changes per "<state>:<kind>", applied once per script.
 local delta = {}
@@ -134,6 +138,42 @@ local function push_front(ids)
   call_many('RPUSH', K.ready, rev)
 end
 
+-- `(id, token)` pairs from ARGV starting at `from`, as two lists.
+local function lease_pairs(from)
+  local ids, toks = {}, {}
+  for i = from, #ARGV, 2 do
+    ids[#ids + 1] = ARGV[i]
+    toks[#toks + 1] = ARGV[i + 1]
+  end
+  return ids, toks
+end
+
+-- Hands the leases still held under their tokens back to the front of ready (release,
+-- reclaim), giving back a started run's attempt; with `unstarted_only`, started runs are left
+-- alone. Returns how many went back.
+local function hand_back(ids, toks, unstarted_only)
+  local recs = hmget(K.rec, ids)
+  local sets, back = {}, {}
+  for i = 1, #ids do
+    local r = parse(recs[i])
+    if leased(r, toks[i]) and not (unstarted_only and r.sd == '1') then
+      if r.sd == '1' and r.a > 0 then r.a = r.a - 1 end
+      unlease(r)
+      r.s = 'ready'
+      sets[#sets + 1] = ids[i]
+      sets[#sets + 1] = pack(r)
+      back[#back + 1] = ids[i]
+      move(r.k, 'running', 'ready')
+    end
+  end
+  if #back > 0 then
+    call_many('HSET', K.rec, sets, true)
+    call_many('ZREM', K.running, back)
+    push_front(back)
+  end
+  return #back
+end
+
 local function wake(n)
   if n <= 0 then return end
   if n > 16 then n = 16 end
@@ -143,10 +183,6 @@ local function wake(n)
   redis.call('LTRIM', K.wake, 0, 63)
 end
 
--- The lease `tok` on job `id` held? Returns its parsed record or nil.
-local function leased(r, tok)
-  return r and r.s == 'running' and r.l == tok and tok ~= ''
-end
 
 -- A run that failed: history, then dead (permanent, or attempts used up) or scheduled again at
 -- now + delay. `r` is the job's parsed record, still leased; returns 0 dead, 1 scheduled.

@@ -3,11 +3,7 @@
 -- prefetch buffer), records the worker as alive, and drops at most 10 workers silent for more
 -- than stale_ms from the registry. Returns the tokens of the leases it no longer holds.
 local worker, lease, stale, winfo = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local ids, toks = {}, {}
-for i = 5, #ARGV, 2 do
-  ids[#ids + 1] = ARGV[i]
-  toks[#toks + 1] = ARGV[i + 1]
-end
+local ids, toks = lease_pairs(5)
 local deadline = now + lease
 local lost, z, held = {}, {}, {}
 local recs = hmget(K.rec, ids)

@@ -17,24 +17,7 @@ for i = 2, #parts do
     toks[#toks + 1] = tok
   end
 end
-local recs = hmget(K.rec, ids)
-local sets, back = {}, {}
-for i = 1, #ids do
-  local r = parse(recs[i])
-  if leased(r, toks[i]) and r.sd == '0' then
-    unlease(r)
-    r.s = 'ready'
-    sets[#sets + 1] = ids[i]
-    sets[#sets + 1] = pack(r)
-    back[#back + 1] = ids[i]
-    move(r.k, 'running', 'ready')
-  end
-end
-if #back > 0 then
-  call_many('HSET', K.rec, sets, true)
-  call_many('ZREM', K.running, back)
-  push_front(back)
-end
+local n = hand_back(ids, toks, true)
 flush_counts()
-wake(#back)
-return #back
+wake(n)
+return n

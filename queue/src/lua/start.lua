@@ -5,11 +5,7 @@
 -- Returns per pair the attempt number of this run, or 0 when the lease is no longer held (the
 -- job must not run). Starting twice under one lease is harmless (the same number again).
 local out, sets = {}, {}
-local ids, toks = {}, {}
-for i = 1, #ARGV, 2 do
-  ids[#ids + 1] = ARGV[i]
-  toks[#toks + 1] = ARGV[i + 1]
-end
+local ids, toks = lease_pairs(1)
 local recs = hmget(K.rec, ids)
 for i = 1, #ids do
   local r = parse(recs[i])
