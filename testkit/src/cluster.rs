@@ -27,6 +27,7 @@ const NODE_TIMEOUT_MS: &str = "2000";
 /// directory removed.
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
+    password: Option<String>,
 }
 
 impl RedisCluster {
@@ -35,18 +36,31 @@ impl RedisCluster {
     /// cluster (see [`RedisCluster::is_healthy`]). Panics with the nodes' log tails if the
     /// cluster is not healthy within 30 s.
     pub fn start(masters: usize) -> RedisCluster {
+        Self::start_with(masters, None)
+    }
+
+    /// Like [`RedisCluster::start`], every node requiring `password` (and using it to talk
+    /// to the others); the URLs carry it.
+    pub fn start_with_password(masters: usize, password: &str) -> RedisCluster {
+        Self::start_with(masters, Some(password))
+    }
+
+    fn start_with(masters: usize, password: Option<&str>) -> RedisCluster {
         assert!(masters >= 3, "a Redis Cluster needs at least 3 masters (redis-cli --cluster create), got {masters}");
         let nodes = (0..masters)
             .map(|_| {
-                RedisServer::builder()
+                let mut b = RedisServer::builder()
                     .aof(true)
                     .args(&["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
                     .args(&["--cluster-node-timeout", NODE_TIMEOUT_MS])
-                    .pick_port(free_port_with_bus)
-                    .start()
+                    .pick_port(free_port_with_bus);
+                if let Some(pw) = password {
+                    b = b.password(pw).args(&["--masterauth", pw]);
+                }
+                b.start()
             })
             .collect();
-        let cluster = RedisCluster { nodes };
+        let cluster = RedisCluster { nodes, password: password.map(str::to_string) };
         cluster.create();
         cluster.wait_until_healthy();
         cluster
@@ -123,7 +137,7 @@ impl RedisCluster {
     /// What node `i` says of the cluster: `Some(true)` for `cluster_state:ok`,
     /// `Some(false)` for any other state, `None` if it does not answer.
     pub fn node_state_ok(&self, i: usize) -> Option<bool> {
-        let info = cluster_info(self.nodes[i].port())?;
+        let info = cluster_info(self.nodes[i].port(), self.password.as_deref())?;
         Some(info_field(&info, "cluster_state") == Some("ok"))
     }
 
@@ -131,7 +145,10 @@ impl RedisCluster {
     /// assigned and reachable (`cluster_slots_ok`, so no node is even suspected down) and
     /// every node known: only then do all nodes route every key the same way.
     pub fn is_healthy(&self) -> bool {
-        self.nodes.iter().all(|n| cluster_info(n.port()).is_some_and(|info| node_is_healthy(&info, self.nodes.len())))
+        self.nodes.iter().all(|n| {
+            cluster_info(n.port(), self.password.as_deref())
+                .is_some_and(|info| node_is_healthy(&info, self.nodes.len()))
+        })
     }
 
     /// Polls [`RedisCluster::is_healthy`] for up to 30 s; panics with every node's view
@@ -146,7 +163,7 @@ impl RedisCluster {
         }
         let mut report = String::new();
         for n in &self.nodes {
-            let view = match cluster_info(n.port()) {
+            let view = match cluster_info(n.port(), self.password.as_deref()) {
                 Some(info) => ["cluster_state", "cluster_slots_assigned", "cluster_slots_ok", "cluster_known_nodes"]
                     .iter()
                     .map(|f| format!("{f}:{}", info_field(&info, f).unwrap_or("?")))
@@ -164,7 +181,12 @@ impl RedisCluster {
     /// from every node's own view.
     fn create(&self) {
         let addrs: Vec<String> = self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port())).collect();
-        let out = Command::new("redis-cli")
+        let mut cli = Command::new("redis-cli");
+        if let Some(pw) = &self.password {
+            // The environment, not `-a`, so the password is not in the process list.
+            cli.env("REDISCLI_AUTH", pw);
+        }
+        let out = cli
             .args(["--cluster", "create"])
             .args(&addrs)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
@@ -189,7 +211,8 @@ impl RedisCluster {
     /// the cluster's layout work while some nodes are down.
     fn ask_any_node(&self, args: &[&[u8]]) -> Reply {
         for n in &self.nodes {
-            if let Ok(reply) = Conn::connect(n.port(), Duration::from_secs(2)).and_then(|mut c| c.command(args)) {
+            let conn = Conn::connect_auth(n.port(), Duration::from_secs(2), self.password.as_deref());
+            if let Ok(reply) = conn.and_then(|mut c| c.command(args)) {
                 if !matches!(reply, Reply::Error(_)) {
                     return reply;
                 }
@@ -203,8 +226,8 @@ impl RedisCluster {
 }
 
 /// `CLUSTER INFO` of the node on `port`, or `None` if it does not answer.
-fn cluster_info(port: u16) -> Option<String> {
-    let mut conn = Conn::connect(port, Duration::from_millis(500)).ok()?;
+fn cluster_info(port: u16, password: Option<&str>) -> Option<String> {
+    let mut conn = Conn::connect_auth(port, Duration::from_millis(500), password).ok()?;
     conn.command(&[b"CLUSTER", b"INFO"]).ok()?.text()
 }
 

@@ -43,6 +43,19 @@ impl Conn {
         Ok(Conn { reader: BufReader::new(stream) })
     }
 
+    /// Connects and, when `password` is given, authenticates (an `-ERR`/`-WRONGPASS` answer is
+    /// an error).
+    pub(crate) fn connect_auth(port: u16, timeout: Duration, password: Option<&str>) -> io::Result<Conn> {
+        let mut conn = Conn::connect(port, timeout)?;
+        if let Some(pw) = password {
+            match conn.command(&[b"AUTH", pw.as_bytes()])? {
+                Reply::Status(s) if s == "OK" => {}
+                other => return Err(io::Error::other(format!("AUTH refused: {other:?}"))),
+            }
+        }
+        Ok(conn)
+    }
+
     /// Sends one command and reads its reply.
     pub(crate) fn command(&mut self, args: &[&[u8]]) -> io::Result<Reply> {
         self.reader.get_mut().write_all(&encode(args))?;

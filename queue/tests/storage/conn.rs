@@ -2,113 +2,15 @@
 //! password is right again, keeps blocking commands off the shared connection, and runs
 //! commands, pipelines and scripts on a three-node Redis Cluster.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::{AsyncCommands, ErrorKind, RedisError, Script};
 use snapsync_queue::{is_connection_error, ConnOptions, RedisConn};
-use snapsync_testkit::{free_port, wait_until, wait_until_async, RedisServer};
+use snapsync_testkit::{wait_until_async, RedisCluster, RedisServer};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 const RIGHT: &str = "right-pw-4f9c";
 const CHANGED: &str = "changed-pw-81ad";
-
-/// A private `redis-server` started with extra arguments (a password, cluster mode), which
-/// can be restarted on its port with other ones; killed and its directory removed on drop.
-/// Local to this file until testkit's `RedisServer` takes a password (another branch).
-struct LocalRedis {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl LocalRedis {
-    fn start(args: &[&str]) -> LocalRedis {
-        let dir = tempfile::Builder::new().prefix("snapsync-conn-redis-").tempdir().expect("temp dir for redis-server");
-        let mut server = LocalRedis { port: 0, dir, child: None };
-        // A port found free can be taken before redis binds it; try a few.
-        for _ in 0..5 {
-            server.port = free_port();
-            if server.spawn(args) {
-                return server;
-            }
-        }
-        panic!("redis-server did not start on a free port after 5 tries");
-    }
-
-    /// Stops the server and starts it again on the same port and directory with `args`.
-    fn restart(&mut self, args: &[&str]) {
-        self.kill();
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        wait_until("redis-server to restart on its port", Duration::from_secs(10), || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            self.spawn(&args).then_some(())
-        });
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn spawn(&mut self, args: &[&str]) -> bool {
-        let mut child = Command::new("redis-server")
-            .arg("--port")
-            .arg(self.port.to_string())
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .arg("--logfile")
-            .arg(self.dir.path().join("redis.log"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run redis-server (is it installed?)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if answers(self.port) {
-                self.child = Some(child);
-                return true;
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                // Exited: most likely the port was taken meanwhile.
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        false
-    }
-}
-
-impl Drop for LocalRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// True once something on `port` answers PING like Redis does, with or without a password
-/// (`+PONG` or `-NOAUTH ...`).
-fn answers(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    if stream.write_all(b"PING\r\n").is_err() {
-        return false;
-    }
-    let mut line = String::new();
-    BufReader::new(&stream).read_line(&mut line).is_ok() && (line.starts_with("+PONG") || line.starts_with("-NOAUTH"))
-}
-
-fn auth_url(port: u16, password: &str) -> String {
-    format!("redis://:{password}@127.0.0.1:{port}")
-}
 
 async fn ping(conn: &RedisConn) -> Result<String, RedisError> {
     redis::cmd("PING").query_async(&mut conn.clone()).await
@@ -148,15 +50,15 @@ async fn calls_fail_while_redis_is_down_and_succeed_after_it_is_back() {
 
 #[tokio::test]
 async fn a_refused_password_heals_once_it_is_right_again() {
-    let mut server = LocalRedis::start(&["--requirepass", RIGHT]);
-    let conn = RedisConn::connect(&auth_url(server.port, RIGHT), ConnOptions::default()).await.expect("connect");
+    let mut server = RedisServer::start_with_password(RIGHT);
+    let conn = RedisConn::connect(&server.url(), ConnOptions::default()).await.expect("connect");
     let clone = conn.clone();
     assert_eq!(ping(&conn).await.unwrap(), "PONG");
     let shown = format!("{conn:?}");
     assert!(!shown.contains(RIGHT) && shown.contains("***"), "{shown}");
 
     // Redis comes back with another password: the old connection breaks, new ones are refused.
-    server.restart(&["--requirepass", CHANGED]);
+    server.restart_with_password(Some(CHANGED));
     let err = wait_until_async("an auth error", DEADLINE, || async {
         match ping(&conn).await {
             Err(e) if is_auth_error(&e) => Some(e),
@@ -169,7 +71,7 @@ async fn a_refused_password_heals_once_it_is_right_again() {
     assert!(ping(&clone).await.is_err(), "a clone shares the refused connection");
 
     // The password is right again: the same RedisConn and its clones work again.
-    server.restart(&["--requirepass", RIGHT]);
+    server.restart_with_password(Some(RIGHT));
     wait_until_async("the same RedisConn works again", DEADLINE, || async { ping(&conn).await.ok() }).await;
     assert_eq!(ping(&clone).await.unwrap(), "PONG");
     let mut c = clone.clone();
@@ -178,8 +80,10 @@ async fn a_refused_password_heals_once_it_is_right_again() {
 
 #[tokio::test]
 async fn a_wrong_password_at_connect_is_an_auth_error() {
-    let server = LocalRedis::start(&["--requirepass", RIGHT]);
-    let err = RedisConn::connect(&auth_url(server.port, CHANGED), ConnOptions::default()).await.expect_err("refused");
+    let server = RedisServer::start_with_password(RIGHT);
+    let err = RedisConn::connect(&server.url_with_password(Some(CHANGED)), ConnOptions::default())
+        .await
+        .expect_err("refused");
     assert!(is_auth_error(&err) && is_connection_error(&err), "{err}");
     assert!(RedisConn::connect("redis://127.0.0.1:notaport", ConnOptions::default()).await.is_err());
 }
@@ -218,80 +122,23 @@ async fn a_dedicated_connections_blpop_does_not_block_the_shared_one() {
     assert_eq!(b.blpop::<_, Option<[String; 2]>>("nothing", 1.0).await.unwrap(), None);
 }
 
-/// Three masters on free ports, slots split between them, one password.
-struct Cluster {
-    /// Each node with its cluster bus port.
-    nodes: Vec<(LocalRedis, u16)>,
-}
-
 const CLUSTER_PW: &str = "cluster-pw-5e2b";
 
-/// A cluster node's arguments. The bus port is given explicitly: a free port + 10000 (the
-/// default) may be past 65535.
-fn node_args(bus: u16) -> Vec<String> {
-    let bus = bus.to_string();
-    let args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", &bus];
-    let auth = ["--requirepass", CLUSTER_PW, "--masterauth", CLUSTER_PW];
-    args.iter().chain(auth.iter()).map(|a| a.to_string()).collect()
+/// A plain (non-cluster) connection to one node of `cluster`.
+async fn node(cluster: &RedisCluster, i: usize) -> RedisConn {
+    RedisConn::connect(&cluster.node(i).url(), ConnOptions::default()).await.expect("connect to a node")
 }
 
-fn strs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
-}
-
-impl Cluster {
-    async fn start() -> Cluster {
-        let nodes: Vec<(LocalRedis, u16)> = (0..3)
-            .map(|_| {
-                let bus = free_port();
-                (LocalRedis::start(&strs(&node_args(bus))), bus)
-            })
-            .collect();
-        let cluster = Cluster { nodes };
-        let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
-        for ((node, _), (lo, hi)) in cluster.nodes.iter().zip(ranges) {
-            let mut c = cluster.node(node.port).await;
-            redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(lo).arg(hi).query_async::<()>(&mut c).await.unwrap();
-        }
-        let mut first = cluster.node(cluster.nodes[0].0.port).await;
-        for (node, bus) in &cluster.nodes[1..] {
-            let mut meet = redis::cmd("CLUSTER");
-            meet.arg("MEET").arg("127.0.0.1").arg(node.port).arg(*bus);
-            meet.query_async::<()>(&mut first).await.unwrap();
-        }
-        for (node, _) in &cluster.nodes {
-            let c = cluster.node(node.port).await;
-            // Every node must agree the cluster is whole before a client reads its slot map.
-            wait_until_async("the cluster is formed", DEADLINE, || {
-                let mut c = c.clone();
-                async move {
-                    let info: String = redis::cmd("CLUSTER").arg("INFO").query_async(&mut c).await.ok()?;
-                    let slots: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut c).await.ok()?;
-                    (info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3") && slots.len() == 3)
-                        .then_some(())
-                }
-            })
-            .await;
-        }
-        cluster
-    }
-
-    /// A plain (non-cluster) connection to one node.
-    async fn node(&self, port: u16) -> RedisConn {
-        RedisConn::connect(&auth_url(port, CLUSTER_PW), ConnOptions::default()).await.expect("connect to a node")
-    }
-
-    /// The first two nodes as seeds: the third is found from the slot map.
-    fn url(&self) -> String {
-        let hosts: Vec<String> = self.nodes[..2].iter().map(|(n, _)| format!("127.0.0.1:{}", n.port)).collect();
-        format!("redis+cluster://:{CLUSTER_PW}@{}", hosts.join(","))
-    }
+/// The first two nodes as seeds of a `redis+cluster://` URL: the third is found from the slot map.
+fn seed_url(cluster: &RedisCluster) -> String {
+    let hosts: Vec<String> = cluster.ports()[..2].iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    format!("redis+cluster://:{CLUSTER_PW}@{}", hosts.join(","))
 }
 
 #[tokio::test]
 async fn a_cluster_url_runs_commands_pipelines_and_scripts_on_every_node() {
-    let cluster = Cluster::start().await;
-    let conn = RedisConn::connect(&cluster.url(), ConnOptions::default()).await.expect("connect to the cluster");
+    let cluster = RedisCluster::start_with_password(3, CLUSTER_PW);
+    let conn = RedisConn::connect(&seed_url(&cluster), ConnOptions::default()).await.expect("connect to the cluster");
     assert!(conn.is_cluster());
     let shown = format!("{conn:?}");
     assert!(!shown.contains(CLUSTER_PW) && shown.contains("redis+cluster://:***@"), "{shown}");
@@ -305,7 +152,7 @@ async fn a_cluster_url_runs_commands_pipelines_and_scripts_on_every_node() {
         assert_eq!(c.get::<_, i64>(format!("key{i}")).await.unwrap(), i);
     }
     // Only the third node was not a seed; it holds some of the keys all the same.
-    let mut third = cluster.node(cluster.nodes[2].0.port).await;
+    let mut third = node(&cluster, 2).await;
     let held: i64 = redis::cmd("DBSIZE").query_async(&mut third).await.unwrap();
     assert!(held > 0, "no key on the third node");
 
@@ -314,11 +161,11 @@ async fn a_cluster_url_runs_commands_pipelines_and_scripts_on_every_node() {
     for i in 0..30 {
         assert_eq!(script.key(format!("counter{i}")).invoke_async::<i64>(&mut c).await.unwrap(), 1);
     }
-    for (node, _) in &cluster.nodes {
-        let mut n = cluster.node(node.port).await;
+    for i in 0..3 {
+        let mut n = node(&cluster, i).await;
         let exists: Vec<bool> =
             redis::cmd("SCRIPT").arg("EXISTS").arg(script.get_hash()).query_async(&mut n).await.unwrap();
-        assert_eq!(exists, vec![true], "script not loaded on node {}", node.port);
+        assert_eq!(exists, vec![true], "script not loaded on node {i}");
     }
 
     // A pipeline over one hash tag goes to its slot's node.
@@ -339,16 +186,15 @@ async fn a_cluster_url_runs_commands_pipelines_and_scripts_on_every_node() {
 
 #[tokio::test]
 async fn a_cluster_connection_heals_after_a_node_restarts() {
-    let mut cluster = Cluster::start().await;
+    let mut cluster = RedisCluster::start_with_password(3, CLUSTER_PW);
     // A short response timeout: a call to the stopped node fails after it.
     let options = ConnOptions { response_timeout: Some(Duration::from_secs(1)), ..ConnOptions::default() };
-    let conn = RedisConn::connect(&cluster.url(), options).await.expect("connect to the cluster");
+    let conn = RedisConn::connect(&seed_url(&cluster), options).await.expect("connect to the cluster");
     let mut c = conn.clone();
     for i in 0..30 {
         c.set::<_, _, ()>(format!("key{i}"), i).await.unwrap();
     }
-    let (node, bus) = &mut cluster.nodes[2];
-    node.kill();
+    cluster.kill_node(2);
     // While the node is down, calls on its slots fail (after redis-rs's own retries, within
     // the response timeout).
     let mut failed = None;
@@ -360,8 +206,8 @@ async fn a_cluster_connection_heals_after_a_node_restarts() {
     }
     let failed = failed.expect("a key on the stopped node");
     assert!(is_connection_error(&failed), "{failed}");
-    node.restart(&strs(&node_args(*bus)));
-    // No persistence: the restarted node's keys are gone; writes to its slots work again.
+    cluster.restart_node(2);
+    // Writes to its slots work again (the node came back with its AOF).
     wait_until_async("every slot takes writes again", DEADLINE, || {
         let mut c = c.clone();
         async move {
