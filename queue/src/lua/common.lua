@@ -106,7 +106,8 @@ local function forget(ids)
   call_many('HDEL', K.hist, ids)
 end
 -- Drops members of a retention zset (done or dead): the oldest beyond `cap`, then those older than
--- `age` ms; at most `limit` in all per call, so every call is bounded and a backlog shrinks call by call.
+-- `age` ms (a negative age: none by age); at most `limit` in all per call, so every call is bounded
+-- and a backlog shrinks call by call.
 local function trim(zkey, state, cap, age, limit)
   local old = {}
   local excess = redis.call('ZCARD', zkey) - cap
@@ -114,7 +115,7 @@ local function trim(zkey, state, cap, age, limit)
     if excess > limit then excess = limit end
     old = redis.call('ZRANGE', zkey, 0, excess - 1)
   end
-  if #old < limit and age > 0 then
+  if #old < limit and age >= 0 then
     local aged = redis.call('ZRANGEBYSCORE', zkey, '-inf', now - age, 'LIMIT', #old, limit - #old)
     for i = 1, #aged do old[#old + 1] = aged[i] end
   end

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::support::ack_ids;
+use crate::support::{ack_ids, config, queue_with};
 use snapsync_queue::{
     Enqueued, Failure, JobId, JobState, Leased, NewJob, Queue, QueueConfig, RetryOutcome, StateCounts, WorkerId,
     WorkerInfo,
@@ -13,21 +13,6 @@ use snapsync_queue::{
 use snapsync_testkit::{wait_until_async, RedisServer};
 
 const PATIENCE: Duration = Duration::from_secs(5);
-
-fn config(test: &str) -> QueueConfig {
-    QueueConfig {
-        prefix: format!("t-{test}"),
-        lease: Duration::from_millis(400),
-        default_max_attempts: 5,
-        backoff_base: Duration::from_millis(50),
-        backoff_cap: Duration::from_millis(400),
-        ..QueueConfig::default()
-    }
-}
-
-async fn queue_with(redis: &RedisServer, config: QueueConfig) -> Queue {
-    Queue::connect(&redis.url(), config).await.expect("connect to the private redis")
-}
 
 async fn enqueue(q: &Queue, job: NewJob) -> JobId {
     match q.enqueue(job).await.unwrap() {

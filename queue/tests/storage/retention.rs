@@ -4,25 +4,11 @@
 
 use std::time::Duration;
 
-use crate::support::ack_ids;
+use crate::support::{ack_ids, config, queue_with};
 use snapsync_queue::{Failure, JobId, JobState, NewJob, Queue, QueueConfig, WorkerId};
 use snapsync_testkit::{wait_until_async, RedisServer};
 
 const PATIENCE: Duration = Duration::from_secs(5);
-
-fn config(test: &str) -> QueueConfig {
-    QueueConfig {
-        prefix: format!("t-{test}"),
-        lease: Duration::from_millis(300),
-        backoff_base: Duration::from_millis(50),
-        backoff_cap: Duration::from_millis(400),
-        ..QueueConfig::default()
-    }
-}
-
-async fn queue_with(redis: &RedisServer, config: QueueConfig) -> Queue {
-    Queue::connect(&redis.url(), config).await.expect("connect to the private redis")
-}
 
 /// Enqueues `n` jobs and leases them all to `w`.
 async fn lease(q: &Queue, w: &WorkerId, n: usize, max_attempts: u32) -> Vec<snapsync_queue::Leased> {
