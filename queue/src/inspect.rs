@@ -132,8 +132,9 @@ pub struct JobSummary {
     pub id: JobId,
     pub kind: String,
     pub state: JobState,
-    /// Runs started so far (0 while it never ran; reset to 0 by a retry from dead). A snooze
-    /// gives its run's attempt back, so snoozes are counted apart ([`JobSummary::snoozes`]).
+    /// Runs started so far, the one under way included (0 while it never ran; reset to 0 by a
+    /// retry from dead). A snoozed run, or one handed back by a stop, is not charged, so
+    /// snoozes are counted apart ([`JobSummary::snoozes`]).
     pub attempts: u32,
     pub max_attempts: u32,
     pub created_ms: u64,
@@ -363,7 +364,8 @@ impl Queue {
     }
 }
 
-/// A job record as the scripts write it: `state|attempts|max|lease|started|created|worker|kind`.
+/// A job record as the scripts write it: `state|lease|started|attempts|max|created|worker|kind`
+/// (`attempts` counts runs that ended; a started run is charged when it ends).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
     pub state: JobState,
@@ -380,10 +382,10 @@ impl Record {
     pub(crate) fn parse(raw: &str) -> Option<Record> {
         let mut parts = raw.splitn(8, '|');
         let state: JobState = parts.next()?.parse().ok()?;
-        let attempts = parts.next()?.parse().ok()?;
-        let max_attempts = parts.next()?.parse().ok()?;
         let lease = parts.next()?;
         let started = parts.next()? == "1";
+        let attempts = parts.next()?.parse().ok()?;
+        let max_attempts = parts.next()?.parse().ok()?;
         let created_ms = parts.next()?.parse().ok()?;
         let worker = parts.next()?;
         let kind = parts.next()?.to_string();
@@ -435,7 +437,8 @@ fn summary(id: &str, rec: Option<&str>, info: Option<&str>, score: Option<f64>) 
         id: JobId(id.to_string()),
         kind: r.kind,
         state,
-        attempts: r.attempts,
+        // A started run is charged when it ends; counted here already, as the run it is.
+        attempts: r.attempts + u32::from(r.started && state == JobState::Running),
         max_attempts: r.max_attempts,
         created_ms: r.created_ms,
         due_ms: at.filter(|_| matches!(state, JobState::Scheduled | JobState::Snoozed)),
@@ -483,17 +486,17 @@ mod tests {
 
     #[test]
     fn records_parse_and_a_kind_may_hold_separators() {
-        let r = Record::parse("running|2|15|907|1|1732526716123|host-1-ab|sync:contacts|x").expect("parses");
+        let r = Record::parse("running|907|1|2|15|1732526716123|host-1-ab|sync:contacts|x").expect("parses");
         assert_eq!(r.state, JobState::Running);
         assert_eq!((r.attempts, r.max_attempts, r.lease, r.started), (2, 15, Some(LeaseToken(907)), true));
         assert_eq!(
             (r.created_ms, r.worker.as_deref(), r.kind.as_str()),
             (1732526716123, Some("host-1-ab"), "sync:contacts|x")
         );
-        let r = Record::parse("ready|0|5||0|1|| k").expect("parses");
+        let r = Record::parse("ready||0|0|5|1|| k").expect("parses");
         assert_eq!((r.lease, r.worker), (None, None));
-        assert!(Record::parse("waiting|0|5||0|1||k").is_none());
-        assert!(Record::parse("ready|x|5||0|1||k").is_none());
+        assert!(Record::parse("waiting||0|0|5|1||k").is_none());
+        assert!(Record::parse("ready||0|x|5|1||k").is_none());
     }
 
     #[test]

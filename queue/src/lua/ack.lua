@@ -10,6 +10,8 @@ for i = 1, #ids do
   local r = parse(recs[i])
   if leased(r, toks[i]) then
     r.s = 'done'
+    -- The run that succeeded is charged like any other.
+    r.a = r.a + 1
     unlease(r)
     sets[#sets + 1] = ids[i]
     sets[#sets + 1] = pack(r)

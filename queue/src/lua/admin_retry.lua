@@ -3,7 +3,7 @@
 -- - dead: its attempts reset to 0 (an operator retries after fixing the cause);
 -- - scheduled or snoozed: attempts kept (it was only waiting);
 -- - running: the current lease ends (its worker learns at its next heartbeat and cancels the
---   run; a late ack or fail of it changes nothing); the cut run's attempt is given back.
+--   run; a late ack or fail of it changes nothing); the cut run is not charged.
 -- Returns { code, state }: 1 retried (state = where it came from), 0 not retryable from that
 -- state (ready, done), -1 no such job.
 local id = ARGV[1]
@@ -20,7 +20,6 @@ elseif from == 'scheduled' or from == 'snoozed' then
   redis.call('ZREM', K[from], id)
 elseif from == 'running' then
   redis.call('ZREM', K.running, id)
-  if r.sd == '1' and r.a > 0 then r.a = r.a - 1 end
   unlease(r)
 else
   return { 0, from }

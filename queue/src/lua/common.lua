@@ -37,25 +37,27 @@ local function hmget(key, ids)
   return out
 end
 
--- A job's record in K.rec: "state|attempts|max|lease|started|created|worker|kind".
---   attempts: runs started so far (a run is charged when it starts, not when it is reserved);
+-- A job's record in K.rec: "state|lease|started|attempts|max|created|worker|kind".
 --   lease: the fencing token of the current lease ('' when not leased);
---   started: 1 once the current lease's run started (and was charged).
+--   started: 1 once the current lease's run has started (it will be charged);
+--   attempts: runs that ended (failed, lost, succeeded). A started run is charged when it ends,
+--   so the run under way is attempt attempts + 1, and a run that never started (prefetched),
+--   was handed back or snoozed is simply never charged.
+-- The lease and started flag come first: starting a run rewrites only that prefix.
 -- (Plain `[^|]*` captures: a pattern with `%a+`/`%d+` classes and a greedy tail costs Redis
 -- ten times as much per call, and every move parses a record.)
 local function parse(v)
   if not v then return nil end
-  local s, a, m, l, sd, c, w, k = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  local s, l, sd, a, m, c, w, k = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
   a, m = tonumber(a), tonumber(m)
   if not (s and a and m) or k == '' then return nil end
-  return { s = s, a = a, m = m, l = l, sd = sd, c = c, w = w, k = k }
+  return { s = s, l = l, sd = sd, a = a, m = m, c = c, w = w, k = k }
 end
 -- Attempts and max are small integers, so `..` writes them without an exponent.
 local function pack(r)
-  return r.s .. '|' .. r.a .. '|' .. r.m .. '|' .. r.l .. '|' .. r.sd .. '|' .. r.c .. '|' .. r.w .. '|' .. r.k
+  return r.s .. '|' .. r.l .. '|' .. r.sd .. '|' .. r.a .. '|' .. r.m .. '|' .. r.c .. '|' .. r.w .. '|' .. r.k
 end
 local function unlease(r) r.l = ''; r.sd = '0'; r.w = '' end
--- The lease `tok` on job `id` held? Returns its parsed record or nil.
 local function leased(r, tok)
   return r and r.s == 'running' and r.l == tok and tok ~= ''
 end
@@ -122,8 +124,9 @@ local function trim(zkey, state, cap, age, limit)
   if #old == 0 then return 0 end
   local recs = hmget(K.rec, old)
   for i = 1, #old do
-    local r = parse(recs[i])
-    if r then move(r.k, state, nil) end
+    -- Only the kind is needed (the record's last field; kinds hold no `|`): no full parse.
+    local kind = recs[i] and string.match(recs[i], '([^|]*)$')
+    if kind and kind ~= '' then move(kind, state, nil) end
   end
   call_many('ZREM', zkey, old)
   forget(old)
@@ -150,15 +153,14 @@ local function lease_pairs(from)
 end
 
 -- Hands the leases still held under their tokens back to the front of ready (release,
--- reclaim), giving back a started run's attempt; with `unstarted_only`, started runs are left
--- alone. Returns how many went back.
+-- reclaim), uncharged: a started run that is handed back (cut by a shutdown) is not counted;
+-- with `unstarted_only`, started runs are left alone. Returns how many went back.
 local function hand_back(ids, toks, unstarted_only)
   local recs = hmget(K.rec, ids)
   local sets, back = {}, {}
   for i = 1, #ids do
     local r = parse(recs[i])
     if leased(r, toks[i]) and not (unstarted_only and r.sd == '1') then
-      if r.sd == '1' and r.a > 0 then r.a = r.a - 1 end
       unlease(r)
       r.s = 'ready'
       sets[#sets + 1] = ids[i]
@@ -185,10 +187,12 @@ local function wake(n)
 end
 
 
--- A run that failed: history, then dead (permanent, or attempts used up) or scheduled again at
--- now + delay. `r` is the job's parsed record, still leased; returns 0 dead, 1 scheduled.
+-- A run that failed: it is charged, goes into the history, then the job is dead (permanent, or
+-- attempts used up) or scheduled again at now + delay. `r` is the job's parsed record, still
+-- leased; returns 0 dead, 1 scheduled.
 local function fail_run(id, r, err, delay, permanent, dead_cap, dead_age)
   local v = info_get(id)
+  r.a = r.a + 1
   add_history(id, r.w, r.a, err)
   v.e = err
   local from = r.s

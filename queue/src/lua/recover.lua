@@ -1,8 +1,8 @@
 -- ARGV: limit, dead_cap, dead_keep_age_ms, done_keep_count, done_keep_age_ms
 -- Returns jobs whose lease expired (their worker stopped heartbeating) to the front of ready;
--- at most `limit` per call. A job whose run had started was charged an attempt when it started:
--- it gets `worker lost (lease expired)` in its history, and once its attempts are used up it is
--- dead (`worker lost`). A job that never started (prefetched) goes back uncharged. Then the
+-- at most `limit` per call. A job whose run had started is charged for it: it gets `worker lost
+-- (lease expired)` in its history, and once its attempts are used up it is dead (`worker
+-- lost`). A job that never started (prefetched) goes back uncharged. Then the
 -- retention that must not wait for an ack: done and dead jobs past their age, a bounded chunk.
 -- Returns how many expired leases it handled.
 local limit, dead_cap, dead_age = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -16,6 +16,8 @@ if #ids > 0 then
     local id, r = ids[i], parse(recs[i])
     if r and r.s == 'running' then
       if r.sd == '1' then
+        -- The run had started: it is charged.
+        r.a = r.a + 1
         local v = info_get(id)
         local err = 'worker lost (lease expired)'
         add_history(id, r.w, r.a, err)

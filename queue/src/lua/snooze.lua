@@ -1,7 +1,7 @@
 -- ARGV: id, lease token, delay_ms, reason, max_snoozed_ms, fail_delay_ms, dead_cap, dead_keep_age_ms
 -- Puts a running job back for delay_ms without spending an attempt: it waits for something
--- that is not a failure (a rate limit, a Retry-After, a record another run is writing). The
--- attempt its run was charged is given back. Snoozes have their own bound: once the job's
+-- that is not a failure (a rate limit, a Retry-After, a record another run is writing), and
+-- its run is not charged. Snoozes have their own bound: once the job's
 -- snoozed time in all would pass max_snoozed_ms, the snooze counts as a failed run instead
 -- (retried after fail_delay_ms, or dead when attempts are used up), so nothing waits forever.
 -- Returns: -1 not leased under this token; 2 snoozed; 1 or 0 the bound was passed and the run
@@ -18,7 +18,6 @@ if total > max_snoozed then
   flush_counts()
   return n
 end
-if r.sd == '1' and r.a > 0 then r.a = r.a - 1 end
 v.zt = total
 v.zn = (tonumber(v.zn) or 0) + 1
 v.zr = reason
