@@ -35,8 +35,8 @@ impl Queue {
     ///   error); its history is kept, so earlier attempts stay visible;
     /// - scheduled or snoozed: it stops waiting, attempts kept;
     /// - running: its lease ends now — the worker running it is told at its next heartbeat and
-    ///   cancels the run, whose ack or fail then changes nothing — and the cut run's attempt is
-    ///   given back (for a run that is stuck).
+    ///   cancels the run, whose ack or fail then changes nothing — and the cut run is not
+    ///   charged (for a run that is stuck).
     pub async fn retry(&self, id: &JobId) -> Result<RetryOutcome, QueueError> {
         let mut inv = self.call(&self.scripts.retry, &[]);
         inv.arg(&id.0);

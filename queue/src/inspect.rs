@@ -28,7 +28,7 @@ pub enum JobState {
     Ready,
     Scheduled,
     /// Waiting for something that is not a failure (a rate limit, a `Retry-After`, a busy
-    /// record); its attempt was given back.
+    /// record); the run that asked to wait was not charged.
     Snoozed,
     Running,
     Done,

@@ -219,7 +219,7 @@ pub enum FailOutcome {
 /// What snooze did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnoozeOutcome {
-    /// Back in `after`, its attempt given back.
+    /// Back in `after`; the run is not charged.
     Snoozed {
         after: Duration,
     },

@@ -18,7 +18,7 @@ pub enum JobError {
     #[error("{message}")]
     Retry { after: Option<Duration>, message: String },
     /// Not a failure: the job waits for something (a rate limit, a `Retry-After`, a record
-    /// another run is writing) and comes back after `after` with its attempt given back.
+    /// another run is writing) and comes back after `after`; the run is not charged.
     #[error("{reason}")]
     Snooze { after: Duration, reason: String },
     /// Will never succeed (bad input, a rejected request): dead at once.
