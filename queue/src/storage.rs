@@ -285,7 +285,7 @@ impl Queue {
         Ok(n.max(0) as usize)
     }
 
-    /// The runs of these leased jobs begin: each is charged an attempt now. Returns, per lease
+    /// The runs of these leased jobs begin: each is marked started (charged when it ends). Returns, per lease
     /// in order, the attempt number of the run, or `None` when the lease is no longer held
     /// (the job must not run).
     pub async fn start(&self, leases: &[LeaseRef]) -> Result<Vec<Option<u32>>, QueueError> {

@@ -1,7 +1,7 @@
 //! `RedisBackend`: snapsync's Redis queue plugged into apalis 1.0 through its backend
 //! extension point (`apalis_core::backend::{Backend, BackendConfig}`). apalis drives it:
 //! `poll_next` hands out prefetched jobs (decoded into `Args`) when the service has a free
-//! slot, the backend's layer ([`SettleLayer`]) runs each one — charged when it starts, cancelled
+//! slot, the backend's layer ([`SettleLayer`]) runs each one — marked started before its handler runs, cancelled
 //! if its lease is lost — and turns its result into an ack, a failed attempt or a snooze, and
 //! `poll_close` — called by apalis once a stopping worker has no job left running — flushes
 //! the outcomes and deregisters. The Redis work runs in four background tasks (fetch, start,

@@ -1,7 +1,7 @@
-//! The start task: charges runs as they begin. A job is charged an attempt when its run starts,
-//! not when it is reserved (so prefetched jobs a crash or a stop never started cost nothing),
-//! and the charge must be in Redis before the handler runs, or a job that kills its worker at
-//! once would never use up its attempts. Runs that begin together share one round trip: the
+//! The start task: marks runs started as they begin. A started run is charged an attempt
+//! however it ends (a reservation is not: prefetched jobs a crash or a stop never started cost
+//! nothing), and the mark must be in Redis before the handler runs, or a job that kills its
+//! worker at once would never use up its attempts. Runs that begin together share one round trip: the
 //! task takes every request waiting when it is free and sends them in one call, so a busy
 //! worker pays one call per batch of starts and an idle one no extra wait.
 
