@@ -64,3 +64,21 @@ pub use types::{
     Enqueued, FailOutcome, Failure, JobId, LeaseRef, LeaseToken, Leased, NewJob, ReserveTicket, Reserved,
     SnoozeOutcome, WorkerId, WorkerInfo,
 };
+
+#[cfg(test)]
+mod tests {
+    /// The engine stands alone: nothing of RingCentral, Snapshots, mapping or routing (they
+    /// live in `snapsync`, which depends on this crate, not the other way round), and no HTTP
+    /// client.
+    #[test]
+    fn the_engine_depends_on_no_other_snapsync_crate() {
+        let manifest = include_str!("../Cargo.toml");
+        let deps = manifest.split("[dependencies]").nth(1).unwrap_or_default();
+        let deps = deps.split("\n[").next().unwrap_or_default();
+        for line in deps.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let name = line.split(['.', ' ', '=']).next().unwrap_or_default();
+            assert!(!name.starts_with("snapsync"), "the queue engine depends on {name}");
+            assert!(!["reqwest", "axum"].contains(&name), "the queue engine depends on {name}");
+        }
+    }
+}

@@ -11,11 +11,11 @@ for i = 1, #ids do
   if leased(r, toks[i]) then
     r.s = 'done'
     -- The run that succeeded is charged like any other.
-    r.a = r.a + 1
+    r.a = int(tonumber(r.a) + 1)
     unlease(r)
     sets[#sets + 1] = ids[i]
     sets[#sets + 1] = pack(r)
-    z[#z + 1] = now
+    z[#z + 1] = now_s
     z[#z + 1] = ids[i]
     gone[#gone + 1] = ids[i]
     move(r.k, 'running', 'done')

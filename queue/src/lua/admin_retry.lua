@@ -12,7 +12,7 @@ if not r then return { -1, '' } end
 local from = r.s
 if from == 'dead' then
   redis.call('ZREM', K.dead, id)
-  r.a = 0
+  r.a = '0'
   local v = info_get(id)
   v.r = nil
   info_set(id, v)

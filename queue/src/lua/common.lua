@@ -15,6 +15,9 @@ local NK = 16
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local now_s = string.format('%d', now)
+-- Integers as text. Lua writes numbers with `%.14g` and Redis reads a Lua number argument the
+-- same way: floating-point printing, a visible share of the scripts' cost. `%d` is not.
+local function int(n) return string.format('%d', n) end
 
 -- Lua's unpack is limited to a few thousand values (LUAI_MAXCSTACK): every variadic call goes
 -- through these, in slices of at most STEP values, whatever the batch size.
@@ -49,11 +52,10 @@ end
 local function parse(v)
   if not v then return nil end
   local s, l, sd, a, m, c, w, k = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-  a, m = tonumber(a), tonumber(m)
-  if not (s and a and m) or k == '' then return nil end
+  if not s or a == '' or m == '' or k == '' then return nil end
+  -- Attempts and max stay text (they are rewritten as they came); `tonumber` where counted.
   return { s = s, l = l, sd = sd, a = a, m = m, c = c, w = w, k = k }
 end
--- Attempts and max are small integers, so `..` writes them without an exponent.
 local function pack(r)
   return r.s .. '|' .. r.l .. '|' .. r.sd .. '|' .. r.a .. '|' .. r.m .. '|' .. r.c .. '|' .. r.w .. '|' .. r.k
 end
@@ -70,7 +72,7 @@ local function move(kind, from, to)
 end
 local function flush_counts()
   for field, n in pairs(delta) do
-    if n ~= 0 then redis.call('HINCRBY', K.counts, field, n) end
+    if n ~= 0 then redis.call('HINCRBY', K.counts, field, int(n)) end
   end
 end
 
@@ -118,7 +120,7 @@ local function trim(zkey, state, cap, age, limit)
     old = redis.call('ZRANGE', zkey, 0, excess - 1)
   end
   if #old < limit and age >= 0 then
-    local aged = redis.call('ZRANGEBYSCORE', zkey, '-inf', now - age, 'LIMIT', #old, limit - #old)
+    local aged = redis.call('ZRANGEBYSCORE', zkey, '-inf', int(now - age), 'LIMIT', #old, limit - #old)
     for i = 1, #aged do old[#old + 1] = aged[i] end
   end
   if #old == 0 then return 0 end
@@ -192,17 +194,18 @@ end
 -- leased; returns 0 dead, 1 scheduled.
 local function fail_run(id, r, err, delay, permanent, dead_cap, dead_age)
   local v = info_get(id)
-  r.a = r.a + 1
-  add_history(id, r.w, r.a, err)
+  local attempt = tonumber(r.a) + 1
+  r.a = int(attempt)
+  add_history(id, r.w, attempt, err)
   v.e = err
   local from = r.s
   unlease(r)
   redis.call('ZREM', K.running, id)
-  if permanent or r.a >= r.m then
+  if permanent or attempt >= tonumber(r.m) then
     v.r = 'max attempts reached'
     if permanent then v.r = 'permanent error' end
     r.s = 'dead'
-    redis.call('ZADD', K.dead, now, id)
+    redis.call('ZADD', K.dead, now_s, id)
     redis.call('HSET', K.rec, id, pack(r))
     info_set(id, v)
     move(r.k, from, 'dead')
@@ -210,7 +213,7 @@ local function fail_run(id, r, err, delay, permanent, dead_cap, dead_age)
     return 0
   end
   r.s = 'scheduled'
-  redis.call('ZADD', K.scheduled, now + delay, id)
+  redis.call('ZADD', K.scheduled, int(now + delay), id)
   redis.call('HSET', K.rec, id, pack(r))
   info_set(id, v)
   move(r.k, from, 'scheduled')

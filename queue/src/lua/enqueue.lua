@@ -40,7 +40,7 @@ for i = 2, #ARGV, 7 do
       infos[#infos + 1] = '{"u":' .. cjson.encode(uniq) .. '}'
     end
     if delay > 0 then
-      sched[#sched + 1] = now + delay
+      sched[#sched + 1] = int(now + delay)
       sched[#sched + 1] = id
     else
       ready_ids[#ready_ids + 1] = id

@@ -4,7 +4,7 @@
 -- than stale_ms from the registry. Returns the tokens of the leases it no longer holds.
 local worker, lease, stale, winfo = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local ids, toks = lease_pairs(5)
-local deadline = now + lease
+local deadline = int(now + lease)
 local lost, z, held = {}, {}, {}
 local recs = hmget(K.rec, ids)
 for i = 1, #ids do
@@ -20,9 +20,9 @@ end
 if #z > 0 then
   each_slice(z, STEP * 2, function(...) redis.call('ZADD', K.running, 'XX', ...) end)
 end
-redis.call('ZADD', K.workers, now, worker)
+redis.call('ZADD', K.workers, now_s, worker)
 redis.call('HSET', K.winfo, worker, cjson.encode({ info = winfo, beat = now, inflight = held }))
-local silent = redis.call('ZRANGEBYSCORE', K.workers, '-inf', now - stale, 'LIMIT', 0, 10)
+local silent = redis.call('ZRANGEBYSCORE', K.workers, '-inf', int(now - stale), 'LIMIT', 0, 10)
 if #silent > 0 then
   redis.call('ZREM', K.workers, unpack(silent))
   redis.call('HDEL', K.winfo, unpack(silent))

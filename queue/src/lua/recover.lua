@@ -7,7 +7,7 @@
 -- Returns how many expired leases it handled.
 local limit, dead_cap, dead_age = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local done_count, done_age = tonumber(ARGV[4]), tonumber(ARGV[5])
-local ids = redis.call('ZRANGEBYSCORE', K.running, '-inf', now, 'LIMIT', 0, limit)
+local ids = redis.call('ZRANGEBYSCORE', K.running, '-inf', now_s, 'LIMIT', 0, limit)
 local requeued = {}
 if #ids > 0 then
   call_many('ZREM', K.running, ids)
@@ -17,16 +17,17 @@ if #ids > 0 then
     if r and r.s == 'running' then
       if r.sd == '1' then
         -- The run had started: it is charged.
-        r.a = r.a + 1
+        local attempt = tonumber(r.a) + 1
+        r.a = int(attempt)
         local v = info_get(id)
         local err = 'worker lost (lease expired)'
-        add_history(id, r.w, r.a, err)
+        add_history(id, r.w, attempt, err)
         v.e = err
         unlease(r)
-        if r.a >= r.m then
+        if attempt >= tonumber(r.m) then
           v.r = 'worker lost'
           r.s = 'dead'
-          redis.call('ZADD', K.dead, now, id)
+          redis.call('ZADD', K.dead, now_s, id)
           move(r.k, 'running', 'dead')
         else
           r.s = 'ready'

@@ -23,7 +23,7 @@ end
 -- Promote due jobs in bounded chunks: a huge due backlog moves over many calls, never in one.
 for _, pair in ipairs({ { K.scheduled, 'scheduled' }, { K.snoozed, 'snoozed' } }) do
   local z, state = pair[1], pair[2]
-  local due = redis.call('ZRANGEBYSCORE', z, '-inf', now, 'LIMIT', 0, promote)
+  local due = redis.call('ZRANGEBYSCORE', z, '-inf', now_s, 'LIMIT', 0, promote)
   if #due > 0 then
     call_many('ZREM', z, due)
     local recs = hmget(K.rec, due)
@@ -72,14 +72,14 @@ if #got < k and popped >= limit and redis.call('LLEN', K.ready) > 0 then more = 
 local out = { 0, 0, more }
 if #got > 0 then
   local top = redis.call('INCRBY', K.seq, #got)
-  local deadline = now + lease
+  local deadline = int(now + lease)
   local sets, z = {}, {}
   local payloads = hmget(K.payload, got)
   local parts = { receipt }
   for i = 1, #got do
     local id, r = got[i], recs_of[i]
     r.s = 'running'
-    r.l = string.format('%d', top - #got + i)
+    r.l = int(top - #got + i)
     r.sd = '0'
     r.w = worker
     sets[#sets + 1] = id
@@ -89,7 +89,7 @@ if #got > 0 then
     move(r.k, 'ready', 'running')
     out[#out + 1] = id
     out[#out + 1] = r.l
-    out[#out + 1] = r.a + 1
+    out[#out + 1] = tonumber(r.a) + 1
     out[#out + 1] = r.m
     out[#out + 1] = r.k
     out[#out + 1] = payloads[i] or ''

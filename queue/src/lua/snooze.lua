@@ -24,7 +24,7 @@ v.zr = reason
 unlease(r)
 r.s = 'snoozed'
 redis.call('ZREM', K.running, id)
-redis.call('ZADD', K.snoozed, now + delay, id)
+redis.call('ZADD', K.snoozed, int(now + delay), id)
 redis.call('HSET', K.rec, id, pack(r))
 info_set(id, v)
 move(r.k, 'running', 'snoozed')

@@ -51,6 +51,14 @@ impl HandlerError {
             HandlerError::Rc(e) if e.status().is_some_and(|s| s >= 500) && e.retry_after().is_some() => {
                 Classification::snooze("ringcentral unavailable", e.retry_after().unwrap_or_default())
             }
+            // Another process is logging in (or its login backs off after a transient failure):
+            // this job waits for the shared token, which is not its own failure.
+            HandlerError::Rc(RcError::TokenWait { .. }) => {
+                Classification::snooze("waiting for another process's ringcentral login", spread(TOKEN_WAIT))
+            }
+            HandlerError::Rc(RcError::AuthBackoff { retryable: true, retry_after, .. }) => {
+                Classification::snooze("ringcentral login backing off", spread(*retry_after))
+            }
             HandlerError::Rc(e) if e.is_retryable() => Classification::Retryable {
                 reason: "ringcentral answered with a retryable error".into(),
                 retry_after: e.retry_after(),
@@ -68,6 +76,9 @@ impl HandlerError {
         }
     }
 }
+
+/// How long a job waits before looking again for the token another process is getting.
+const TOKEN_WAIT: Duration = Duration::from_secs(1);
 
 /// A 429's `Retry-After`, stretched by a random 0–100 %: every job that hit the limit in the
 /// same window would otherwise come back at the same instant, and RingCentral restarts the
@@ -140,6 +151,19 @@ mod tests {
         assert!(matches!(job_error("x", &HandlerError::Redis(io)), JobError::Retry { .. }));
         let both = vec![("site 1".to_string(), paused)];
         assert!(matches!(combine(3, &both), Some(JobError::Snooze { .. })));
+        let waiting = HandlerError::Rc(RcError::TokenWait { waited: Duration::from_secs(5) });
+        assert!(matches!(job_error("x", &waiting), JobError::Snooze { .. }));
+        let backing_off = |retryable| {
+            HandlerError::Rc(RcError::AuthBackoff {
+                reason: "429".into(),
+                retry_after: Duration::from_secs(3),
+                retryable,
+            })
+        };
+        assert!(
+            matches!(job_error("x", &backing_off(true)), JobError::Snooze { after, .. } if after >= Duration::from_secs(3))
+        );
+        assert!(matches!(job_error("x", &backing_off(false)), JobError::Permanent(_)));
     }
 
     #[test]
