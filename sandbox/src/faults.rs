@@ -203,10 +203,9 @@ impl Faults {
                 });
             } else if r.storm_until.is_some_and(|until| now < until) {
                 forced = Some(Forced { status: StatusCode::TOO_MANY_REQUESTS, retry_after });
-            } else if r.outage_until.is_some_and(|until| now < until) {
-                let status = StatusCode::from_u16(r.rule.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-                forced = Some(Forced { status, retry_after });
-            } else if r.rule.error_rate > 0.0 && rng.random::<f64>() < r.rule.error_rate {
+            } else if r.outage_until.is_some_and(|until| now < until)
+                || (r.rule.error_rate > 0.0 && rng.random::<f64>() < r.rule.error_rate)
+            {
                 let status = StatusCode::from_u16(r.rule.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                 forced = Some(Forced { status, retry_after });
             }

@@ -205,8 +205,9 @@ mod tests {
 
     #[test]
     fn http_statuses() {
-        let ra = Some(Duration::from_secs(7));
-        assert_eq!(Classification::from_http(429, ra), Classification::snooze("http 429 rate limited", ra.unwrap()));
+        let wait = Duration::from_secs(7);
+        let ra = Some(wait);
+        assert_eq!(Classification::from_http(429, ra), Classification::snooze("http 429 rate limited", wait));
         assert_eq!(Classification::from_http(429, None).retry_after(), Some(DEFAULT_RATE_WAIT));
         assert!(Classification::from_http(503, ra).is_snooze(), "a 503 naming its Retry-After is a wait");
         assert_eq!(Classification::from_http(503, ra).retry_after(), ra);

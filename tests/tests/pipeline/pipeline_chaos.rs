@@ -185,10 +185,13 @@ fn some_contact(sys: &System, n: usize) -> Option<(String, String)> {
     all.get((n * 37) % all.len().max(1)).cloned()
 }
 
+/// A lead's first name, last name and email.
+type LeadFields = (Option<String>, Option<String>, Option<String>);
+
 /// For every contact that has a lead of its own (the first contact with an email owns it; the
 /// test does not know which of a duplicate pair that is, so duplicates by email are checked
 /// only by count): contact id → (first name, last name, email) as the mapping writes them.
-fn expected_fields(sys: &System) -> HashMap<String, (Option<String>, Option<String>, Option<String>)> {
+fn expected_fields(sys: &System) -> HashMap<String, LeadFields> {
     let dir = sys.sandbox.rc_state().directory.lock().unwrap_or_else(|e| e.into_inner());
     let mut by_email: HashMap<String, usize> = HashMap::new();
     for c in dir.books.values().flat_map(|b| b.contacts.values()).filter(|c| !c.deleted) {
@@ -207,10 +210,7 @@ fn expected_fields(sys: &System) -> HashMap<String, (Option<String>, Option<Stri
 }
 
 /// Leads whose fields differ from their contact's current ones, and contacts with no lead.
-fn mismatches(
-    records: &Value,
-    want: &HashMap<String, (Option<String>, Option<String>, Option<String>)>,
-) -> Vec<String> {
+fn mismatches(records: &Value, want: &HashMap<String, LeadFields>) -> Vec<String> {
     let leads: HashMap<String, &Value> = records["leads"]
         .as_array()
         .into_iter()

@@ -104,9 +104,6 @@ async fn initial_sync_lands_the_fixture_once_then_changes_arrive_and_a_quiet_tic
     sys.stop().await;
 }
 
-/// Alive contacts, counting contacts that share an email (trimmed, lower-case) once, read
-/// from the sandbox's state so the count does not depend on the code under test.
-
 fn assert_no_duplicates(records: &Value, collection: &str) {
     let ids: Vec<&str> =
         records[collection].as_array().into_iter().flatten().filter_map(|r| r["external_id"].as_str()).collect();
