@@ -75,8 +75,7 @@ impl ConnOptions {
         if attempts == 0 {
             return Duration::ZERO;
         }
-        let factor = 1u32.checked_shl(attempts - 1).unwrap_or(u32::MAX);
-        self.backoff_min.saturating_mul(factor).min(self.backoff_max)
+        crate::backoff::backoff_ceiling(attempts, self.backoff_min, self.backoff_max)
     }
 }
 

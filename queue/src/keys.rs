@@ -16,7 +16,7 @@ const FIXED: [&str; 16] = [
     "running",   // zset id → lease deadline ms
     "done",      // zset id → finished ms
     "dead",      // zset id → died ms
-    "rec",       // hash id → "state|attempts|max|lease|started|created|worker|kind"
+    "rec",       // hash id → "state|lease|started|attempts|max|created|worker|kind"
     "payload",   // hash id → payload (JSON text as enqueued)
     "info",      // hash id → JSON: last error, dead reason, unique key, snooze totals
     "counts",    // hash "<state>:<kind>" → jobs

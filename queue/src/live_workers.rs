@@ -4,6 +4,7 @@
 use redis::Value;
 use serde::{Deserialize, Serialize};
 
+use crate::storage::string as text;
 use crate::{JobId, Queue, QueueError, WorkerId, WorkerInfo};
 
 /// Workers reported per call, live and gone each (a deployment has far fewer).
@@ -98,13 +99,5 @@ fn int(v: &Value) -> Option<u64> {
         Value::Int(n) => u64::try_from(*n).ok(),
         Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse::<f64>().ok().map(|f| f.max(0.0) as u64),
         _ => None,
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::SimpleString(s) => s.clone(),
-        _ => String::new(),
     }
 }

@@ -289,32 +289,39 @@ impl Queue {
     /// in order, the attempt number of the run, or `None` when the lease is no longer held
     /// (the job must not run).
     pub async fn start(&self, leases: &[LeaseRef]) -> Result<Vec<Option<u32>>, QueueError> {
-        let mut out = Vec::with_capacity(leases.len());
-        for chunk in leases.chunks(SETTLE_CHUNK) {
-            let mut inv = self.call(&self.scripts.start, &[]);
-            for l in chunk {
-                inv.arg(&l.id.0).arg(l.lease.0);
-            }
-            let reply: Vec<i64> = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("start"))?;
-            out.extend(reply.into_iter().map(|a| (a > 0).then_some(a as u32)));
-        }
-        Ok(out)
+        let replies: Vec<Vec<i64>> = self.per_chunk(&self.scripts.start, "start", &[], leases).await?;
+        Ok(replies.into_iter().flatten().map(|a| (a > 0).then_some(a as u32)).collect())
     }
 
     /// Marks done the jobs still leased under the tokens given (a stale run's ack changes
     /// nothing); returns how many took. Applies done-job retention, a bounded chunk per call.
     pub async fn ack(&self, leases: &[LeaseRef]) -> Result<usize, QueueError> {
-        let mut n = 0;
+        let head = [self.config.done_keep_count, self.config.done_keep_age.as_millis() as u64];
+        let got: Vec<i64> = self.per_chunk(&self.scripts.ack, "ack", &head, leases).await?;
+        Ok(got.into_iter().map(|n| n.max(0) as usize).sum())
+    }
+
+    /// One call of `script` per [`SETTLE_CHUNK`] leases: the `head` arguments, then an `id,
+    /// token` pair per lease. The replies, one per call.
+    async fn per_chunk<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        op: &'static str,
+        head: &[u64],
+        leases: &[LeaseRef],
+    ) -> Result<Vec<T>, QueueError> {
+        let mut replies = Vec::with_capacity(leases.len().div_ceil(SETTLE_CHUNK));
         for chunk in leases.chunks(SETTLE_CHUNK) {
-            let mut inv = self.call(&self.scripts.ack, &[]);
-            inv.arg(self.config.done_keep_count).arg(self.config.done_keep_age.as_millis() as u64);
+            let mut inv = self.call(script, &[]);
+            for a in head {
+                inv.arg(*a);
+            }
             for l in chunk {
                 inv.arg(&l.id.0).arg(l.lease.0);
             }
-            let got: i64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("ack"))?;
-            n += got.max(0) as usize;
+            replies.push(inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis(op))?);
         }
-        Ok(n)
+        Ok(replies)
     }
 
     /// The backoff after failed attempt `attempt` under this queue's policy.
@@ -410,16 +417,8 @@ impl Queue {
     /// Hands leased jobs back to the front of ready without charging them: prefetched jobs
     /// that never started, and runs cut by a shutdown. Returns how many were still held.
     pub async fn release(&self, leases: &[LeaseRef]) -> Result<usize, QueueError> {
-        let mut n = 0;
-        for chunk in leases.chunks(SETTLE_CHUNK) {
-            let mut inv = self.call(&self.scripts.release, &[]);
-            for l in chunk {
-                inv.arg(&l.id.0).arg(l.lease.0);
-            }
-            let got: i64 = inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("release"))?;
-            n += got.max(0) as usize;
-        }
-        Ok(n)
+        let got: Vec<i64> = self.per_chunk(&self.scripts.release, "release", &[], leases).await?;
+        Ok(got.into_iter().map(|n| n.max(0) as usize).sum())
     }
 
     /// Removes a stopped worker from the live-worker registry.

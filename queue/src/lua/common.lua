@@ -189,34 +189,44 @@ local function wake(n)
 end
 
 
+-- Charges the run of a leased job that ended without success (it failed, or its worker was
+-- lost): counts the attempt, adds `err` to the history and ends the lease. Returns the attempt
+-- number and the job's info with `e` set (the caller writes it back with info_set).
+local function charge_failed(id, r, err)
+  local attempt = tonumber(r.a) + 1
+  r.a = int(attempt)
+  add_history(id, r.w, attempt, err)
+  local v = info_get(id)
+  v.e = err
+  unlease(r)
+  return attempt, v
+end
+-- Moves a job from its state (`r.s`) to dead, for `reason`. The caller writes the record.
+local function bury(id, r, v, reason)
+  v.r = reason
+  move(r.k, r.s, 'dead')
+  r.s = 'dead'
+  redis.call('ZADD', K.dead, now_s, id)
+end
+
 -- A run that failed: it is charged, goes into the history, then the job is dead (permanent, or
 -- attempts used up) or scheduled again at now + delay. `r` is the job's parsed record, still
 -- leased; returns 0 dead, 1 scheduled.
 local function fail_run(id, r, err, delay, permanent, dead_cap, dead_age)
-  local v = info_get(id)
-  local attempt = tonumber(r.a) + 1
-  r.a = int(attempt)
-  add_history(id, r.w, attempt, err)
-  v.e = err
-  local from = r.s
-  unlease(r)
+  local attempt, v = charge_failed(id, r, err)
   redis.call('ZREM', K.running, id)
   if permanent or attempt >= tonumber(r.m) then
-    v.r = 'max attempts reached'
-    if permanent then v.r = 'permanent error' end
-    r.s = 'dead'
-    redis.call('ZADD', K.dead, now_s, id)
+    bury(id, r, v, permanent and 'permanent error' or 'max attempts reached')
     redis.call('HSET', K.rec, id, pack(r))
     info_set(id, v)
-    move(r.k, from, 'dead')
     trim(K.dead, 'dead', dead_cap, dead_age, 100)
     return 0
   end
+  move(r.k, r.s, 'scheduled')
   r.s = 'scheduled'
   redis.call('ZADD', K.scheduled, int(now + delay), id)
   redis.call('HSET', K.rec, id, pack(r))
   info_set(id, v)
-  move(r.k, from, 'scheduled')
   -- An idle worker re-reads the next due time (this retry may be due before what it waits for).
   wake(1)
   return 1

@@ -17,18 +17,9 @@ if #ids > 0 then
     if r and r.s == 'running' then
       if r.sd == '1' then
         -- The run had started: it is charged.
-        local attempt = tonumber(r.a) + 1
-        r.a = int(attempt)
-        local v = info_get(id)
-        local err = 'worker lost (lease expired)'
-        add_history(id, r.w, attempt, err)
-        v.e = err
-        unlease(r)
+        local attempt, v = charge_failed(id, r, 'worker lost (lease expired)')
         if attempt >= tonumber(r.m) then
-          v.r = 'worker lost'
-          r.s = 'dead'
-          redis.call('ZADD', K.dead, now_s, id)
-          move(r.k, 'running', 'dead')
+          bury(id, r, v, 'worker lost')
         else
           r.s = 'ready'
           requeued[#requeued + 1] = id
