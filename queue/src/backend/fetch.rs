@@ -88,19 +88,22 @@ pub(crate) async fn run(shared: Arc<Shared>, tx: mpsc::UnboundedSender<Buffered>
                 } else {
                     tracing::error!(error = %e, retry_in = ?delay, "reserve failed; retrying");
                 }
-                reclaim(&shared, &ticket).await;
+                reclaim(&shared, &ticket, delay).await;
             }
         }
     }
 }
 
-/// Hands back what a reserve whose reply was lost may have leased; retried while Redis is away,
-/// for at most two leases (past that its leases expired and came back uncharged anyway).
-async fn reclaim(shared: &Shared, ticket: &ReserveTicket) {
+/// Hands back what a reserve whose reply was lost may have leased, after `first_wait` (the
+/// fetch loop's backoff, so a reserve that keeps failing is retried ever more slowly); retried
+/// while Redis is away, for at most two leases (past that its leases expired and came back
+/// uncharged anyway).
+async fn reclaim(shared: &Shared, ticket: &ReserveTicket, first_wait: Duration) {
     let mut backoff = Reconnect::default();
     let give_up = tokio::time::Instant::now() + shared.queue.config().lease * 2;
+    // A stop cuts the first wait short (the reclaim itself still comes first).
+    pause(shared, first_wait).await;
     loop {
-        tokio::time::sleep(backoff.next_delay()).await;
         match shared.queue.reclaim(shared.worker(), ticket).await {
             Ok(n) => {
                 if n > 0 {
@@ -110,6 +113,7 @@ async fn reclaim(shared: &Shared, ticket: &ReserveTicket) {
             }
             Err(e) if tokio::time::Instant::now() < give_up => {
                 tracing::warn!(error = %e, "cannot reclaim a lost reserve yet; retrying");
+                tokio::time::sleep(backoff.next_delay()).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "gave up reclaiming a lost reserve; its leases expire instead");
