@@ -77,7 +77,7 @@ async fn malformed_or_oversized_bodies_are_refused_and_nothing_is_enqueued() {
     let text = resp.text().await.unwrap();
     assert!(text.contains("at most 128") && text.len() < 300, "{text:.300}");
     assert_eq!(total_jobs(&queue).await, 0);
-    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut conn = queue.conn().clone();
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
     assert!(keys.iter().all(|k| k.len() < 200), "a key carries the caller's value");
     producer.stop().await;

@@ -71,7 +71,8 @@ pub(crate) fn problems(c: &Config) -> Vec<Problem> {
 
     queue_ranges(&mut p, c);
     in_range(&mut p, "worker.concurrency", c.worker.concurrency, 1, MAX_CONCURRENCY);
-    // The queue engine refuses a larger prefetch; said here, at startup, naming the key.
+    // The queue engine silently caps a larger prefetch at MAX_PREFETCH; refused here, at
+    // startup, naming the key.
     in_range(&mut p, "worker.prefetch", c.worker.prefetch, 1, MAX_PREFETCH);
     in_range(&mut p, "worker.shutdown_deadline", c.worker.shutdown_deadline, Duration::from_millis(1), HOUR);
 

@@ -14,7 +14,7 @@
 //! A lock that expires can be taken by another run while its old holder is still inside a
 //! slow request (a lost lease, a stalled process). So the state is written *fenced*: one
 //! script checks that the lock still holds this run's token and only then changes the hash
-//! ([`store`], [`forget_record`], [`forget_hash`]); a run that lost its lock gets
+//! ([`store`], [`forget_record`]); a run that lost its lock gets
 //! [`SnapshotsError::LockLost`] and writes nothing. Both keys carry the same hash tag, the
 //! text between the first `{` and the next `}` (`<collection>:<external_id>` up to any `}`
 //! inside the id), so on Redis Cluster they share a slot and the script may touch both. The
@@ -160,12 +160,6 @@ pub async fn store(
 /// older update cannot bring a deleted record back.
 pub async fn forget_record(conn: &mut RedisConn, fence: &Fence) -> Result<(), SnapshotsError> {
     fence.write(conn, "HDEL", &["hash", "id"], "HDEL write state").await
-}
-
-/// Clears the remembered hash only, so the next upsert writes even if unchanged
-/// (after a tag changed the record outside the mapping, for example).
-pub async fn forget_hash(conn: &mut RedisConn, fence: &Fence) -> Result<(), SnapshotsError> {
-    fence.write(conn, "HDEL", &["hash"], "HDEL write state hash").await
 }
 
 #[cfg(test)]

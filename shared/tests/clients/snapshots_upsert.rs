@@ -247,7 +247,7 @@ async fn validation_error_is_permanent_and_names_the_field() {
 }
 
 #[tokio::test]
-async fn unavailable_with_retry_after_is_retryable() {
+async fn unavailable_with_retry_after_snoozes_for_it() {
     let env = Env::start().await;
     env.fault(json!({"route": "GET /locations", "statuses": [503], "retry_after": 7})).await;
     let err =
@@ -256,6 +256,7 @@ async fn unavailable_with_retry_after_is_retryable() {
     assert_eq!((err.status(), err.retry_after()), (Some(503), Some(Duration::from_secs(7))));
     let c = err.classify();
     assert!(c.is_retryable());
+    assert!(c.is_snooze(), "a 503 naming its Retry-After is a wait, not a failed attempt: {c:?}");
     assert_eq!(c.retry_after(), Some(Duration::from_secs(7)));
     // The lock was released: the next attempt goes through.
     let ok = env.client.upsert(&env.locks, Collection::Locations, "ringcentral:site:3", site("X"), "job-3", None).await;
