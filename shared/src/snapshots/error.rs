@@ -107,14 +107,18 @@ impl SnapshotsError {
     }
 }
 
+/// How long a job waits when another writer keeps changing the record it writes.
+const CONCURRENT_UPDATE_WAIT: Duration = Duration::from_secs(1);
+
 impl Classify for SnapshotsError {
     fn classify(&self) -> Classification {
         match self {
             SnapshotsError::Transport { source, .. } => source.classify(),
-            // A 412 that survived one re-read means another writer keeps changing the
-            // record: a later attempt will see a settled version.
+            // A 412 that survived one re-read means another writer keeps changing the record:
+            // a busy record, not a failure. Come back once it has settled; the snooze bound
+            // keeps a record that never settles from waiting forever.
             SnapshotsError::Api(e) if e.status == 412 => {
-                Classification::retryable(format!("concurrent update of the record: {e}"))
+                Classification::snooze(format!("concurrent update of the record: {e}"), CONCURRENT_UPDATE_WAIT)
             }
             SnapshotsError::Api(e) => {
                 let mut detail = e.code.clone();

@@ -180,10 +180,12 @@ async fn precondition_failed_rereads_and_retries_once() {
     assert_eq!(out.expect("retried after 412"), UpsertOutcome::Updated { id: id.clone(), version: 2 });
     assert_eq!(count(&env.stats().await, "/requests/PATCH ~1locations"), 2);
 
-    // A real stale If-Match: 412 version_mismatch, retryable (another writer is busy).
+    // A real stale If-Match: 412 version_mismatch, retryable (another writer is busy), and a
+    // wait rather than a failure: it spends no attempt.
     let err = env.client.patch(Collection::Locations, &id, 1, &site("Stale")).await.expect_err("stale version");
     assert_eq!((err.status(), err.code()), (Some(412), Some("version_mismatch")));
     assert!(err.classify().is_retryable());
+    assert!(err.classify().is_snooze(), "{:?}", err.classify());
 }
 
 #[tokio::test]
