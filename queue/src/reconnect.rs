@@ -10,33 +10,27 @@ pub const FIRST: Duration = Duration::from_millis(50);
 pub const CAP: Duration = Duration::from_secs(2);
 
 /// The wait before the next try of one task.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Reconnect {
-    next: Duration,
-}
-
-impl Default for Reconnect {
-    fn default() -> Self {
-        Reconnect { next: FIRST }
-    }
+    /// Failed calls since the last success.
+    failures: u32,
 }
 
 impl Reconnect {
     /// The wait to apply now; doubles the following one, up to the cap.
     pub fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(CAP);
-        d
+        self.failures = self.failures.saturating_add(1);
+        crate::backoff::backoff_ceiling(self.failures, FIRST, CAP)
     }
 
     /// True after a failure not yet followed by a success.
     pub fn failing(&self) -> bool {
-        self.next != FIRST
+        self.failures > 0
     }
 
     /// A call succeeded: the next failure starts from the first wait again.
     pub fn reset(&mut self) {
-        self.next = FIRST;
+        self.failures = 0;
     }
 }
 
