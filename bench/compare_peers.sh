@@ -57,7 +57,7 @@ if [[ " $ONLY " == *" bullmq_rs "* ]]; then
 fi
 (cd "$REPO" && cargo build --release --quiet -p snapsync-bench) || { echo "cannot build snapsync-bench" >&2; exit 1; }
 SB="$REPO/target/release/snapsync-bench"
-# Which drain paths exist in this build (the apalis one needs the worker crate's backend).
+# Which drain paths this build of snapsync-bench offers (it lists them in its --help).
 PATHS="$("$SB" queue --help | grep -q -- '- apalis' && echo "apalis storage" || echo storage)"
 
 busy_pct() { # whole-machine CPU busy % over 1 s

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
-use snapsync_queue::Queue;
-use snapsync_queue::{JobError, JobMeta, RedisBackend, WorkerOptions};
+use snapsync_queue::{JobError, JobMeta, Queue, RedisBackend, WorkerOptions};
 
 use crate::bench_redis::BenchRedis;
 
