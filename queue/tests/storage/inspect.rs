@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::support::{ack_ids, config, queue_with};
+use crate::support::{ack_ids, config, queue_with, registry_score, wait_for_redis_clock_past};
 use snapsync_queue::{
     Enqueued, Failure, JobId, JobState, Leased, NewJob, Queue, QueueConfig, RetryOutcome, StateCounts, WorkerId,
     WorkerInfo,
@@ -35,24 +35,6 @@ fn now_retry(error: &str) -> Failure {
 
 fn sc(ready: u64, scheduled: u64, running: u64, done: u64, dead: u64) -> StateCounts {
     StateCounts { ready, scheduled, snoozed: 0, running, done, dead }
-}
-
-/// Redis's clock, which the scripts use for every time they store.
-async fn redis_now_ms(redis: &RedisServer) -> u64 {
-    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut conn).await.unwrap();
-    secs * 1000 + micros / 1000
-}
-
-async fn wait_for_redis_clock_past(redis: &RedisServer, ms: u64) {
-    wait_until_async("the redis clock to move on", PATIENCE, || async {
-        (redis_now_ms(redis).await > ms).then_some(())
-    })
-    .await
-}
-
-async fn raw(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap()
 }
 
 #[tokio::test]
@@ -299,7 +281,7 @@ async fn purge_removes_only_done_jobs_older_than_the_age() {
     };
     let old = run_all(3, "old").await;
     let old_finished = q.get(&old[0]).await.unwrap().unwrap().summary.finished_ms.unwrap();
-    wait_for_redis_clock_past(&redis, old_finished + 600).await;
+    wait_for_redis_clock_past(&q, old_finished + 600).await;
     let new = run_all(2, "new").await;
     enqueue(&q, NewJob::new("old", "{}")).await; // not done: never purged
 
@@ -329,7 +311,7 @@ async fn paused_queue_reserves_nothing_and_resume_wakes_workers() {
     assert!(r.jobs.is_empty() && r.paused);
 
     // Drop the enqueue's wake tokens so only resume can wake the waiter.
-    redis::cmd("DEL").arg(q.keys().get("wake")).query_async::<()>(&mut raw(&redis).await).await.unwrap();
+    redis::cmd("DEL").arg(q.keys().get("wake")).query_async::<()>(&mut q.conn().clone()).await.unwrap();
     let mut waiter = q.waiter();
     assert!(q.resume().await.unwrap());
     assert!(!q.resume().await.unwrap(), "already running");
@@ -373,12 +355,6 @@ async fn workers_lists_heartbeating_workers_and_drops_stopped_or_silent_ones() {
     .await;
     assert_eq!(ws.gone.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), vec![w2.clone()]);
     assert!(ws.live.is_empty() && ws.gone[0].last_beat_ms + 1200 <= ws.now_ms);
-    let score: Option<f64> = redis::cmd("ZSCORE")
-        .arg(format!("{}:workers", q.tag()))
-        .arg(&w2.0)
-        .query_async(&mut raw(&redis).await)
-        .await
-        .unwrap();
-    assert_eq!(score, None);
+    assert_eq!(registry_score(&q, &w2).await, None);
     assert_eq!(q.workers().await.unwrap().gone, vec![]);
 }

@@ -11,7 +11,9 @@ use snapsync_queue::{
 };
 use snapsync_testkit::{wait_until_async, RedisServer};
 
-use crate::support::{ack_ids, config, info, queue, queue_with, refs, reserve, reserve_only};
+use crate::support::{
+    ack_ids, config, info, queue, queue_with, refs, registry_score, reserve, reserve_only, wait_for_redis_clock_past,
+};
 
 #[tokio::test]
 async fn enqueue_reserve_ack_in_fifo_order() {
@@ -53,7 +55,7 @@ async fn a_huge_unique_key_is_hashed_before_it_becomes_a_key() {
     let huge = format!("webhook:{}", "u".repeat(200_000));
     let first = q.enqueue(NewJob::new("k", "{}").unique(huge.clone())).await.unwrap();
     assert_eq!(q.enqueue(NewJob::new("k", "{}").unique(huge)).await.unwrap(), Enqueued::Duplicate(first.id().clone()));
-    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut conn = q.conn().clone();
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
     assert!(
         keys.iter().all(|k| k.len() < 200),
@@ -225,15 +227,9 @@ async fn a_snoozed_job_keeps_its_attempt_count_and_is_counted_apart() {
         let s = q.get(&id).await.unwrap().unwrap().summary;
         assert_eq!((s.state, s.attempts, s.snoozes), (JobState::Snoozed, 0, round + 1));
         assert_eq!(s.snooze_reason.as_deref(), Some("429 from snapshots"));
-        assert!(s.due_ms.is_some());
+        let due = s.due_ms.expect("a snoozed job has a due time");
         assert_eq!(q.list(JobState::Snoozed, None, 0, 10).await.unwrap().jobs.len(), 1);
-        wait_until_async("the snoozed job to come due", Duration::from_secs(5), || async {
-            let s = q.get(&id).await.unwrap()?.summary;
-            let due = s.due_ms?;
-            let now = redis_now_ms(&redis).await;
-            (now >= due).then_some(())
-        })
-        .await;
+        wait_for_redis_clock_past(&q, due).await;
     }
     let job = reserve(&q, &w, 1).await.remove(0);
     assert_eq!(job.attempt, 1);
@@ -431,20 +427,10 @@ async fn a_silent_worker_leaves_the_registry_on_others_heartbeats() {
     // Three leases of silence (400 ms each) and the next heartbeat of anyone drops it.
     wait_until_async("the silent worker to be dropped", Duration::from_secs(10), || async {
         q.heartbeat(&info(&live), &[]).await.unwrap();
-        let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-        let score: Option<f64> =
-            redis::cmd("ZSCORE").arg(q.keys().get("workers")).arg(&old.0).query_async(&mut conn).await.unwrap();
-        score.is_none().then_some(())
+        registry_score(&q, &old).await.is_none().then_some(())
     })
     .await;
     let ws = q.workers().await.unwrap();
     assert!(ws.live.iter().any(|l| l.id == live));
     assert!(!ws.live.iter().any(|l| l.id == old));
-}
-
-/// Redis's clock, which the scripts use for every time they store.
-async fn redis_now_ms(redis: &RedisServer) -> u64 {
-    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut conn).await.unwrap();
-    secs * 1000 + micros / 1000
 }

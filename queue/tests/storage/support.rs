@@ -1,10 +1,11 @@
-//! Helpers the storage tests share: a queue on a private Redis, and the lease-taking moves
-//! as one call each (reserve + start, settling by job id).
+//! Helpers the storage tests share: a queue on a private Redis, the lease-taking moves as one
+//! call each (reserve + start, settling by job id), and reads of Redis itself (its clock, the
+//! worker registry) over the queue's own connection.
 
 use std::time::Duration;
 
 use snapsync_queue::{JobId, LeaseRef, Leased, Queue, QueueConfig, ReserveTicket, Reserved, WorkerId, WorkerInfo};
-use snapsync_testkit::RedisServer;
+use snapsync_testkit::{wait_until_async, RedisServer};
 
 pub fn config(test: &str) -> QueueConfig {
     QueueConfig {
@@ -72,4 +73,28 @@ pub async fn ack_ids(q: &Queue, ids: &[JobId]) -> usize {
         }
     }
     q.ack(&leases).await.expect("ack")
+}
+
+/// Redis's clock, which the scripts use for every time they store.
+pub async fn redis_now_ms(q: &Queue) -> u64 {
+    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut q.conn().clone()).await.expect("TIME");
+    secs * 1000 + micros / 1000
+}
+
+/// Waits until Redis's clock is past `ms`.
+pub async fn wait_for_redis_clock_past(q: &Queue, ms: u64) {
+    wait_until_async(&format!("the redis clock to pass {ms}"), Duration::from_secs(5), || async {
+        (redis_now_ms(q).await > ms).then_some(())
+    })
+    .await
+}
+
+/// The worker's score (last heartbeat) in the live-worker registry; `None`: not registered.
+pub async fn registry_score(q: &Queue, w: &WorkerId) -> Option<f64> {
+    redis::cmd("ZSCORE")
+        .arg(q.keys().get("workers"))
+        .arg(&w.0)
+        .query_async(&mut q.conn().clone())
+        .await
+        .expect("ZSCORE")
 }
