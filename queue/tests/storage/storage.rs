@@ -12,7 +12,8 @@ use snapsync_queue::{
 use snapsync_testkit::{wait_until_async, RedisServer};
 
 use crate::support::{
-    ack_ids, config, info, queue, queue_with, refs, registry_score, reserve, reserve_only, wait_for_redis_clock_past,
+    ack_ids, config, enqueue, enqueue_n, info, queue, queue_with, refs, registry_score, reserve, reserve_only,
+    wait_for_redis_clock_past,
 };
 
 #[tokio::test]
@@ -94,7 +95,7 @@ async fn delayed_job_waits_then_is_promoted() {
     let redis = RedisServer::start();
     let q = queue(&redis, "delay").await;
     let w = WorkerId::generate();
-    q.enqueue(NewJob::new("k", "{}").delayed(Duration::from_millis(300))).await.unwrap();
+    enqueue(&q, NewJob::new("k", "{}").delayed(Duration::from_millis(300))).await;
     let r = reserve_only(&q, &w, 1).await;
     assert!(r.jobs.is_empty());
     let due = r.next_due_in.expect("the scheduled job's due time");
@@ -111,7 +112,7 @@ async fn failures_retry_with_delay_then_die_with_history() {
     let redis = RedisServer::start();
     let q = queue(&redis, "fail").await;
     let w = WorkerId::generate();
-    q.enqueue(NewJob::new("k", "{}").max_attempts(2)).await.unwrap();
+    enqueue(&q, NewJob::new("k", "{}").max_attempts(2)).await;
     let job = reserve(&q, &w, 1).await.remove(0);
     let out = q
         .fail(
@@ -144,8 +145,8 @@ async fn an_expired_lease_charges_a_started_run_and_not_a_prefetched_one() {
     let redis = RedisServer::start();
     let q = queue(&redis, "lease").await;
     let (w1, w2) = (WorkerId::generate(), WorkerId::generate());
-    let started_id = q.enqueue(NewJob::new("k", "{\"n\":1}").max_attempts(2)).await.unwrap().id().clone();
-    let buffered_id = q.enqueue(NewJob::new("k", "{\"n\":2}").max_attempts(2)).await.unwrap().id().clone();
+    let started_id = enqueue(&q, NewJob::new("k", "{\"n\":1}").max_attempts(2)).await;
+    let buffered_id = enqueue(&q, NewJob::new("k", "{\"n\":2}").max_attempts(2)).await;
     // w1 reserves both, starts only the first (the second waits in its prefetch buffer).
     let both = reserve_only(&q, &w1, 2).await.jobs;
     assert_eq!(both.len(), 2);
@@ -184,7 +185,7 @@ async fn a_stale_lease_of_the_same_job_and_worker_changes_nothing() {
     let redis = RedisServer::start();
     let q = queue(&redis, "fence").await;
     let w = WorkerId::generate();
-    let id = q.enqueue(NewJob::new("k", "{}")).await.unwrap().id().clone();
+    let id = enqueue(&q, NewJob::new("k", "{}")).await;
     let first = reserve(&q, &w, 1).await.remove(0);
     // The lease is lost (an operator retries the stuck run) and the same worker leases the job again.
     assert_eq!(q.retry(&id).await.unwrap(), RetryOutcome::Retried { from: JobState::Running });
@@ -215,7 +216,7 @@ async fn a_snoozed_job_keeps_its_attempt_count_and_is_counted_apart() {
     let redis = RedisServer::start();
     let q = queue(&redis, "snooze").await;
     let w = WorkerId::generate();
-    let id = q.enqueue(NewJob::new("k", "{}").max_attempts(2)).await.unwrap().id().clone();
+    let id = enqueue(&q, NewJob::new("k", "{}").max_attempts(2)).await;
     for round in 0..3 {
         let job = reserve(&q, &w, 1).await.pop().unwrap_or_else(|| panic!("round {round}: nothing reserved"));
         assert_eq!(job.attempt, 1, "round {round}: snoozes spent an attempt");
@@ -244,7 +245,7 @@ async fn snoozes_past_their_bound_count_as_failed_attempts() {
     let redis = RedisServer::start();
     let q = queue_with(&redis, QueueConfig { max_snoozed: Duration::from_millis(300), ..config("snoozebound") }).await;
     let w = WorkerId::generate();
-    let id = q.enqueue(NewJob::new("k", "{}").max_attempts(2)).await.unwrap().id().clone();
+    let id = enqueue(&q, NewJob::new("k", "{}").max_attempts(2)).await;
     let job = reserve(&q, &w, 1).await.remove(0);
     assert!(matches!(
         q.snooze(&job.lease_ref(), 1, Duration::from_millis(200), "busy").await.unwrap(),
@@ -275,13 +276,7 @@ async fn a_lost_reserve_reply_is_reclaimed_uncharged() {
     let redis = RedisServer::start();
     let q = queue(&redis, "reclaim").await;
     let w = WorkerId::generate();
-    let ids: Vec<JobId> = q
-        .enqueue_batch((0..3).map(|_| NewJob::new("k", "{}")).collect())
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.id().clone())
-        .collect();
+    let ids = enqueue_n(&q, 3, "k").await;
     let ticket = ReserveTicket::new();
     // The reserve runs in Redis but its reply never reaches the worker.
     let lost = q.reserve(&w, 3, &ticket).await.unwrap();
@@ -329,14 +324,8 @@ async fn discarded_ids_never_stall_a_reserve_with_live_jobs_behind_them() {
     let redis = RedisServer::start();
     let q = queue(&redis, "stale").await;
     let w = WorkerId::generate();
-    let stale: Vec<JobId> = q
-        .enqueue_batch((0..2_500).map(|_| NewJob::new("k", "{}")).collect())
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.id().clone())
-        .collect();
-    let live = q.enqueue(NewJob::new("k", "{\"live\":true}")).await.unwrap().id().clone();
+    let stale = enqueue_n(&q, 2_500, "k").await;
+    let live = enqueue(&q, NewJob::new("k", "{\"live\":true}")).await;
     for id in &stale {
         q.discard(id).await.unwrap();
     }
@@ -362,13 +351,7 @@ async fn dead_jobs_expire_by_age() {
     let redis = RedisServer::start();
     let q = queue_with(&redis, QueueConfig { dead_keep_age: Duration::from_secs(1), ..config("deadage") }).await;
     let w = WorkerId::generate();
-    let ids: Vec<JobId> = q
-        .enqueue_batch((0..3).map(|_| NewJob::new("k", "{}")).collect())
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.id().clone())
-        .collect();
+    let ids = enqueue_n(&q, 3, "k").await;
     for job in reserve(&q, &w, 3).await {
         q.fail(&job.lease_ref(), job.attempt, Failure::Permanent { error: "400".into() }).await.unwrap();
     }

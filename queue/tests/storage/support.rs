@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use snapsync_queue::{JobId, LeaseRef, Leased, Queue, QueueConfig, ReserveTicket, Reserved, WorkerId, WorkerInfo};
+use snapsync_queue::{
+    Enqueued, JobId, LeaseRef, Leased, NewJob, Queue, QueueConfig, ReserveTicket, Reserved, WorkerId, WorkerInfo,
+};
 use snapsync_testkit::{wait_until_async, RedisServer};
 
 pub fn config(test: &str) -> QueueConfig {
@@ -28,6 +30,27 @@ pub async fn queue_with(redis: &RedisServer, config: QueueConfig) -> Queue {
 
 pub fn info(id: &WorkerId) -> WorkerInfo {
     WorkerInfo { id: id.clone(), host: "test".into(), pid: 1, started_ms: 0, concurrency: 1 }
+}
+
+/// Enqueues one job, which must be new.
+pub async fn enqueue(q: &Queue, job: NewJob) -> JobId {
+    match q.enqueue(job).await.expect("enqueue") {
+        Enqueued::Created(id) => id,
+        other => panic!("expected a new job, got {other:?}"),
+    }
+}
+
+/// Enqueues `n` jobs of `kind` with an empty payload in one batch; each must be new.
+pub async fn enqueue_n(q: &Queue, n: usize, kind: &str) -> Vec<JobId> {
+    let created = q.enqueue_batch((0..n).map(|_| NewJob::new(kind, "{}")).collect()).await.expect("enqueue");
+    assert_eq!(created.len(), n);
+    created
+        .into_iter()
+        .map(|e| match e {
+            Enqueued::Created(id) => id,
+            other => panic!("expected a new job, got {other:?}"),
+        })
+        .collect()
 }
 
 /// One reserve call with a fresh ticket; the jobs are leased, not started.
