@@ -221,19 +221,24 @@ async fn a_paused_queue_hands_out_nothing_until_resumed() {
     let h = start("paused", 4, 4).await;
     assert!(h.queue.pause().await.unwrap());
     let id = h.enqueue(r#"{"op":"ok"}"#).await;
-    // The enqueue's wake token makes the idle worker reserve; once it has taken the tokens it
-    // has tried (and been refused) while the job was ready.
+    // The enqueue's wake token makes the idle worker reserve. It pops the tokens first, so once
+    // they are gone and it blocks on the wake list again, its reserve has been answered (and
+    // refused) while the job was ready.
     let wake = h.queue.keys().get("wake").to_string();
-    let mut conn = h.queue.conn().clone();
+    let conn = h.queue.conn().clone();
     wait_until_async("the worker to consume the wake tokens", WAIT, || async {
         let n: u64 = redis::cmd("LLEN").arg(&wake).query_async(&mut conn.clone()).await.unwrap();
         (n == 0).then_some(())
     })
     .await;
+    wait_until_async("the worker to block on the wake list again", WAIT, || async {
+        let info: String = redis::cmd("INFO").arg("clients").query_async(&mut conn.clone()).await.unwrap();
+        info.lines().any(|l| l.trim() == "blocked_clients:1").then_some(())
+    })
+    .await;
     assert_eq!(h.job(&id).await.unwrap().summary.state, JobState::Ready);
     assert!(h.queue.resume().await.unwrap());
     h.wait_state(&id, JobState::Done).await;
-    let _: Option<()> = redis::cmd("PING").query_async(&mut conn).await.ok();
     h.stop().await;
 }
 
