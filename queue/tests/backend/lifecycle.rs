@@ -5,7 +5,6 @@
 //! runs twice at once, and a stop hands prefetched jobs back at once and uncharged.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -83,10 +82,17 @@ struct Harness {
     _server: RedisServer,
 }
 
-/// Starts a worker whose handler does what each job's `op` says: `ok`; `panic_once`;
-/// `block` (until `release` is notified); `permanent`; `snooze` (asks to wait 100 ms on its
-/// first `n` runs); `hold` (runs until cancelled).
+/// Starts a worker (5 s to finish its runs on stop) whose handler does what each job's `op`
+/// says: `ok`; `panic_once`; `block` (until `release` is notified); `permanent`; `snooze` (asks
+/// to wait 100 ms on its first `n` runs); `hold` (runs until cancelled).
 async fn start(test: &str, concurrency: usize, prefetch: usize) -> Harness {
+    let options =
+        WorkerOptions { concurrency, prefetch, shutdown_timeout: Duration::from_secs(5), ..Default::default() };
+    start_with(test, options).await
+}
+
+/// [`start`] with the worker's options given whole.
+async fn start_with(test: &str, options: WorkerOptions) -> Harness {
     let server = RedisServer::start();
     let config = QueueConfig {
         prefix: format!("w-{test}"),
@@ -97,8 +103,6 @@ async fn start(test: &str, concurrency: usize, prefetch: usize) -> Harness {
         ..QueueConfig::default()
     };
     let queue = Queue::connect(&server.url(), config).await.expect("connect to the private redis");
-    let options =
-        WorkerOptions { concurrency, prefetch, shutdown_timeout: Duration::from_secs(5), ..Default::default() };
     let backend = RedisBackend::<Job>::new(queue.clone(), options);
     let handle = backend.handle();
     let worker_id = handle.worker_id().0.clone();
@@ -161,6 +165,13 @@ impl Harness {
 
     fn ran(&self, id: &JobId) -> usize {
         self.seen.ran.lock().unwrap().iter().filter(|r| *r == id).count()
+    }
+
+    async fn wait_ran(&self, id: &JobId, runs: usize) {
+        wait_until_async(&format!("run {runs} of job {id} to start"), WAIT, || async {
+            (self.ran(id) == runs).then_some(())
+        })
+        .await
     }
 
     fn begin_stop(&mut self) {
@@ -257,7 +268,7 @@ async fn a_snoozed_job_comes_back_without_spending_attempts() {
 async fn a_run_whose_lease_is_lost_is_cancelled_within_a_heartbeat() {
     let h = start("cancel", 2, 2).await;
     let id = h.enqueue(r#"{"op":"hold"}"#).await;
-    wait_until_async("the job to start", WAIT, || async { (h.ran(&id) == 1).then_some(()) }).await;
+    h.wait_ran(&id, 1).await;
     // An operator discards the job while it runs: the lease is gone.
     let lost_at = Instant::now();
     assert_eq!(h.queue.discard(&id).await.unwrap(), Some(JobState::Running));
@@ -277,12 +288,12 @@ async fn a_run_whose_lease_is_lost_is_cancelled_within_a_heartbeat() {
 async fn the_same_job_re_leased_to_the_same_worker_never_runs_twice_at_once() {
     let h = start("fence", 2, 2).await;
     let id = h.enqueue(r#"{"op":"hold"}"#).await;
-    wait_until_async("the first run to start", WAIT, || async { (h.ran(&id) == 1).then_some(()) }).await;
+    h.wait_ran(&id, 1).await;
     let first = h.job(&id).await.unwrap().summary.lease.expect("leased");
     // The run is stuck: an operator retries it. The job goes back to ready and this worker,
     // with a slot free, leases it again while the first run is still alive.
     assert_eq!(h.queue.retry(&id).await.unwrap(), RetryOutcome::Retried { from: JobState::Running });
-    wait_until_async("the second run to start", WAIT, || async { (h.ran(&id) == 2).then_some(()) }).await;
+    h.wait_ran(&id, 2).await;
     let now = h.job(&id).await.unwrap().summary;
     assert_eq!(now.worker.as_deref(), Some(h.worker_id.as_str()), "the same worker leased it again");
     assert!(now.lease.is_some_and(|l| l > first), "under a new lease: {now:?}");
@@ -321,36 +332,21 @@ async fn stop_hands_back_prefetched_jobs_at_once_and_finishes_the_running_one() 
 
 #[tokio::test]
 async fn a_run_past_the_shutdown_deadline_is_cut_and_handed_back_uncharged() {
-    let server = RedisServer::start();
-    let config = QueueConfig { prefix: "w-deadline".into(), lease: LEASE, ..QueueConfig::default() };
-    let queue = Queue::connect(&server.url(), config).await.expect("connect");
     let options = WorkerOptions {
         concurrency: 1,
         prefetch: 1,
         shutdown_timeout: Duration::from_millis(300),
         ..Default::default()
     };
-    let backend = RedisBackend::<Job>::new(queue.clone(), options);
-    let handle = backend.handle();
-    let started = Arc::new(AtomicU32::new(0));
-    let counter = started.clone();
-    let handler = move |_job: Job, _meta: JobMeta| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        std::future::pending::<Result<(), JobError>>()
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    let worker = tokio::spawn(run(backend, handler, async move {
-        let _ = stopped.await;
-    }));
-    tokio::time::timeout(WAIT, handle.ready()).await.expect("ready");
-    let id = queue.enqueue(NewJob::new("t", r#"{"op":"hold"}"#)).await.unwrap().id().clone();
-    wait_until_async("the job to start", WAIT, || async { (started.load(Ordering::SeqCst) == 1).then_some(()) }).await;
+    let h = start_with("deadline", options).await;
+    let id = h.enqueue(r#"{"op":"hold"}"#).await;
+    h.wait_ran(&id, 1).await;
     let asked = Instant::now();
-    let _ = stop.send(());
-    tokio::time::timeout(WAIT, worker).await.expect("stops").expect("task").expect("clean stop");
+    let h = h.stop().await;
     let took = asked.elapsed();
     assert!(took < Duration::from_millis(300) + Duration::from_secs(2), "stop took {took:?}");
-    let job = queue.get(&id).await.unwrap().unwrap().summary;
+    assert_eq!(h.seen.cut.lock().unwrap().iter().filter(|(j, _)| *j == id).count(), 1, "the run was cut");
+    let job = h.job(&id).await.unwrap().summary;
     assert_eq!((job.state, job.attempts), (JobState::Ready, 0), "cut by the deadline, handed back uncharged");
 }
 
