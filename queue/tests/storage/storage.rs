@@ -12,8 +12,8 @@ use snapsync_queue::{
 use snapsync_testkit::{wait_until_async, RedisServer};
 
 use crate::support::{
-    ack_ids, config, enqueue, enqueue_n, info, queue, queue_with, refs, registry_score, reserve, reserve_only,
-    wait_for_redis_clock_past,
+    ack_ids, blocked_clients, config, enqueue, enqueue_n, info, queue, queue_with, refs, registry_score, reserve,
+    reserve_only, wait_for_redis_clock_past,
 };
 
 #[tokio::test]
@@ -383,8 +383,12 @@ async fn waiter_wakes_on_enqueue() {
     let mut waiter = q.waiter();
     let q2 = q.clone();
     let push = tokio::spawn(async move {
-        // Enqueue once the waiter is (very likely) blocked; the assertion below does not
-        // depend on the order: a token pushed first is popped at once.
+        // Enqueue once the waiter is blocked, so its token wakes a waiting BLPOP rather than
+        // being there before it.
+        wait_until_async("the waiter to block", Duration::from_secs(10), || async {
+            (blocked_clients(q2.conn()).await == 1).then_some(())
+        })
+        .await;
         q2.enqueue(NewJob::new("k", "{}")).await.unwrap();
     });
     assert!(waiter.wait(Duration::from_secs(10)).await.unwrap(), "woken by the enqueue, not the timeout");

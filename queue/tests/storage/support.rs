@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use snapsync_queue::{
-    Enqueued, JobId, LeaseRef, Leased, NewJob, Queue, QueueConfig, ReserveTicket, Reserved, WorkerId, WorkerInfo,
+    Enqueued, JobId, LeaseRef, Leased, NewJob, Queue, QueueConfig, RedisConn, ReserveTicket, Reserved, WorkerId,
+    WorkerInfo,
 };
 use snapsync_testkit::{wait_until_async, RedisServer};
 
@@ -120,4 +121,11 @@ pub async fn registry_score(q: &Queue, w: &WorkerId) -> Option<f64> {
         .query_async(&mut q.conn().clone())
         .await
         .expect("ZSCORE")
+}
+
+/// How many clients Redis has blocked in a command such as `BLPOP` now.
+pub async fn blocked_clients(conn: &RedisConn) -> u64 {
+    let info: String = redis::cmd("INFO").arg("clients").query_async(&mut conn.clone()).await.expect("INFO clients");
+    let line = info.lines().find_map(|l| l.trim().strip_prefix("blocked_clients:"));
+    line.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no blocked_clients in INFO clients: {info}"))
 }
