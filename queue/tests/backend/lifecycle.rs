@@ -75,7 +75,6 @@ struct Harness {
     queue: Queue,
     stop: Option<oneshot::Sender<()>>,
     worker: JoinHandle<Result<(), snapsync_queue::RunError>>,
-    worker_id: String,
     handle: snapsync_queue::BackendHandle,
     seen: Arc<Seen>,
     release: Arc<Notify>,
@@ -105,7 +104,6 @@ async fn start_with(test: &str, options: WorkerOptions) -> Harness {
     let queue = Queue::connect(&server.url(), config).await.expect("connect to the private redis");
     let backend = RedisBackend::<Job>::new(queue.clone(), options);
     let handle = backend.handle();
-    let worker_id = handle.worker_id().0.clone();
     let seen = Arc::new(Seen::default());
     let release = Arc::new(Notify::new());
     let handler = {
@@ -144,7 +142,7 @@ async fn start_with(test: &str, options: WorkerOptions) -> Harness {
         let _ = stopped.await;
     }));
     tokio::time::timeout(WAIT, handle.clone().ready()).await.expect("worker registers within 10 s");
-    Harness { queue, stop: Some(stop), worker, worker_id, handle, seen, release, _server: server }
+    Harness { queue, stop: Some(stop), worker, handle, seen, release, _server: server }
 }
 
 impl Harness {
@@ -295,7 +293,7 @@ async fn the_same_job_re_leased_to_the_same_worker_never_runs_twice_at_once() {
     assert_eq!(h.queue.retry(&id).await.unwrap(), RetryOutcome::Retried { from: JobState::Running });
     h.wait_ran(&id, 2).await;
     let now = h.job(&id).await.unwrap().summary;
-    assert_eq!(now.worker.as_deref(), Some(h.worker_id.as_str()), "the same worker leased it again");
+    assert_eq!(now.worker.as_deref(), Some(h.handle.worker_id().0.as_str()), "the same worker leased it again");
     assert!(now.lease.is_some_and(|l| l > first), "under a new lease: {now:?}");
     assert_eq!(h.seen.most.lock().unwrap()[&id], 1, "two runs of one job overlapped in one worker");
     assert_eq!(h.seen.cut.lock().unwrap().iter().filter(|(j, _)| *j == id).count(), 1, "the stale run was cut");
@@ -327,7 +325,7 @@ async fn stop_hands_back_prefetched_jobs_at_once_and_finishes_the_running_one() 
     assert_eq!(h.job(&running).await.unwrap().summary.state, JobState::Done);
     assert!(h.ran(&waiting[0]) == 0 && h.ran(&waiting[1]) == 0);
     let ws = h.queue.workers().await.unwrap();
-    assert!(!ws.live.iter().any(|w| w.id.0 == h.worker_id), "the worker deregistered");
+    assert!(!ws.live.iter().any(|w| &w.id == h.handle.worker_id()), "the worker deregistered");
 }
 
 #[tokio::test]
