@@ -5,7 +5,6 @@
 //! runs twice at once, and a stop hands prefetched jobs back at once and uncharged.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -76,17 +75,23 @@ struct Harness {
     queue: Queue,
     stop: Option<oneshot::Sender<()>>,
     worker: JoinHandle<Result<(), snapsync_queue::RunError>>,
-    worker_id: String,
     handle: snapsync_queue::BackendHandle,
     seen: Arc<Seen>,
     release: Arc<Notify>,
     _server: RedisServer,
 }
 
-/// Starts a worker whose handler does what each job's `op` says: `ok`; `panic_once`;
-/// `block` (until `release` is notified); `permanent`; `snooze` (asks to wait 100 ms on its
-/// first `n` runs); `hold` (runs until cancelled).
+/// Starts a worker (5 s to finish its runs on stop) whose handler does what each job's `op`
+/// says: `ok`; `panic_once`; `block` (until `release` is notified); `permanent`; `snooze` (asks
+/// to wait 100 ms on its first `n` runs); `hold` (runs until cancelled).
 async fn start(test: &str, concurrency: usize, prefetch: usize) -> Harness {
+    let options =
+        WorkerOptions { concurrency, prefetch, shutdown_timeout: Duration::from_secs(5), ..Default::default() };
+    start_with(test, options).await
+}
+
+/// [`start`] with the worker's options given whole.
+async fn start_with(test: &str, options: WorkerOptions) -> Harness {
     let server = RedisServer::start();
     let config = QueueConfig {
         prefix: format!("w-{test}"),
@@ -97,11 +102,8 @@ async fn start(test: &str, concurrency: usize, prefetch: usize) -> Harness {
         ..QueueConfig::default()
     };
     let queue = Queue::connect(&server.url(), config).await.expect("connect to the private redis");
-    let options =
-        WorkerOptions { concurrency, prefetch, shutdown_timeout: Duration::from_secs(5), ..Default::default() };
     let backend = RedisBackend::<Job>::new(queue.clone(), options);
     let handle = backend.handle();
-    let worker_id = handle.worker_id().0.clone();
     let seen = Arc::new(Seen::default());
     let release = Arc::new(Notify::new());
     let handler = {
@@ -140,7 +142,7 @@ async fn start(test: &str, concurrency: usize, prefetch: usize) -> Harness {
         let _ = stopped.await;
     }));
     tokio::time::timeout(WAIT, handle.clone().ready()).await.expect("worker registers within 10 s");
-    Harness { queue, stop: Some(stop), worker, worker_id, handle, seen, release, _server: server }
+    Harness { queue, stop: Some(stop), worker, handle, seen, release, _server: server }
 }
 
 impl Harness {
@@ -161,6 +163,13 @@ impl Harness {
 
     fn ran(&self, id: &JobId) -> usize {
         self.seen.ran.lock().unwrap().iter().filter(|r| *r == id).count()
+    }
+
+    async fn wait_ran(&self, id: &JobId, runs: usize) {
+        wait_until_async(&format!("run {runs} of job {id} to start"), WAIT, || async {
+            (self.ran(id) == runs).then_some(())
+        })
+        .await
     }
 
     fn begin_stop(&mut self) {
@@ -221,19 +230,24 @@ async fn a_paused_queue_hands_out_nothing_until_resumed() {
     let h = start("paused", 4, 4).await;
     assert!(h.queue.pause().await.unwrap());
     let id = h.enqueue(r#"{"op":"ok"}"#).await;
-    // The enqueue's wake token makes the idle worker reserve; once it has taken the tokens it
-    // has tried (and been refused) while the job was ready.
+    // The enqueue's wake token makes the idle worker reserve. It pops the tokens first, so once
+    // they are gone and it blocks on the wake list again, its reserve has been answered (and
+    // refused) while the job was ready.
     let wake = h.queue.keys().get("wake").to_string();
-    let mut conn = h.queue.conn().clone();
+    let conn = h.queue.conn().clone();
     wait_until_async("the worker to consume the wake tokens", WAIT, || async {
         let n: u64 = redis::cmd("LLEN").arg(&wake).query_async(&mut conn.clone()).await.unwrap();
         (n == 0).then_some(())
     })
     .await;
+    wait_until_async("the worker to block on the wake list again", WAIT, || async {
+        let info: String = redis::cmd("INFO").arg("clients").query_async(&mut conn.clone()).await.unwrap();
+        info.lines().any(|l| l.trim() == "blocked_clients:1").then_some(())
+    })
+    .await;
     assert_eq!(h.job(&id).await.unwrap().summary.state, JobState::Ready);
     assert!(h.queue.resume().await.unwrap());
     h.wait_state(&id, JobState::Done).await;
-    let _: Option<()> = redis::cmd("PING").query_async(&mut conn).await.ok();
     h.stop().await;
 }
 
@@ -252,7 +266,7 @@ async fn a_snoozed_job_comes_back_without_spending_attempts() {
 async fn a_run_whose_lease_is_lost_is_cancelled_within_a_heartbeat() {
     let h = start("cancel", 2, 2).await;
     let id = h.enqueue(r#"{"op":"hold"}"#).await;
-    wait_until_async("the job to start", WAIT, || async { (h.ran(&id) == 1).then_some(()) }).await;
+    h.wait_ran(&id, 1).await;
     // An operator discards the job while it runs: the lease is gone.
     let lost_at = Instant::now();
     assert_eq!(h.queue.discard(&id).await.unwrap(), Some(JobState::Running));
@@ -272,14 +286,14 @@ async fn a_run_whose_lease_is_lost_is_cancelled_within_a_heartbeat() {
 async fn the_same_job_re_leased_to_the_same_worker_never_runs_twice_at_once() {
     let h = start("fence", 2, 2).await;
     let id = h.enqueue(r#"{"op":"hold"}"#).await;
-    wait_until_async("the first run to start", WAIT, || async { (h.ran(&id) == 1).then_some(()) }).await;
+    h.wait_ran(&id, 1).await;
     let first = h.job(&id).await.unwrap().summary.lease.expect("leased");
     // The run is stuck: an operator retries it. The job goes back to ready and this worker,
     // with a slot free, leases it again while the first run is still alive.
     assert_eq!(h.queue.retry(&id).await.unwrap(), RetryOutcome::Retried { from: JobState::Running });
-    wait_until_async("the second run to start", WAIT, || async { (h.ran(&id) == 2).then_some(()) }).await;
+    h.wait_ran(&id, 2).await;
     let now = h.job(&id).await.unwrap().summary;
-    assert_eq!(now.worker.as_deref(), Some(h.worker_id.as_str()), "the same worker leased it again");
+    assert_eq!(now.worker.as_deref(), Some(h.handle.worker_id().0.as_str()), "the same worker leased it again");
     assert!(now.lease.is_some_and(|l| l > first), "under a new lease: {now:?}");
     assert_eq!(h.seen.most.lock().unwrap()[&id], 1, "two runs of one job overlapped in one worker");
     assert_eq!(h.seen.cut.lock().unwrap().iter().filter(|(j, _)| *j == id).count(), 1, "the stale run was cut");
@@ -311,41 +325,26 @@ async fn stop_hands_back_prefetched_jobs_at_once_and_finishes_the_running_one() 
     assert_eq!(h.job(&running).await.unwrap().summary.state, JobState::Done);
     assert!(h.ran(&waiting[0]) == 0 && h.ran(&waiting[1]) == 0);
     let ws = h.queue.workers().await.unwrap();
-    assert!(!ws.live.iter().any(|w| w.id.0 == h.worker_id), "the worker deregistered");
+    assert!(!ws.live.iter().any(|w| &w.id == h.handle.worker_id()), "the worker deregistered");
 }
 
 #[tokio::test]
 async fn a_run_past_the_shutdown_deadline_is_cut_and_handed_back_uncharged() {
-    let server = RedisServer::start();
-    let config = QueueConfig { prefix: "w-deadline".into(), lease: LEASE, ..QueueConfig::default() };
-    let queue = Queue::connect(&server.url(), config).await.expect("connect");
     let options = WorkerOptions {
         concurrency: 1,
         prefetch: 1,
         shutdown_timeout: Duration::from_millis(300),
         ..Default::default()
     };
-    let backend = RedisBackend::<Job>::new(queue.clone(), options);
-    let handle = backend.handle();
-    let started = Arc::new(AtomicU32::new(0));
-    let counter = started.clone();
-    let handler = move |_job: Job, _meta: JobMeta| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        std::future::pending::<Result<(), JobError>>()
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    let worker = tokio::spawn(run(backend, handler, async move {
-        let _ = stopped.await;
-    }));
-    tokio::time::timeout(WAIT, handle.ready()).await.expect("ready");
-    let id = queue.enqueue(NewJob::new("t", r#"{"op":"hold"}"#)).await.unwrap().id().clone();
-    wait_until_async("the job to start", WAIT, || async { (started.load(Ordering::SeqCst) == 1).then_some(()) }).await;
+    let h = start_with("deadline", options).await;
+    let id = h.enqueue(r#"{"op":"hold"}"#).await;
+    h.wait_ran(&id, 1).await;
     let asked = Instant::now();
-    let _ = stop.send(());
-    tokio::time::timeout(WAIT, worker).await.expect("stops").expect("task").expect("clean stop");
+    let h = h.stop().await;
     let took = asked.elapsed();
     assert!(took < Duration::from_millis(300) + Duration::from_secs(2), "stop took {took:?}");
-    let job = queue.get(&id).await.unwrap().unwrap().summary;
+    assert_eq!(h.seen.cut.lock().unwrap().iter().filter(|(j, _)| *j == id).count(), 1, "the run was cut");
+    let job = h.job(&id).await.unwrap().summary;
     assert_eq!((job.state, job.attempts), (JobState::Ready, 0), "cut by the deadline, handed back uncharged");
 }
 

@@ -8,6 +8,8 @@ use redis::{AsyncCommands, ErrorKind, RedisError, Script};
 use snapsync_queue::{is_connection_error, ConnOptions, RedisConn};
 use snapsync_testkit::{wait_until_async, RedisCluster, RedisServer};
 
+use crate::support::blocked_clients;
+
 const DEADLINE: Duration = Duration::from_secs(20);
 const RIGHT: &str = "right-pw-4f9c";
 const CHANGED: &str = "changed-pw-81ad";
@@ -102,12 +104,8 @@ async fn a_dedicated_connections_blpop_does_not_block_the_shared_one() {
         async move { b.blpop::<_, Option<[String; 2]>>("wake", 30.0).await }
     });
     // While BLPOP blocks, the shared connection answers (and sees the blocked client).
-    wait_until_async("BLPOP blocks on the dedicated connection", DEADLINE, || {
-        let mut c = conn.clone();
-        async move {
-            let info: String = redis::cmd("INFO").arg("clients").query_async(&mut c).await.ok()?;
-            info.contains("blocked_clients:1").then_some(())
-        }
+    wait_until_async("BLPOP blocks on the dedicated connection", DEADLINE, || async {
+        (blocked_clients(&conn).await == 1).then_some(())
     })
     .await;
     let mut c = conn.clone();

@@ -5,25 +5,14 @@
 
 use std::time::Duration;
 
-use crate::support::{ack_ids, config, queue_with};
-use snapsync_queue::{
-    Enqueued, Failure, JobId, JobState, Leased, NewJob, Queue, QueueConfig, RetryOutcome, StateCounts, WorkerId,
-    WorkerInfo,
+use crate::support::{
+    ack_ids, config, enqueue, enqueue_n, info, queue, queue_with, refs, registry_score, reserve, reserve_only,
+    wait_for_redis_clock_past,
 };
+use snapsync_queue::{Failure, JobId, JobState, NewJob, QueueConfig, RetryOutcome, StateCounts, WorkerId, WorkerInfo};
 use snapsync_testkit::{wait_until_async, RedisServer};
 
 const PATIENCE: Duration = Duration::from_secs(5);
-
-async fn enqueue(q: &Queue, job: NewJob) -> JobId {
-    match q.enqueue(job).await.unwrap() {
-        Enqueued::Created(id) => id,
-        other => panic!("expected a new job, got {other:?}"),
-    }
-}
-
-async fn reserve(q: &Queue, w: &WorkerId, k: usize) -> Vec<Leased> {
-    crate::support::reserve(q, w, k).await
-}
 
 fn later(error: &str) -> Failure {
     Failure::Retry { after: Some(Duration::from_secs(3600)), error: error.into() }
@@ -37,35 +26,13 @@ fn sc(ready: u64, scheduled: u64, running: u64, done: u64, dead: u64) -> StateCo
     StateCounts { ready, scheduled, snoozed: 0, running, done, dead }
 }
 
-/// Redis's clock, which the scripts use for every time they store.
-async fn redis_now_ms(redis: &RedisServer) -> u64 {
-    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut conn).await.unwrap();
-    secs * 1000 + micros / 1000
-}
-
-async fn wait_for_redis_clock_past(redis: &RedisServer, ms: u64) {
-    wait_until_async("the redis clock to move on", PATIENCE, || async {
-        (redis_now_ms(redis).await > ms).then_some(())
-    })
-    .await
-}
-
-async fn raw(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap()
-}
-
 #[tokio::test]
 async fn counts_per_state_and_kind_track_every_move() {
     let redis = RedisServer::start();
-    let q = queue_with(&redis, config("counts")).await;
+    let q = queue(&redis, "counts").await;
     let w = WorkerId::generate();
-    for _ in 0..3 {
-        enqueue(&q, NewJob::new("a", "{}")).await;
-    }
-    for _ in 0..2 {
-        enqueue(&q, NewJob::new("b", "{}")).await;
-    }
+    enqueue_n(&q, 3, "a").await;
+    enqueue_n(&q, 2, "b").await;
     let later_b = enqueue(&q, NewJob::new("b", "{}").delayed(Duration::from_secs(3600))).await;
     let c = q.counts().await.unwrap();
     assert_eq!(c.totals, sc(5, 1, 0, 0, 0));
@@ -106,7 +73,7 @@ async fn counts_per_state_and_kind_track_every_move() {
 #[tokio::test]
 async fn list_pages_in_run_order_and_filters_by_kind_with_a_cursor() {
     let redis = RedisServer::start();
-    let q = queue_with(&redis, config("list")).await;
+    let q = queue(&redis, "list").await;
     let w = WorkerId::generate();
     let mut ids = Vec::new();
     for n in 0..10 {
@@ -152,10 +119,9 @@ async fn list_pages_in_run_order_and_filters_by_kind_with_a_cursor() {
 #[tokio::test]
 async fn kind_filter_stops_at_its_scan_budget_and_hands_back_a_cursor() {
     let redis = RedisServer::start();
-    let q = queue_with(&redis, config("budget")).await;
+    let q = queue(&redis, "budget").await;
     let budget = snapsync_queue::inspect::SCAN_BUDGET;
-    let bulk: Vec<NewJob> = (0..budget + 200).map(|_| NewJob::new("bulk", "{}")).collect();
-    q.enqueue_batch(bulk).await.unwrap();
+    enqueue_n(&q, budget + 200, "bulk").await;
     let rare = enqueue(&q, NewJob::new("rare", "{}")).await;
     let p = q.list(JobState::Ready, Some("rare"), 0, 1).await.unwrap();
     assert!(p.jobs.is_empty());
@@ -169,7 +135,7 @@ async fn kind_filter_stops_at_its_scan_budget_and_hands_back_a_cursor() {
 #[tokio::test]
 async fn get_shows_payload_worker_and_attempt_history() {
     let redis = RedisServer::start();
-    let q = queue_with(&redis, config("get")).await;
+    let q = queue(&redis, "get").await;
     let w = WorkerId::generate();
     let id = enqueue(&q, NewJob::new("sync", "{\"x\":1}").unique("evt-1").max_attempts(3)).await;
     let job = reserve(&q, &w, 1).await.remove(0);
@@ -202,15 +168,13 @@ async fn get_shows_payload_worker_and_attempt_history() {
 #[tokio::test]
 async fn retry_puts_dead_and_scheduled_jobs_next_in_line() {
     let redis = RedisServer::start();
-    let q = queue_with(&redis, config("retry")).await;
+    let q = queue(&redis, "retry").await;
     let w = WorkerId::generate();
     let id = enqueue(&q, NewJob::new("k", "{}").max_attempts(1)).await;
     let job = reserve(&q, &w, 1).await.remove(0);
     q.fail(&job.lease_ref(), job.attempt, now_retry("boom")).await.unwrap();
     assert_eq!(q.get(&id).await.unwrap().unwrap().summary.state, JobState::Dead);
-    for _ in 0..3 {
-        enqueue(&q, NewJob::new("k", "{}")).await;
-    }
+    enqueue_n(&q, 3, "k").await;
 
     assert_eq!(q.retry(&id).await.unwrap(), RetryOutcome::Retried { from: JobState::Dead });
     let back = q.get(&id).await.unwrap().unwrap();
@@ -245,11 +209,9 @@ async fn retry_puts_dead_and_scheduled_jobs_next_in_line() {
 #[tokio::test]
 async fn discard_removes_a_job_from_every_state() {
     let redis = RedisServer::start();
-    let q = queue_with(&redis, config("discard")).await;
+    let q = queue(&redis, "discard").await;
     let w = WorkerId::generate();
-    for _ in 0..3 {
-        enqueue(&q, NewJob::new("k", "{}")).await;
-    }
+    enqueue_n(&q, 3, "k").await;
     let three = reserve(&q, &w, 3).await;
     let (done, dead, running) = (three[0].id.clone(), three[1].id.clone(), three[2].id.clone());
     ack_ids(&q, std::slice::from_ref(&done)).await;
@@ -276,9 +238,8 @@ async fn discard_removes_a_job_from_every_state() {
     }
     assert!(reserve(&q, &w, 10).await.is_empty());
     // The worker that held the running job learns it lost it; its ack changes nothing.
-    let info = WorkerInfo { id: w.clone(), host: "t".into(), pid: 1, started_ms: 0, concurrency: 1 };
     let lease = three[2].lease_ref();
-    assert_eq!(q.heartbeat(&info, std::slice::from_ref(&lease)).await.unwrap(), vec![lease.lease]);
+    assert_eq!(q.heartbeat(&info(&w), std::slice::from_ref(&lease)).await.unwrap(), vec![lease.lease]);
     assert_eq!(ack_ids(&q, &[running]).await, 0);
 }
 
@@ -291,7 +252,7 @@ async fn purge_removes_only_done_jobs_older_than_the_age() {
         let q = q.clone();
         let w = w.clone();
         async move {
-            q.enqueue_batch((0..n).map(|_| NewJob::new(kind, "{}")).collect()).await.unwrap();
+            enqueue_n(&q, n, kind).await;
             let ids: Vec<JobId> = reserve(&q, &w, n).await.into_iter().map(|j| j.id).collect();
             assert_eq!(ack_ids(&q, &ids).await, n);
             ids
@@ -299,7 +260,7 @@ async fn purge_removes_only_done_jobs_older_than_the_age() {
     };
     let old = run_all(3, "old").await;
     let old_finished = q.get(&old[0]).await.unwrap().unwrap().summary.finished_ms.unwrap();
-    wait_for_redis_clock_past(&redis, old_finished + 600).await;
+    wait_for_redis_clock_past(&q, old_finished + 600).await;
     let new = run_all(2, "new").await;
     enqueue(&q, NewJob::new("old", "{}")).await; // not done: never purged
 
@@ -319,17 +280,17 @@ async fn purge_removes_only_done_jobs_older_than_the_age() {
 #[tokio::test]
 async fn paused_queue_reserves_nothing_and_resume_wakes_workers() {
     let redis = RedisServer::start();
-    let q = queue_with(&redis, config("pause")).await;
+    let q = queue(&redis, "pause").await;
     let w = WorkerId::generate();
     enqueue(&q, NewJob::new("k", "{}")).await;
     assert!(q.pause().await.unwrap());
     assert!(!q.pause().await.unwrap(), "already paused");
     assert!(q.is_paused().await.unwrap() && q.counts().await.unwrap().paused);
-    let r = crate::support::reserve_only(&q, &w, 10).await;
+    let r = reserve_only(&q, &w, 10).await;
     assert!(r.jobs.is_empty() && r.paused);
 
     // Drop the enqueue's wake tokens so only resume can wake the waiter.
-    redis::cmd("DEL").arg(q.keys().get("wake")).query_async::<()>(&mut raw(&redis).await).await.unwrap();
+    redis::cmd("DEL").arg(q.keys().get("wake")).query_async::<()>(&mut q.conn().clone()).await.unwrap();
     let mut waiter = q.waiter();
     assert!(q.resume().await.unwrap());
     assert!(!q.resume().await.unwrap(), "already running");
@@ -341,16 +302,14 @@ async fn paused_queue_reserves_nothing_and_resume_wakes_workers() {
 #[tokio::test]
 async fn workers_lists_heartbeating_workers_and_drops_stopped_or_silent_ones() {
     let redis = RedisServer::start();
-    let q = queue_with(&redis, config("workers")).await;
+    let q = queue(&redis, "workers").await;
     let (w1, w2) = (WorkerId::generate(), WorkerId::generate());
     let info =
         |id: &WorkerId| WorkerInfo { id: id.clone(), host: "h1".into(), pid: 11, started_ms: 1234, concurrency: 4 };
-    for _ in 0..2 {
-        enqueue(&q, NewJob::new("k", "{}")).await;
-    }
+    enqueue_n(&q, 2, "k").await;
     let jobs = reserve(&q, &w1, 2).await;
     let held: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
-    q.heartbeat(&info(&w1), &crate::support::refs(&jobs)).await.unwrap();
+    q.heartbeat(&info(&w1), &refs(&jobs)).await.unwrap();
     q.heartbeat(&info(&w2), &[]).await.unwrap();
 
     let ws = q.workers().await.unwrap();
@@ -373,12 +332,6 @@ async fn workers_lists_heartbeating_workers_and_drops_stopped_or_silent_ones() {
     .await;
     assert_eq!(ws.gone.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), vec![w2.clone()]);
     assert!(ws.live.is_empty() && ws.gone[0].last_beat_ms + 1200 <= ws.now_ms);
-    let score: Option<f64> = redis::cmd("ZSCORE")
-        .arg(format!("{}:workers", q.tag()))
-        .arg(&w2.0)
-        .query_async(&mut raw(&redis).await)
-        .await
-        .unwrap();
-    assert_eq!(score, None);
+    assert_eq!(registry_score(&q, &w2).await, None);
     assert_eq!(q.workers().await.unwrap().gone, vec![]);
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::{ack_ids, config, queue_with};
+use crate::support::{ack_ids, config, queue_with, wait_for_redis_clock_past};
 use snapsync_queue::{Failure, JobId, JobState, NewJob, Queue, QueueConfig, WorkerId};
 use snapsync_testkit::{wait_until_async, RedisServer};
 
@@ -55,12 +55,7 @@ async fn done_jobs_older_than_the_keep_age_are_dropped_on_ack() {
     ack_ids(&q, &old).await;
     let finished = q.get(&old[0]).await.unwrap().unwrap().summary.finished_ms.unwrap();
     // Poll until the old jobs are past the keep age by Redis's clock (the scripts' clock).
-    wait_until_async("the done jobs to age", PATIENCE, || async {
-        let mut conn = redis::Client::open(redis.url()).ok()?.get_multiplexed_async_connection().await.ok()?;
-        let (s, us): (u64, u64) = redis::cmd("TIME").query_async(&mut conn).await.ok()?;
-        (s * 1000 + us / 1000 > finished + 300).then_some(())
-    })
-    .await;
+    wait_for_redis_clock_past(&q, finished + 300).await;
     assert_eq!(q.counts().await.unwrap().totals.done, 2, "retention runs on ack, not on its own");
     let new: Vec<JobId> = lease(&q, &w, 1, 5).await.into_iter().map(|j| j.id).collect();
     ack_ids(&q, &new).await;

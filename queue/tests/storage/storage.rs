@@ -11,7 +11,10 @@ use snapsync_queue::{
 };
 use snapsync_testkit::{wait_until_async, RedisServer};
 
-use crate::support::{ack_ids, config, info, queue, queue_with, refs, reserve, reserve_only};
+use crate::support::{
+    ack_ids, blocked_clients, config, enqueue, enqueue_n, info, queue, queue_with, refs, registry_score, reserve,
+    reserve_only, wait_for_redis_clock_past,
+};
 
 #[tokio::test]
 async fn enqueue_reserve_ack_in_fifo_order() {
@@ -53,7 +56,7 @@ async fn a_huge_unique_key_is_hashed_before_it_becomes_a_key() {
     let huge = format!("webhook:{}", "u".repeat(200_000));
     let first = q.enqueue(NewJob::new("k", "{}").unique(huge.clone())).await.unwrap();
     assert_eq!(q.enqueue(NewJob::new("k", "{}").unique(huge)).await.unwrap(), Enqueued::Duplicate(first.id().clone()));
-    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut conn = q.conn().clone();
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
     assert!(
         keys.iter().all(|k| k.len() < 200),
@@ -67,7 +70,15 @@ async fn a_huge_unique_key_is_hashed_before_it_becomes_a_key() {
     };
     let stored = q.get(first.id()).await.unwrap().unwrap().unique_key.unwrap();
     assert!(stored.starts_with('#') && stored.len() == 65, "{stored:.80}");
-    // Two enqueues of a 200 KB value cost far less than one copy of it.
+    // Two enqueues of a 200 KB value cost far less than one copy of it: in what the keys hold
+    // (counted exactly, every element), and in the server's whole footprint.
+    let mut held = 0;
+    for key in &keys {
+        let usage: Option<u64> =
+            redis::cmd("MEMORY").arg("USAGE").arg(key).arg("SAMPLES").arg(0).query_async(&mut conn).await.unwrap();
+        held += usage.unwrap_or_default();
+    }
+    assert!(held < 200_000, "the queue's keys hold {held} bytes");
     assert!(used < 5_000_000, "used_memory {used}");
 }
 
@@ -92,7 +103,7 @@ async fn delayed_job_waits_then_is_promoted() {
     let redis = RedisServer::start();
     let q = queue(&redis, "delay").await;
     let w = WorkerId::generate();
-    q.enqueue(NewJob::new("k", "{}").delayed(Duration::from_millis(300))).await.unwrap();
+    enqueue(&q, NewJob::new("k", "{}").delayed(Duration::from_millis(300))).await;
     let r = reserve_only(&q, &w, 1).await;
     assert!(r.jobs.is_empty());
     let due = r.next_due_in.expect("the scheduled job's due time");
@@ -109,7 +120,7 @@ async fn failures_retry_with_delay_then_die_with_history() {
     let redis = RedisServer::start();
     let q = queue(&redis, "fail").await;
     let w = WorkerId::generate();
-    q.enqueue(NewJob::new("k", "{}").max_attempts(2)).await.unwrap();
+    enqueue(&q, NewJob::new("k", "{}").max_attempts(2)).await;
     let job = reserve(&q, &w, 1).await.remove(0);
     let out = q
         .fail(
@@ -142,8 +153,8 @@ async fn an_expired_lease_charges_a_started_run_and_not_a_prefetched_one() {
     let redis = RedisServer::start();
     let q = queue(&redis, "lease").await;
     let (w1, w2) = (WorkerId::generate(), WorkerId::generate());
-    let started_id = q.enqueue(NewJob::new("k", "{\"n\":1}").max_attempts(2)).await.unwrap().id().clone();
-    let buffered_id = q.enqueue(NewJob::new("k", "{\"n\":2}").max_attempts(2)).await.unwrap().id().clone();
+    let started_id = enqueue(&q, NewJob::new("k", "{\"n\":1}").max_attempts(2)).await;
+    let buffered_id = enqueue(&q, NewJob::new("k", "{\"n\":2}").max_attempts(2)).await;
     // w1 reserves both, starts only the first (the second waits in its prefetch buffer).
     let both = reserve_only(&q, &w1, 2).await.jobs;
     assert_eq!(both.len(), 2);
@@ -182,7 +193,7 @@ async fn a_stale_lease_of_the_same_job_and_worker_changes_nothing() {
     let redis = RedisServer::start();
     let q = queue(&redis, "fence").await;
     let w = WorkerId::generate();
-    let id = q.enqueue(NewJob::new("k", "{}")).await.unwrap().id().clone();
+    let id = enqueue(&q, NewJob::new("k", "{}")).await;
     let first = reserve(&q, &w, 1).await.remove(0);
     // The lease is lost (an operator retries the stuck run) and the same worker leases the job again.
     assert_eq!(q.retry(&id).await.unwrap(), RetryOutcome::Retried { from: JobState::Running });
@@ -213,7 +224,7 @@ async fn a_snoozed_job_keeps_its_attempt_count_and_is_counted_apart() {
     let redis = RedisServer::start();
     let q = queue(&redis, "snooze").await;
     let w = WorkerId::generate();
-    let id = q.enqueue(NewJob::new("k", "{}").max_attempts(2)).await.unwrap().id().clone();
+    let id = enqueue(&q, NewJob::new("k", "{}").max_attempts(2)).await;
     for round in 0..3 {
         let job = reserve(&q, &w, 1).await.pop().unwrap_or_else(|| panic!("round {round}: nothing reserved"));
         assert_eq!(job.attempt, 1, "round {round}: snoozes spent an attempt");
@@ -225,15 +236,9 @@ async fn a_snoozed_job_keeps_its_attempt_count_and_is_counted_apart() {
         let s = q.get(&id).await.unwrap().unwrap().summary;
         assert_eq!((s.state, s.attempts, s.snoozes), (JobState::Snoozed, 0, round + 1));
         assert_eq!(s.snooze_reason.as_deref(), Some("429 from snapshots"));
-        assert!(s.due_ms.is_some());
+        let due = s.due_ms.expect("a snoozed job has a due time");
         assert_eq!(q.list(JobState::Snoozed, None, 0, 10).await.unwrap().jobs.len(), 1);
-        wait_until_async("the snoozed job to come due", Duration::from_secs(5), || async {
-            let s = q.get(&id).await.unwrap()?.summary;
-            let due = s.due_ms?;
-            let now = redis_now_ms(&redis).await;
-            (now >= due).then_some(())
-        })
-        .await;
+        wait_for_redis_clock_past(&q, due).await;
     }
     let job = reserve(&q, &w, 1).await.remove(0);
     assert_eq!(job.attempt, 1);
@@ -248,7 +253,7 @@ async fn snoozes_past_their_bound_count_as_failed_attempts() {
     let redis = RedisServer::start();
     let q = queue_with(&redis, QueueConfig { max_snoozed: Duration::from_millis(300), ..config("snoozebound") }).await;
     let w = WorkerId::generate();
-    let id = q.enqueue(NewJob::new("k", "{}").max_attempts(2)).await.unwrap().id().clone();
+    let id = enqueue(&q, NewJob::new("k", "{}").max_attempts(2)).await;
     let job = reserve(&q, &w, 1).await.remove(0);
     assert!(matches!(
         q.snooze(&job.lease_ref(), 1, Duration::from_millis(200), "busy").await.unwrap(),
@@ -279,13 +284,7 @@ async fn a_lost_reserve_reply_is_reclaimed_uncharged() {
     let redis = RedisServer::start();
     let q = queue(&redis, "reclaim").await;
     let w = WorkerId::generate();
-    let ids: Vec<JobId> = q
-        .enqueue_batch((0..3).map(|_| NewJob::new("k", "{}")).collect())
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.id().clone())
-        .collect();
+    let ids = enqueue_n(&q, 3, "k").await;
     let ticket = ReserveTicket::new();
     // The reserve runs in Redis but its reply never reaches the worker.
     let lost = q.reserve(&w, 3, &ticket).await.unwrap();
@@ -333,14 +332,8 @@ async fn discarded_ids_never_stall_a_reserve_with_live_jobs_behind_them() {
     let redis = RedisServer::start();
     let q = queue(&redis, "stale").await;
     let w = WorkerId::generate();
-    let stale: Vec<JobId> = q
-        .enqueue_batch((0..2_500).map(|_| NewJob::new("k", "{}")).collect())
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.id().clone())
-        .collect();
-    let live = q.enqueue(NewJob::new("k", "{\"live\":true}")).await.unwrap().id().clone();
+    let stale = enqueue_n(&q, 2_500, "k").await;
+    let live = enqueue(&q, NewJob::new("k", "{\"live\":true}")).await;
     for id in &stale {
         q.discard(id).await.unwrap();
     }
@@ -366,13 +359,7 @@ async fn dead_jobs_expire_by_age() {
     let redis = RedisServer::start();
     let q = queue_with(&redis, QueueConfig { dead_keep_age: Duration::from_secs(1), ..config("deadage") }).await;
     let w = WorkerId::generate();
-    let ids: Vec<JobId> = q
-        .enqueue_batch((0..3).map(|_| NewJob::new("k", "{}")).collect())
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.id().clone())
-        .collect();
+    let ids = enqueue_n(&q, 3, "k").await;
     for job in reserve(&q, &w, 3).await {
         q.fail(&job.lease_ref(), job.attempt, Failure::Permanent { error: "400".into() }).await.unwrap();
     }
@@ -396,8 +383,12 @@ async fn waiter_wakes_on_enqueue() {
     let mut waiter = q.waiter();
     let q2 = q.clone();
     let push = tokio::spawn(async move {
-        // Enqueue once the waiter is (very likely) blocked; the assertion below does not
-        // depend on the order: a token pushed first is popped at once.
+        // Enqueue once the waiter is blocked, so its token wakes a waiting BLPOP rather than
+        // being there before it.
+        wait_until_async("the waiter to block", Duration::from_secs(10), || async {
+            (blocked_clients(q2.conn()).await == 1).then_some(())
+        })
+        .await;
         q2.enqueue(NewJob::new("k", "{}")).await.unwrap();
     });
     assert!(waiter.wait(Duration::from_secs(10)).await.unwrap(), "woken by the enqueue, not the timeout");
@@ -431,20 +422,10 @@ async fn a_silent_worker_leaves_the_registry_on_others_heartbeats() {
     // Three leases of silence (400 ms each) and the next heartbeat of anyone drops it.
     wait_until_async("the silent worker to be dropped", Duration::from_secs(10), || async {
         q.heartbeat(&info(&live), &[]).await.unwrap();
-        let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-        let score: Option<f64> =
-            redis::cmd("ZSCORE").arg(q.keys().get("workers")).arg(&old.0).query_async(&mut conn).await.unwrap();
-        score.is_none().then_some(())
+        registry_score(&q, &old).await.is_none().then_some(())
     })
     .await;
     let ws = q.workers().await.unwrap();
     assert!(ws.live.iter().any(|l| l.id == live));
     assert!(!ws.live.iter().any(|l| l.id == old));
-}
-
-/// Redis's clock, which the scripts use for every time they store.
-async fn redis_now_ms(redis: &RedisServer) -> u64 {
-    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut conn).await.unwrap();
-    secs * 1000 + micros / 1000
 }

@@ -1,10 +1,14 @@
-//! Helpers the storage tests share: a queue on a private Redis, and the lease-taking moves
-//! as one call each (reserve + start, settling by job id).
+//! Helpers the storage tests share: a queue on a private Redis, the lease-taking moves as one
+//! call each (reserve + start, settling by job id), and reads of Redis itself (its clock, the
+//! worker registry) over the queue's own connection.
 
 use std::time::Duration;
 
-use snapsync_queue::{JobId, LeaseRef, Leased, Queue, QueueConfig, ReserveTicket, Reserved, WorkerId, WorkerInfo};
-use snapsync_testkit::RedisServer;
+use snapsync_queue::{
+    Enqueued, JobId, LeaseRef, Leased, NewJob, Queue, QueueConfig, RedisConn, ReserveTicket, Reserved, WorkerId,
+    WorkerInfo,
+};
+use snapsync_testkit::{wait_until_async, RedisServer};
 
 pub fn config(test: &str) -> QueueConfig {
     QueueConfig {
@@ -27,6 +31,27 @@ pub async fn queue_with(redis: &RedisServer, config: QueueConfig) -> Queue {
 
 pub fn info(id: &WorkerId) -> WorkerInfo {
     WorkerInfo { id: id.clone(), host: "test".into(), pid: 1, started_ms: 0, concurrency: 1 }
+}
+
+/// Enqueues one job, which must be new.
+pub async fn enqueue(q: &Queue, job: NewJob) -> JobId {
+    match q.enqueue(job).await.expect("enqueue") {
+        Enqueued::Created(id) => id,
+        other => panic!("expected a new job, got {other:?}"),
+    }
+}
+
+/// Enqueues `n` jobs of `kind` with an empty payload in one batch; each must be new.
+pub async fn enqueue_n(q: &Queue, n: usize, kind: &str) -> Vec<JobId> {
+    let created = q.enqueue_batch((0..n).map(|_| NewJob::new(kind, "{}")).collect()).await.expect("enqueue");
+    assert_eq!(created.len(), n);
+    created
+        .into_iter()
+        .map(|e| match e {
+            Enqueued::Created(id) => id,
+            other => panic!("expected a new job, got {other:?}"),
+        })
+        .collect()
 }
 
 /// One reserve call with a fresh ticket; the jobs are leased, not started.
@@ -72,4 +97,35 @@ pub async fn ack_ids(q: &Queue, ids: &[JobId]) -> usize {
         }
     }
     q.ack(&leases).await.expect("ack")
+}
+
+/// Redis's clock, which the scripts use for every time they store.
+pub async fn redis_now_ms(q: &Queue) -> u64 {
+    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut q.conn().clone()).await.expect("TIME");
+    secs * 1000 + micros / 1000
+}
+
+/// Waits until Redis's clock is past `ms`.
+pub async fn wait_for_redis_clock_past(q: &Queue, ms: u64) {
+    wait_until_async(&format!("the redis clock to pass {ms}"), Duration::from_secs(5), || async {
+        (redis_now_ms(q).await > ms).then_some(())
+    })
+    .await
+}
+
+/// The worker's score (last heartbeat) in the live-worker registry; `None`: not registered.
+pub async fn registry_score(q: &Queue, w: &WorkerId) -> Option<f64> {
+    redis::cmd("ZSCORE")
+        .arg(q.keys().get("workers"))
+        .arg(&w.0)
+        .query_async(&mut q.conn().clone())
+        .await
+        .expect("ZSCORE")
+}
+
+/// How many clients Redis has blocked in a command such as `BLPOP` now.
+pub async fn blocked_clients(conn: &RedisConn) -> u64 {
+    let info: String = redis::cmd("INFO").arg("clients").query_async(&mut conn.clone()).await.expect("INFO clients");
+    let line = info.lines().find_map(|l| l.trim().strip_prefix("blocked_clients:"));
+    line.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no blocked_clients in INFO clients: {info}"))
 }
