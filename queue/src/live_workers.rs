@@ -23,7 +23,8 @@ pub struct LiveWorker {
     pub started_ms: u64,
     pub concurrency: usize,
     pub last_beat_ms: u64,
-    /// Jobs whose lease it held at its last heartbeat (running or waiting in its prefetch buffer).
+    /// Jobs whose lease it held at its last heartbeat (running or waiting in its prefetch
+    /// buffer); the first [`crate::storage::SETTLE_CHUNK`] (1,000) when it held more.
     pub inflight: Vec<JobId>,
 }
 

@@ -385,12 +385,17 @@ impl Queue {
         let info = serde_json::to_string(worker).unwrap_or_else(|_| "{}".into());
         let stale = self.config.lease * crate::live_workers::GONE_AFTER_LEASES;
         let mut lost = Vec::new();
-        // One call per chunk; the worker record is refreshed by each (the last one wins).
+        // One call per chunk; the first also refreshes the worker's registry record, listing
+        // its chunk's jobs (so at most SETTLE_CHUNK of them) as in flight.
         let chunks: Vec<&[LeaseRef]> =
             if leases.is_empty() { vec![&[]] } else { leases.chunks(SETTLE_CHUNK).collect() };
-        for chunk in chunks {
+        for (i, chunk) in chunks.into_iter().enumerate() {
             let mut inv = self.call(&self.scripts.heartbeat, &[]);
-            inv.arg(&worker.id.0).arg(self.config.lease.as_millis() as u64).arg(stale.as_millis() as u64).arg(&info);
+            inv.arg(&worker.id.0)
+                .arg(self.config.lease.as_millis() as u64)
+                .arg(stale.as_millis() as u64)
+                .arg(&info)
+                .arg(if i == 0 { "1" } else { "0" });
             for l in chunk {
                 inv.arg(&l.id.0).arg(l.lease.0);
             }

@@ -92,8 +92,11 @@ pub(crate) async fn run(shared: Arc<Shared>, done: CancellationToken) {
 /// Renews the record locks of every running lease; a lock lost meanwhile is logged (the run's
 /// fenced writes under it will be refused).
 async fn renew_locks(shared: &Shared) {
-    for locks in shared.lock_sets() {
-        match locks.renew().await {
+    // All at once: a beat waits one round trip for every run's locks, not one per run.
+    let sets = shared.lock_sets();
+    let results = futures_util::future::join_all(sets.iter().map(|locks| locks.renew())).await;
+    for (locks, result) in sets.iter().zip(results) {
+        match result {
             Ok(lost) => {
                 for key in lost {
                     tracing::warn!(lock = %key, owner = %locks.token(), "record lock lost before its run ended");

@@ -335,3 +335,21 @@ async fn workers_lists_heartbeating_workers_and_drops_stopped_or_silent_ones() {
     assert_eq!(registry_score(&q, &w2).await, None);
     assert_eq!(q.workers().await.unwrap().gone, vec![]);
 }
+
+#[tokio::test]
+async fn a_worker_holding_more_than_one_calls_leases_is_listed_with_the_first_thousand() {
+    let redis = RedisServer::start();
+    let q = queue_with(&redis, QueueConfig { lease: Duration::from_secs(30), ..config("registry-chunks") }).await;
+    let w = WorkerId::generate();
+    enqueue_n(&q, 1_500, "k").await;
+    let jobs = reserve(&q, &w, 1_500).await;
+    assert_eq!(jobs.len(), 1_500);
+    let leases = refs(&jobs);
+    // The heartbeat takes two calls; every lease is renewed, none reported lost.
+    assert!(q.heartbeat(&info(&w), &leases).await.unwrap().is_empty());
+    let ws = q.workers().await.unwrap();
+    let me = ws.live.iter().find(|l| l.id == w).expect("the worker is listed");
+    let first: Vec<JobId> = jobs[..1_000].iter().map(|j| j.id.clone()).collect();
+    // Not the second call's 500: the registry record is written once per beat, by the first.
+    assert_eq!(me.inflight, first);
+}
