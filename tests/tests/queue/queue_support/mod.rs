@@ -19,7 +19,7 @@ use redis::AsyncCommands;
 use serde::Deserialize;
 use serde_json::json;
 use snapsync_queue::keys::Keys;
-use snapsync_queue::{ConnOptions, Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig, RedisConn};
+use snapsync_queue::{ConnOptions, Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig, RedisConn, StateCounts};
 use snapsync_testkit::{wait_until_async, RedisCluster, RedisServer};
 
 pub use worker_process::{WorkerOpts, WorkerProcess};
@@ -315,16 +315,8 @@ impl<S> Harness<S> {
     }
 
     /// Sizes of the queue's structures: ready, scheduled, snoozed, running, done, dead.
-    pub async fn sizes(&self) -> Sizes {
-        let t = self.queue.counts().await.expect("read queue sizes").totals;
-        Sizes {
-            ready: t.ready,
-            scheduled: t.scheduled,
-            snoozed: t.snoozed,
-            running: t.running,
-            done: t.done,
-            dead: t.dead,
-        }
+    pub async fn sizes(&self) -> StateCounts {
+        self.queue.counts().await.expect("read queue sizes").totals
     }
 
     /// The queue's per-state counts hash (`<state>:<kind>` → n).
@@ -350,17 +342,6 @@ impl<S> Harness<S> {
         let score: Option<f64> = self.conn().zscore(self.key("workers"), worker).await.ok().flatten();
         score.map(|s| s as u64)
     }
-}
-
-/// Sizes of the queue's structures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sizes {
-    pub ready: u64,
-    pub scheduled: u64,
-    pub snoozed: u64,
-    pub running: u64,
-    pub done: u64,
-    pub dead: u64,
 }
 
 fn parse_run(line: &str) -> Run {
