@@ -175,9 +175,10 @@ impl<S> Harness<S> {
         WorkerProcess::spawn_may_die(&self.url, &self.prefix, opts)
     }
 
-    /// A key of the queue: `{prefix:jobs}:<suffix>`.
-    pub fn key(&self, suffix: &str) -> String {
-        format!("{{{}:jobs}}:{suffix}", self.prefix)
+    /// One of the queue's fixed keys by name (`running`, `counts`, ...), as
+    /// [`Keys::get`] names it: `{prefix:jobs}:<name>`.
+    pub fn key(&self, name: &str) -> String {
+        self.keys().get(name).to_string()
     }
 
     /// Enqueues jobs; every one must be created. Ids are chosen here, so when Redis just came
