@@ -6,7 +6,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
-use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts, WorkerProcess};
+use crate::queue_support::{assert_each_once, error_of, job, Harness, Op, WorkerOpts, WorkerProcess};
 use redis::AsyncCommands;
 use snapsync_testkit::wait_until_async;
 
@@ -50,8 +50,8 @@ async fn a_sigkilled_workers_job_completes_once_on_another_worker_within_the_lea
     assert_eq!((h.runs_of("slow").await, h.done_of("slow").await), (2, 1), "two starts, one completion");
     let history = h.history(&id).await;
     assert_eq!(history.len(), 1, "one lost attempt: {history:?}");
-    assert_eq!((history[0].w.as_str(), history[0].a), (victim_id.as_str(), 1));
-    assert!(history[0].e.contains("worker lost"), "{history:?}");
+    assert_eq!((history[0].worker.as_str(), history[0].attempt), (victim_id.as_str(), 1));
+    assert!(error_of(&history[0]).contains("worker lost"), "{history:?}");
     let s = h.sizes().await;
     assert_eq!((s.ready, s.scheduled, s.running, s.done, s.dead), (0, 0, 0, 1, 0));
 }
@@ -86,8 +86,8 @@ async fn a_job_that_kills_its_worker_every_time_is_dead_after_max_attempts() {
     assert_eq!(runs.iter().map(|r| r.attempt).collect::<Vec<_>>(), vec![1, 2, 3], "{runs:?}");
     assert_eq!(h.done_of("poison").await, 0);
     let history = h.history(&id).await;
-    assert_eq!(history.iter().map(|a| a.a).collect::<Vec<_>>(), vec![1, 2, 3], "{history:?}");
-    assert!(history.iter().all(|a| a.e.contains("worker lost")), "{history:?}");
+    assert_eq!(history.iter().map(|a| a.attempt).collect::<Vec<_>>(), vec![1, 2, 3], "{history:?}");
+    assert!(history.iter().all(|a| error_of(a).contains("worker lost")), "{history:?}");
     // Each of the three runs killed its worker with SIGKILL.
     let exits: Vec<_> = workers.iter_mut().map(|w| w.try_exit()).collect();
     assert_eq!(exits.len(), 4, "three workers killed by the job, a fourth alive: {exits:?}");

@@ -16,10 +16,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use serde::Deserialize;
 use serde_json::json;
 use snapsync_queue::keys::Keys;
-use snapsync_queue::{ConnOptions, Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig, RedisConn, StateCounts};
+use snapsync_queue::{
+    Attempt, ConnOptions, Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig, RedisConn, StateCounts,
+};
 use snapsync_testkit::{wait_until_async, RedisCluster, RedisServer};
 
 pub use worker_process::{WorkerOpts, WorkerProcess};
@@ -81,16 +82,6 @@ pub struct Run {
     pub tag: String,
     pub worker: String,
     pub attempt: u32,
-}
-
-/// One entry of a job's history (`h`): a failed attempt.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Attempt {
-    /// Redis time of the failure, ms.
-    pub t: u64,
-    pub w: String,
-    pub a: u32,
-    pub e: String,
 }
 
 /// A private Redis (`S` = [`RedisServer`], or a [`RedisCluster`]), a queue handle on it and
@@ -293,10 +284,9 @@ impl<S> Harness<S> {
         self.try_job(id).await.map(|j| j.summary.state.to_string())
     }
 
-    /// The job's failed attempts.
+    /// The job's failed attempts, oldest first; empty when the job is gone.
     pub async fn history(&self, id: &JobId) -> Vec<Attempt> {
-        let raw = self.job_hash(id).await.remove("h").unwrap_or_else(|| "[]".into());
-        serde_json::from_str(&raw).unwrap_or_else(|e| panic!("job {id} history is not JSON ({e}): {raw}"))
+        self.try_job(id).await.map(|j| j.history).unwrap_or_default()
     }
 
     /// Waits until the job is in `state`; returns its hash.
@@ -343,6 +333,11 @@ impl<S> Harness<S> {
         let score: Option<f64> = self.conn().zscore(self.key("workers"), worker).await.ok().flatten();
         score.map(|s| s as u64)
     }
+}
+
+/// A failed attempt's error, `""` when none was recorded.
+pub fn error_of(attempt: &Attempt) -> &str {
+    attempt.error.as_deref().unwrap_or_default()
 }
 
 fn parse_run(line: &str) -> Run {
