@@ -6,12 +6,11 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
-use crate::queue_support::{assert_each_once, error_of, job, Harness, Op, WorkerOpts, WorkerProcess};
+use crate::queue_support::{
+    assert_each_once, error_of, job, restart_bound, Harness, Op, WorkerOpts, WorkerProcess, LEASE,
+};
 use redis::AsyncCommands;
 use snapsync_testkit::wait_until_async;
-
-/// The lease every worker here runs with (`WorkerOpts::default()`).
-const LEASE: Duration = Duration::from_millis(1000);
 
 #[tokio::test]
 async fn a_sigkilled_workers_job_completes_once_on_another_worker_within_the_lease_bound() {
@@ -34,10 +33,8 @@ async fn a_sigkilled_workers_job_completes_once_on_another_worker_within_the_lea
     let killed_at = Instant::now();
     assert_eq!(h.done_of("slow").await, 0, "the first run finished before the kill: not a mid-job crash");
 
-    // The lease lapses at most one lease after the victim's last renewal and every live
-    // worker recovers expired leases every lease/2: the job must restart within 1.5 leases
-    // (plus a margin for a busy machine), not on some later sweep.
-    let bound = LEASE + LEASE / 2 + Duration::from_millis(1500);
+    // Within 1.5 leases of the kill (see restart_bound), not on some later sweep.
+    let bound = restart_bound();
     let second = wait_until_async("the job to restart on the surviving worker", bound, || async {
         h.runs_log("slow").await.into_iter().nth(1)
     })

@@ -5,13 +5,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts};
+use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts, LEASE};
 use redis::AsyncCommands;
 use snapsync_queue::JobState;
 use snapsync_testkit::wait_until_async;
-
-/// The lease every worker here runs with (`WorkerOpts::default()`).
-const LEASE_MS: u64 = 1000;
 
 /// The poison job SIGKILLs its worker 200 ms into each run rather than at once: a mate that
 /// ran just before it on the same worker has had its ack written by then (acks linger 2 ms
@@ -105,7 +102,7 @@ async fn a_dead_workers_prefetched_jobs_come_back_in_queue_order() {
         let beat = h.last_beat(first.id()).await?;
         let deadlines: Vec<(String, u64)> =
             h.conn.clone().zrange_withscores(h.key("running"), 0, -1).await.expect("ZRANGE running");
-        let renewed = deadlines.iter().all(|(_, d)| *d == beat + LEASE_MS);
+        let renewed = deadlines.iter().all(|(_, d)| *d == beat + LEASE.as_millis() as u64);
         (deadlines.len() == 8 && renewed && h.runs_of(&tags[0]).await == 1).then_some(())
     })
     .await;

@@ -25,6 +25,18 @@ use snapsync_testkit::{wait_until_async, RedisCluster, RedisServer};
 
 pub use worker_process::{WorkerOpts, WorkerProcess};
 
+/// The lease of [`queue_config`] and of `WorkerOpts::default()`, so of every worker here that
+/// does not set its own, and the TTL of its jobs' lease locks.
+pub const LEASE: Duration = Duration::from_millis(1000);
+
+/// How soon a SIGKILLed worker's running job restarts on a live worker: the lease lapses at
+/// most one [`LEASE`] after the victim's last renewal and every live worker recovers expired
+/// leases every lease/2, so within 1.5 leases (plus a margin for a busy machine), not on some
+/// later sweep.
+pub fn restart_bound() -> Duration {
+    LEASE + LEASE / 2 + Duration::from_millis(1500)
+}
+
 pub const RUNS: &str = "snapsync-test:runs";
 pub const DONE: &str = "snapsync-test:done";
 pub const LOG: &str = "snapsync-test:log";
@@ -102,7 +114,7 @@ pub fn queue_config(test: &str) -> QueueConfig {
     QueueConfig {
         prefix: format!("e2e-{test}"),
         queue: "jobs".into(),
-        lease: Duration::from_millis(1000),
+        lease: LEASE,
         default_max_attempts: 3,
         backoff_base: Duration::from_millis(50),
         backoff_cap: Duration::from_millis(400),

@@ -31,7 +31,7 @@ impl Default for WorkerOpts {
             queue: "jobs".into(),
             concurrency: 4,
             prefetch: 4,
-            lease_ms: 1000,
+            lease_ms: super::LEASE.as_millis() as u64,
             max_attempts: 3,
             backoff_base_ms: 50,
             backoff_cap_ms: 400,
