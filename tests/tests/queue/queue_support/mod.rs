@@ -7,9 +7,6 @@
 //! when a run starts, `HINCRBY snapsync-test:done <tag> 1` when its op succeeded (before the
 //! ack). "Ran exactly once" is read from those, the queue's state from its own keys.
 
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
-
 pub mod worker_process;
 
 use std::collections::HashMap;
