@@ -99,18 +99,21 @@ impl RedisCluster {
             panic!("CLUSTER SLOTS did not answer an array");
         };
         // Each range is [start, end, [ip, port, id, ...] of the master, replicas...].
-        for range in &ranges {
-            if let Reply::Array(Some(fields)) = range {
-                if let [Reply::Int(start), Reply::Int(end), Reply::Array(Some(master)), ..] = fields.as_slice() {
-                    if (*start..=*end).contains(&slot) {
-                        if let Some(Reply::Int(port)) = master.get(1) {
-                            return u16::try_from(*port).expect("CLUSTER SLOTS port fits in u16");
-                        }
-                    }
-                }
-            }
-        }
-        panic!("no master serves slot {slot} of key {:?}: CLUSTER SLOTS = {ranges:?}", String::from_utf8_lossy(key));
+        let owner = ranges.iter().find_map(|range| {
+            let Reply::Array(Some(fields)) = range else { return None };
+            let [Reply::Int(start), Reply::Int(end), Reply::Array(Some(master)), ..] = fields.as_slice() else {
+                return None;
+            };
+            let Some(Reply::Int(port)) = master.get(1) else { return None };
+            (*start..=*end).contains(&slot).then_some(*port)
+        });
+        let Some(port) = owner else {
+            panic!(
+                "no master serves slot {slot} of key {:?}: CLUSTER SLOTS = {ranges:?}",
+                String::from_utf8_lossy(key)
+            );
+        };
+        u16::try_from(port).expect("CLUSTER SLOTS port fits in u16")
     }
 
     /// The index (for [`RedisCluster::kill_node`]) of the master that serves `key`.

@@ -220,15 +220,8 @@ fn non_empty(password: Option<&str>) -> Option<String> {
 /// `+PONG`. AUTH first rather than taking `-NOAUTH` as "up" because a server still loading
 /// its AOF answers `-LOADING` to PING, and callers want a server that can serve.
 fn answers_ping(port: u16, password: Option<&str>) -> bool {
-    let Ok(mut conn) = Conn::connect(port, Duration::from_millis(500)) else {
-        return false;
-    };
-    if let Some(pw) = password {
-        if !matches!(conn.command(&[b"AUTH", pw.as_bytes()]), Ok(Reply::Status(ref s)) if s == "OK") {
-            return false;
-        }
-    }
-    matches!(conn.command(&[b"PING"]), Ok(Reply::Status(ref s)) if s == "PONG")
+    let reply = Conn::connect_auth(port, Duration::from_millis(500), password).and_then(|mut c| c.command(&[b"PING"]));
+    matches!(reply, Ok(Reply::Status(ref s)) if s == "PONG")
 }
 
 #[cfg(test)]

@@ -7,13 +7,12 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::queue_support::{assert_each_once, job, queue_config, Harness, Op, WorkerOpts, LOG, RUNS};
+use crate::queue_support::{
+    assert_each_once, job, queue_config, restart_bound, Harness, Op, WorkerOpts, LEASE, LOG, RUNS,
+};
 use snapsync_queue::keys::Keys;
 use snapsync_queue::{JobState, RetryOutcome};
 use snapsync_testkit::{wait_until_async, RedisCluster};
-
-/// The lease every worker here runs with (`WorkerOpts::default()`).
-const LEASE: Duration = Duration::from_millis(1000);
 
 #[tokio::test]
 async fn the_queue_runs_on_a_redis_cluster_and_inspection_answers_right() {
@@ -143,7 +142,7 @@ async fn the_queue_runs_on_a_redis_cluster_and_inspection_answers_right() {
     workers[victim].kill();
     let killed = Instant::now();
     let survivor = workers[1 - victim].id().to_string();
-    let bound = LEASE + LEASE / 2 + Duration::from_millis(1500);
+    let bound = restart_bound();
     let rerun = wait_until_async("the slow job to restart on the survivor", bound, || async {
         h.runs_log("slow").await.into_iter().nth(1)
     })

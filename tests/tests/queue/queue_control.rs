@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts};
+use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts, LEASE};
 use redis::AsyncCommands;
 use snapsync_queue::{Enqueued, JobState, RetryOutcome};
 use snapsync_testkit::wait_until_async;
@@ -23,7 +23,7 @@ async fn a_paused_queue_reserves_nothing_and_runs_its_jobs_after_resume() {
     // The enqueue woke the worker; its heartbeats show it alive and looping for over a lease
     // (three heartbeat periods) after the pause — long enough to have taken the jobs.
     wait_until_async("the worker to heartbeat a lease past the pause", Duration::from_secs(10), || async {
-        h.last_beat(w.id()).await.filter(|&beat| beat >= paused_at + 1000)
+        h.last_beat(w.id()).await.filter(|&beat| beat >= paused_at + LEASE.as_millis() as u64)
     })
     .await;
     let s = h.sizes().await;

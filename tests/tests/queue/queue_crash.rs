@@ -6,12 +6,11 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
-use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts, WorkerProcess};
+use crate::queue_support::{
+    assert_each_once, error_of, job, restart_bound, Harness, Op, WorkerOpts, WorkerProcess, LEASE,
+};
 use redis::AsyncCommands;
 use snapsync_testkit::wait_until_async;
-
-/// The lease every worker here runs with (`WorkerOpts::default()`).
-const LEASE: Duration = Duration::from_millis(1000);
 
 #[tokio::test]
 async fn a_sigkilled_workers_job_completes_once_on_another_worker_within_the_lease_bound() {
@@ -34,10 +33,8 @@ async fn a_sigkilled_workers_job_completes_once_on_another_worker_within_the_lea
     let killed_at = Instant::now();
     assert_eq!(h.done_of("slow").await, 0, "the first run finished before the kill: not a mid-job crash");
 
-    // The lease lapses at most one lease after the victim's last renewal and every live
-    // worker recovers expired leases every lease/2: the job must restart within 1.5 leases
-    // (plus a margin for a busy machine), not on some later sweep.
-    let bound = LEASE + LEASE / 2 + Duration::from_millis(1500);
+    // Within 1.5 leases of the kill (see restart_bound), not on some later sweep.
+    let bound = restart_bound();
     let second = wait_until_async("the job to restart on the surviving worker", bound, || async {
         h.runs_log("slow").await.into_iter().nth(1)
     })
@@ -50,8 +47,8 @@ async fn a_sigkilled_workers_job_completes_once_on_another_worker_within_the_lea
     assert_eq!((h.runs_of("slow").await, h.done_of("slow").await), (2, 1), "two starts, one completion");
     let history = h.history(&id).await;
     assert_eq!(history.len(), 1, "one lost attempt: {history:?}");
-    assert_eq!((history[0].w.as_str(), history[0].a), (victim_id.as_str(), 1));
-    assert!(history[0].e.contains("worker lost"), "{history:?}");
+    assert_eq!((history[0].worker.as_str(), history[0].attempt), (victim_id.as_str(), 1));
+    assert!(error_of(&history[0]).contains("worker lost"), "{history:?}");
     let s = h.sizes().await;
     assert_eq!((s.ready, s.scheduled, s.running, s.done, s.dead), (0, 0, 0, 1, 0));
 }
@@ -86,8 +83,8 @@ async fn a_job_that_kills_its_worker_every_time_is_dead_after_max_attempts() {
     assert_eq!(runs.iter().map(|r| r.attempt).collect::<Vec<_>>(), vec![1, 2, 3], "{runs:?}");
     assert_eq!(h.done_of("poison").await, 0);
     let history = h.history(&id).await;
-    assert_eq!(history.iter().map(|a| a.a).collect::<Vec<_>>(), vec![1, 2, 3], "{history:?}");
-    assert!(history.iter().all(|a| a.e.contains("worker lost")), "{history:?}");
+    assert_eq!(history.iter().map(|a| a.attempt).collect::<Vec<_>>(), vec![1, 2, 3], "{history:?}");
+    assert!(history.iter().all(|a| error_of(a).contains("worker lost")), "{history:?}");
     // Each of the three runs killed its worker with SIGKILL.
     let exits: Vec<_> = workers.iter_mut().map(|w| w.try_exit()).collect();
     assert_eq!(exits.len(), 4, "three workers killed by the job, a fourth alive: {exits:?}");

@@ -4,12 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::queue_support::{job, Harness, Op, WorkerOpts};
+use crate::queue_support::{job, Harness, Op, WorkerOpts, LEASE};
 use redis::AsyncCommands;
 use snapsync_testkit::wait_until_async;
 
-/// The lease every worker here runs with (`WorkerOpts::default()`), and so the locks' TTL.
-const LEASE: Duration = Duration::from_millis(1000);
 const KEY: &str = "snapsync-test:lock:record-42";
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts};
+use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts, LEASE};
 use redis::AsyncCommands;
 use snapsync_queue::JobState;
 use snapsync_testkit::wait_until_async;
@@ -15,20 +15,13 @@ use snapsync_testkit::wait_until_async;
 /// to batch). A crash within those 2 ms of a job's success may run that job again — the
 /// queue is at-least-once — which is not what this test is about: it checks that the mates
 /// leased with the poison job, and not started when it killed their worker, cost nothing.
-/// The lease every worker here runs with (`WorkerOpts::default()`).
-const LEASE_MS: u64 = 1000;
-
 #[tokio::test]
 async fn a_poison_job_prefetched_with_fifteen_others_takes_none_of_them_to_dead() {
-    poison_with_fifteen_mates("poison16", Op::DieAfter(200)).await;
-}
-
-async fn poison_with_fifteen_mates(test: &str, poison_op: Op) {
-    let h = Harness::start(test).await;
+    let h = Harness::start("poison16").await;
     let opts = WorkerOpts::default().concurrency(1).prefetch(16).max_attempts(3);
     let mates: Vec<String> = (0..15).map(|i| format!("m{i}")).collect();
     // The poison job first, so the worker's first reserve leases all 16 and runs it first.
-    let mut jobs = vec![job("poison", poison_op).max_attempts(3)];
+    let mut jobs = vec![job("poison", Op::DieAfter(200)).max_attempts(3)];
     jobs.extend(mates.iter().map(|t| job(t, Op::Noop)));
     let ids = h.enqueue(jobs).await;
     let (poison, mate_ids) = (ids[0].clone(), ids[1..].to_vec());
@@ -109,7 +102,7 @@ async fn a_dead_workers_prefetched_jobs_come_back_in_queue_order() {
         let beat = h.last_beat(first.id()).await?;
         let deadlines: Vec<(String, u64)> =
             h.conn.clone().zrange_withscores(h.key("running"), 0, -1).await.expect("ZRANGE running");
-        let renewed = deadlines.iter().all(|(_, d)| *d == beat + LEASE_MS);
+        let renewed = deadlines.iter().all(|(_, d)| *d == beat + LEASE.as_millis() as u64);
         (deadlines.len() == 8 && renewed && h.runs_of(&tags[0]).await == 1).then_some(())
     })
     .await;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::queue_support::{assert_each_once, job, Harness, Op, WorkerOpts};
+use crate::queue_support::{assert_each_once, error_of, job, Harness, Op, WorkerOpts};
 
 /// How long Redis stays down: under the lease, as a quick crash-and-restart would be.
 const OUTAGE: Duration = Duration::from_millis(300);
@@ -51,13 +51,13 @@ async fn a_redis_restart_mid_run_loses_and_repeats_nothing_and_workers_resume_by
         let context = format!("job {tag} ({id}): runs {ran:?}, job {hash:?}");
         assert!(ran.windows(2).all(|w| w[0] < w[1]), "an attempt ran twice: {context}");
         assert_eq!(ran.last(), Some(&attempts), "the last attempt is the one that ran to done: {context}");
-        let mut accounted: Vec<u32> = history.iter().map(|a| a.a).collect();
+        let mut accounted: Vec<u32> = history.iter().map(|a| a.attempt).collect();
         accounted.push(attempts);
         assert!(accounted.iter().copied().eq(1..=attempts), "an attempt with no record: {context}");
-        for lost in history.iter().filter(|a| a.e.contains("worker lost")) {
-            assert!(!ran.contains(&lost.a), "a running job lost its lease in the outage: {context}");
+        for lost in history.iter().filter(|a| error_of(a).contains("worker lost")) {
+            assert!(!ran.contains(&lost.attempt), "a running job lost its lease in the outage: {context}");
         }
-        let unrecorded = history.iter().filter(|a| a.e.contains("cannot record the success")).count() as u64;
+        let unrecorded = history.iter().filter(|a| error_of(a).contains("cannot record the success")).count() as u64;
         let completions = done.get(tag).copied().unwrap_or(0);
         assert!(completions >= 1, "a job done in the queue never completed: {context}");
         assert!(completions <= 1 + unrecorded, "a second completion not explained by a failed write: {context}");

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use crate::queue_support::{job, Attempt, Harness, Op, WorkerOpts};
-use snapsync_queue::{JobId, JobState, NewJob};
+use crate::queue_support::{error_of, job, Harness, Op, WorkerOpts};
+use snapsync_queue::{Attempt, JobId, JobState, NewJob};
 
 /// The worker's backoff here: full jitter over `base * 2^(attempt-1)`, capped.
 const BASE_MS: u64 = 50;
@@ -22,7 +22,7 @@ fn ceiling_ms(attempt: u32) -> u64 {
 /// One failed attempt as seen while the job waited in scheduled.
 #[derive(Debug, Clone, Copy)]
 struct Scheduled {
-    /// When the attempt failed (its history entry's `t`).
+    /// When the attempt failed (its history entry's `at_ms`).
     failed_at: u64,
     /// When the retry is due (`d`).
     due: u64,
@@ -45,8 +45,8 @@ async fn watch_retries(h: &Harness, ids: &[JobId], timeout: Duration) -> HashMap
             let history = h.history(&job.id).await;
             // A listing reads the due times and the records in two steps: a job that moved in
             // between shows an older due time with a newer attempt; the next poll sees it right.
-            if let Some(last) = history.iter().find(|a| a.a == attempt).filter(|a| due >= a.t) {
-                seen.insert((job.id.clone(), attempt), Scheduled { failed_at: last.t, due });
+            if let Some(last) = history.iter().find(|a| a.attempt == attempt).filter(|a| due >= a.at_ms) {
+                seen.insert((job.id.clone(), attempt), Scheduled { failed_at: last.at_ms, due });
             }
         }
         let done = h.queue.counts().await.expect("counts").by_kind.get("test").map_or(0, |c| c.done);
@@ -60,8 +60,8 @@ async fn watch_retries(h: &Harness, ids: &[JobId], timeout: Duration) -> HashMap
 
 /// When the attempt after `attempt` ended: its failure, or the job's finish after the last.
 fn next_end(history: &[Attempt], hash: &HashMap<String, String>, attempt: u32) -> u64 {
-    match history.iter().find(|a| a.a == attempt + 1) {
-        Some(a) => a.t,
+    match history.iter().find(|a| a.attempt == attempt + 1) {
+        Some(a) => a.at_ms,
         None => hash.get("f").and_then(|f| f.parse().ok()).expect("a done job has its finish time `f`"),
     }
 }
@@ -81,8 +81,12 @@ async fn retry_delays_grow_with_the_attempt_and_respect_the_cap() {
     for id in &ids {
         let hash = h.wait_state(id, "done", Duration::from_secs(5)).await;
         let history = h.history(id).await;
-        assert_eq!(history.iter().map(|a| a.a).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6], "job {id}: {history:?}");
-        assert!(history.iter().all(|a| !a.e.is_empty()), "every failure keeps its error: {history:?}");
+        assert_eq!(
+            history.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5, 6],
+            "job {id}: {history:?}"
+        );
+        assert!(history.iter().all(|a| !error_of(a).is_empty()), "every failure keeps its error: {history:?}");
         for attempt in 1..=6 {
             let Some(s) = seen.get(&(id.clone(), attempt)) else { continue };
             delays.entry(attempt).or_default().push(s.due - s.failed_at);
@@ -184,8 +188,8 @@ async fn a_permanent_error_is_dead_at_once_and_a_panic_counts_as_a_failed_attemp
     let boom = h.wait_state(&ids[1], "dead", Duration::from_secs(10)).await;
     assert_eq!(boom.get("r").map(String::as_str), Some("max attempts reached"), "{boom:?}");
     let history = h.history(&ids[1]).await;
-    assert_eq!(history.iter().map(|a| a.a).collect::<Vec<_>>(), vec![1, 2], "{history:?}");
-    assert!(history.iter().all(|a| !a.e.contains("worker lost")), "a panic is a failure, not a lost worker");
+    assert_eq!(history.iter().map(|a| a.attempt).collect::<Vec<_>>(), vec![1, 2], "{history:?}");
+    assert!(history.iter().all(|a| !error_of(a).contains("worker lost")), "a panic is a failure, not a lost worker");
     assert_eq!(h.runs_of("boom").await, 2);
 
     // The panics did not take the worker down.

@@ -7,22 +7,32 @@
 //! when a run starts, `HINCRBY snapsync-test:done <tag> 1` when its op succeeded (before the
 //! ack). "Ran exactly once" is read from those, the queue's state from its own keys.
 
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
-
 pub mod worker_process;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use serde::Deserialize;
 use serde_json::json;
 use snapsync_queue::keys::Keys;
-use snapsync_queue::{ConnOptions, Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig, RedisConn};
+use snapsync_queue::{
+    Attempt, ConnOptions, Enqueued, JobDetail, JobId, NewJob, Queue, QueueConfig, RedisConn, StateCounts,
+};
 use snapsync_testkit::{wait_until_async, RedisCluster, RedisServer};
 
 pub use worker_process::{WorkerOpts, WorkerProcess};
+
+/// The lease of [`queue_config`] and of `WorkerOpts::default()`, so of every worker here that
+/// does not set its own, and the TTL of its jobs' lease locks.
+pub const LEASE: Duration = Duration::from_millis(1000);
+
+/// How soon a SIGKILLed worker's running job restarts on a live worker: the lease lapses at
+/// most one [`LEASE`] after the victim's last renewal and every live worker recovers expired
+/// leases every lease/2, so within 1.5 leases (plus a margin for a busy machine), not on some
+/// later sweep.
+pub fn restart_bound() -> Duration {
+    LEASE + LEASE / 2 + Duration::from_millis(1500)
+}
 
 pub const RUNS: &str = "snapsync-test:runs";
 pub const DONE: &str = "snapsync-test:done";
@@ -83,16 +93,6 @@ pub struct Run {
     pub attempt: u32,
 }
 
-/// One entry of a job's history (`h`): a failed attempt.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Attempt {
-    /// Redis time of the failure, ms.
-    pub t: u64,
-    pub w: String,
-    pub a: u32,
-    pub e: String,
-}
-
 /// A private Redis (`S` = [`RedisServer`], or a [`RedisCluster`]), a queue handle on it and
 /// a connection for reading the test keys.
 pub struct Harness<S = RedisServer> {
@@ -111,7 +111,7 @@ pub fn queue_config(test: &str) -> QueueConfig {
     QueueConfig {
         prefix: format!("e2e-{test}"),
         queue: "jobs".into(),
-        lease: Duration::from_millis(1000),
+        lease: LEASE,
         default_max_attempts: 3,
         backoff_base: Duration::from_millis(50),
         backoff_cap: Duration::from_millis(400),
@@ -175,9 +175,10 @@ impl<S> Harness<S> {
         WorkerProcess::spawn_may_die(&self.url, &self.prefix, opts)
     }
 
-    /// A key of the queue: `{prefix:jobs}:<suffix>`.
-    pub fn key(&self, suffix: &str) -> String {
-        format!("{{{}:jobs}}:{suffix}", self.prefix)
+    /// One of the queue's fixed keys by name (`running`, `counts`, ...), as
+    /// [`Keys::get`] names it: `{prefix:jobs}:<name>`.
+    pub fn key(&self, name: &str) -> String {
+        self.keys().get(name).to_string()
     }
 
     /// Enqueues jobs; every one must be created. Ids are chosen here, so when Redis just came
@@ -292,10 +293,9 @@ impl<S> Harness<S> {
         self.try_job(id).await.map(|j| j.summary.state.to_string())
     }
 
-    /// The job's failed attempts.
+    /// The job's failed attempts, oldest first; empty when the job is gone.
     pub async fn history(&self, id: &JobId) -> Vec<Attempt> {
-        let raw = self.job_hash(id).await.remove("h").unwrap_or_else(|| "[]".into());
-        serde_json::from_str(&raw).unwrap_or_else(|e| panic!("job {id} history is not JSON ({e}): {raw}"))
+        self.try_job(id).await.map(|j| j.history).unwrap_or_default()
     }
 
     /// Waits until the job is in `state`; returns its hash.
@@ -315,16 +315,8 @@ impl<S> Harness<S> {
     }
 
     /// Sizes of the queue's structures: ready, scheduled, snoozed, running, done, dead.
-    pub async fn sizes(&self) -> Sizes {
-        let t = self.queue.counts().await.expect("read queue sizes").totals;
-        Sizes {
-            ready: t.ready,
-            scheduled: t.scheduled,
-            snoozed: t.snoozed,
-            running: t.running,
-            done: t.done,
-            dead: t.dead,
-        }
+    pub async fn sizes(&self) -> StateCounts {
+        self.queue.counts().await.expect("read queue sizes").totals
     }
 
     /// The queue's per-state counts hash (`<state>:<kind>` → n).
@@ -352,15 +344,9 @@ impl<S> Harness<S> {
     }
 }
 
-/// Sizes of the queue's structures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sizes {
-    pub ready: u64,
-    pub scheduled: u64,
-    pub snoozed: u64,
-    pub running: u64,
-    pub done: u64,
-    pub dead: u64,
+/// A failed attempt's error, `""` when none was recorded.
+pub fn error_of(attempt: &Attempt) -> &str {
+    attempt.error.as_deref().unwrap_or_default()
 }
 
 fn parse_run(line: &str) -> Run {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use snapsync_testkit::poll_until;
 
 /// The worker binary's flags; `Default` is the contract's defaults.
 #[derive(Debug, Clone)]
@@ -30,7 +31,7 @@ impl Default for WorkerOpts {
             queue: "jobs".into(),
             concurrency: 4,
             prefetch: 4,
-            lease_ms: 1000,
+            lease_ms: super::LEASE.as_millis() as u64,
             max_attempts: 3,
             backoff_base_ms: 50,
             backoff_cap_ms: 400,
@@ -190,15 +191,9 @@ impl WorkerProcess {
 
     /// Waits up to `timeout` for the process to exit; panics with its log if it does not.
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.try_exit() {
-                return status;
-            }
-            if Instant::now() >= deadline {
-                panic!("worker {} still running {timeout:?} later:\n{}", self.id, self.stderr_tail(40));
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        match poll_until(timeout, || self.try_exit()) {
+            Some(status) => status,
+            None => panic!("worker {} still running {timeout:?} later:\n{}", self.id, self.stderr_tail(40)),
         }
     }
 
