@@ -28,7 +28,7 @@ pub mod redis;
 mod resp;
 
 pub use cluster::RedisCluster;
-pub use poll::{poll_until, wait_until, wait_until_async};
+pub use poll::{poll_until, poll_until_async, wait_until, wait_until_async};
 pub use ports::free_port;
 pub use proxy::FaultyProxy;
 pub use redis::{RedisServer, RedisServerBuilder};

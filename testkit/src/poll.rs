@@ -30,7 +30,19 @@ pub fn poll_until<T>(timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> 
 }
 
 /// Async form of [`wait_until`].
-pub async fn wait_until_async<T, F, Fut>(what: &str, timeout: Duration, mut cond: F) -> T
+pub async fn wait_until_async<T, F, Fut>(what: &str, timeout: Duration, cond: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    match poll_until_async(timeout, cond).await {
+        Some(v) => v,
+        None => panic!("timed out after {timeout:?} waiting for {what}"),
+    }
+}
+
+/// Async form of [`poll_until`]: `None` on timeout, for a caller that reports more.
+pub async fn poll_until_async<T, F, Fut>(timeout: Duration, mut cond: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -38,10 +50,10 @@ where
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = cond().await {
-            return v;
+            return Some(v);
         }
         if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
+            return None;
         }
         tokio::time::sleep(STEP).await;
     }

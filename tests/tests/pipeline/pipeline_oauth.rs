@@ -1,7 +1,8 @@
 //! Issue 4, "Done when" 8: three `snapsync-worker` processes started at the same moment log
 //! in to RingCentral once in total; after a forced token expiry exactly one refresh happens.
 
-use crate::pipeline_support::{bins, wait, Options, System};
+use crate::pipeline_support::{bins, Options, System, WAIT};
+use snapsync_testkit::poll_until_async;
 use serde_json::{json, Value};
 use snapsync_queue::NewJob;
 
@@ -16,12 +17,17 @@ async fn run_jobs(sys: &System, n: u64) {
         let payload = json!({"v": 1, "trigger": {"type": "manual"}}).to_string();
         sys.queue.enqueue(NewJob::new("sync_account", payload)).await.expect("enqueue");
     }
-    wait("the jobs to finish", || async {
+    let finished = poll_until_async(WAIT, || async {
         let k = sys.kind("sync_account").await;
         assert_eq!(k.dead, 0, "a sync_account job died; logs:\n{}", sys.logs());
         (k.done >= before + n).then_some(())
     })
     .await;
+    if finished.is_none() {
+        let k = sys.kind("sync_account").await;
+        let stats = oauth_stats(sys).await;
+        panic!("{n} sync_account jobs not done within {WAIT:?}: {k:?}; oauth {stats}; logs:\n{}", sys.logs());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

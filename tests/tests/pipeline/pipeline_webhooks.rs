@@ -3,7 +3,8 @@
 //! refused with 401 and enqueues nothing; with Redis down the receiver answers 503, and once
 //! Redis is back the re-sent webhook is processed.
 
-use crate::pipeline_support::{find, id_text, wait, Options, System, ADMIN_EXT, TOKEN};
+use crate::pipeline_support::{find, id_text, wait, Options, System, ADMIN_EXT, TOKEN, WAIT};
+use snapsync_testkit::poll_until_async;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -46,15 +47,24 @@ async fn follow_up_jobs(sys: &System) -> u64 {
 
 /// The uuid of the sandbox's delivery for the newest voicemail.
 async fn delivered_uuid(sys: &System, status: u16) -> String {
-    wait("the sandbox's voicemail delivery", || async {
-        let deliveries = sys.get(&format!("{}/sandbox/deliveries", sys.sandbox.rc_url())).await;
+    let url = format!("{}/sandbox/deliveries", sys.sandbox.rc_url());
+    let found = poll_until_async(WAIT, || async {
+        let deliveries = sys.get(&url).await;
         deliveries.as_array()?.iter().rev().find_map(|d| {
             let voicemail = d["event"].as_str().is_some_and(|e| e.ends_with("/voicemail"));
             (voicemail && d["status"].as_u64() == Some(u64::from(status)))
                 .then(|| d["uuid"].as_str().map(str::to_owned))?
         })
     })
-    .await
+    .await;
+    match found {
+        Some(uuid) => uuid,
+        None => panic!(
+            "no voicemail delivery answered {status} within {WAIT:?}; deliveries: {}\nlogs:\n{}",
+            sys.get(&url).await,
+            sys.logs()
+        ),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
