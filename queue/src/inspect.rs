@@ -196,6 +196,17 @@ pub struct Page {
 }
 
 impl Queue {
+    /// Every rate-limit budget of this deployment (`queue.prefix`): its limit in force, calls
+    /// in the current window, waits and 429 pauses (see [`crate::limits`]).
+    pub async fn budgets(&self) -> Result<Vec<crate::limits::BudgetStats>, QueueError> {
+        crate::limits::budgets(&self.conn, &self.config.prefix).await.map_err(QueueError::redis("budgets"))
+    }
+
+    /// A rate limiter on this queue's connection whose budgets [`Queue::budgets`] shows.
+    pub fn limiter(&self, options: crate::limits::LimiterOptions) -> crate::limits::Limiter {
+        crate::limits::Limiter::new(self.conn.clone(), self.config.prefix.clone(), options)
+    }
+
     /// Jobs per state, and per state and kind; O(kinds), never O(jobs).
     pub async fn counts(&self) -> Result<Counts, QueueError> {
         let k = &self.keys;

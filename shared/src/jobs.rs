@@ -46,6 +46,21 @@ impl JobKind {
             JobKind::RenewSubscription => "renew_subscription",
         }
     }
+
+    /// The kind named `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether the kind's calls count as real-time for the rate limiter: a voicemail
+    /// follow-up (and the subscription that brings the events) may use the share of each
+    /// budget a bulk sync leaves free, so it lands in seconds in the middle of a sync.
+    pub fn is_realtime(self) -> bool {
+        match self {
+            JobKind::VoicemailFollowUp | JobKind::TagCall | JobKind::RenewSubscription => true,
+            JobKind::SyncLocations | JobKind::SyncAccount | JobKind::SyncContacts | JobKind::UpsertContact => false,
+        }
+    }
 }
 
 /// The payload format version this release writes and reads.

@@ -121,6 +121,9 @@ fn rate_limits(r: &mut Reader, d: RateLimitsConfig) -> RateLimitsConfig {
             requests: r.count("rate_limits.snapshots.requests", sn.requests),
             window: r.duration("rate_limits.snapshots.window", sn.window),
         },
+        max_wait: r.duration("rate_limits.max_wait", d.max_wait),
+        urgent_max_wait: r.duration("rate_limits.urgent_max_wait", d.urgent_max_wait),
+        urgent_reserve_percent: r.count("rate_limits.urgent_reserve_percent", d.urgent_reserve_percent),
     }
 }
 

@@ -196,11 +196,43 @@ impl Default for SchedulesConfig {
     }
 }
 
-/// `[rate_limits]`: client-side budgets, per API and (for RingCentral) per usage group.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `[rate_limits]`: client-side budgets, per API and (for RingCentral) per usage group,
+/// shared by every process through Redis, and how long a job waits for a permit.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitsConfig {
     pub ringcentral: RingCentralLimits,
     pub snapshots: SnapshotsLimits,
+    /// Longest wait for a permit inside a bulk job (syncs and their fan-out); a longer one
+    /// snoozes the job and frees its worker slot.
+    pub max_wait: Duration,
+    /// The same for real-time jobs (a voicemail follow-up).
+    pub urgent_max_wait: Duration,
+    /// Share of every budget only real-time jobs may use, in percent (0–50).
+    pub urgent_reserve_percent: u32,
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        RateLimitsConfig {
+            ringcentral: RingCentralLimits::default(),
+            snapshots: SnapshotsLimits::default(),
+            max_wait: Duration::from_millis(500),
+            urgent_max_wait: Duration::from_secs(2),
+            urgent_reserve_percent: 5,
+        }
+    }
+}
+
+impl RateLimitsConfig {
+    /// The limiter's options from these settings.
+    pub fn limiter_options(&self) -> snapsync_queue::LimiterOptions {
+        snapsync_queue::LimiterOptions {
+            max_wait_bulk: self.max_wait,
+            max_wait_urgent: self.urgent_max_wait,
+            reserve_percent: self.urgent_reserve_percent,
+            ..snapsync_queue::LimiterOptions::default()
+        }
+    }
 }
 
 /// `[rate_limits.ringcentral]`: requests per `window` for each RingCentral usage group.

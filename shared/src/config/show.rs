@@ -87,6 +87,9 @@ impl Config {
                     ]),
                 ),
                 ("snapshots", table([("requests", int(sn.requests.into())), ("window", duration(sn.window))])),
+                ("max_wait", duration(self.rate_limits.max_wait)),
+                ("urgent_max_wait", duration(self.rate_limits.urgent_max_wait)),
+                ("urgent_reserve_percent", int(self.rate_limits.urgent_reserve_percent.into())),
             ]),
         );
         let per_kind: Table = crate::jobs::JobKind::ALL

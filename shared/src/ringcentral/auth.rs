@@ -126,6 +126,7 @@ impl RingCentral {
         let inner = &self.inner;
         let form = [("grant_type", grant), (secret_field, secret.expose_secret())];
         let url = inner.url(TOKEN_PATH)?;
+        self.permit("auth", "POST", TOKEN_PATH).await?;
         let issued_ms = now_ms();
         let response = inner
             .http
@@ -139,6 +140,11 @@ impl RingCentral {
         let headers = response.headers().clone();
         if let Some(rate) = RateInfo::from_headers(&headers) {
             self.observe(&rate);
+            self.learn(&rate).await;
+        }
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let wait = rate_info::retry_after(&headers).unwrap_or(super::error::DEFAULT_RETRY_AFTER);
+            self.pause_group("auth", RateInfo::from_headers(&headers).as_ref(), wait).await;
         }
         let body = response.bytes().await.map_err(|e| RcError::from_reqwest("POST", TOKEN_PATH, e))?;
         if !status.is_success() {

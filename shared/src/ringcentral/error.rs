@@ -44,6 +44,16 @@ pub enum RcError {
     /// before `retry_after` passes (every request during the penalty restarts it).
     #[error("ringcentral {method} {path} answered 429 {code}: rate limit exceeded; retry after {}s", retry_after.as_secs())]
     RateLimited { method: &'static str, path: String, code: String, retry_after: Duration, rate: Option<Box<RateInfo>> },
+    /// Not sent: the shared budget of the call's usage group had no permit within the wait a
+    /// job may sit through (or is paused after a 429). A wait, not a failure.
+    #[error("ringcentral {method} {path} not sent: {source}")]
+    Throttled {
+        method: &'static str,
+        path: String,
+        group: &'static str,
+        #[source]
+        source: snapsync_queue::LimitError,
+    },
     /// Any other non-2xx answer; `code` is `errors[0].errorCode` (or the OAuth `error`).
     #[error("ringcentral {method} {path} answered {status} {code}: {}", detail.message)]
     Api { method: &'static str, path: String, status: u16, code: String, detail: Box<ApiDetail> },
@@ -87,6 +97,7 @@ impl RcError {
         match self {
             RcError::Connect { .. } | RcError::Timeout { .. } | RcError::Transport { .. } => true,
             RcError::RateLimited { .. } | RcError::Redis { .. } | RcError::TokenWait { .. } => true,
+            RcError::Throttled { .. } => true,
             RcError::AuthBackoff { retryable, .. } => *retryable,
             RcError::Api { status, .. } => *status == 408 || *status >= 500,
             RcError::Decode { .. } | RcError::Config { .. } | RcError::InvalidId { .. } | RcError::Protocol { .. } => {
@@ -101,6 +112,7 @@ impl RcError {
         match self {
             RcError::RateLimited { retry_after, .. } | RcError::AuthBackoff { retry_after, .. } => Some(*retry_after),
             RcError::Api { detail, .. } => detail.retry_after,
+            RcError::Throttled { source, .. } => source.wait(),
             _ => None,
         }
     }

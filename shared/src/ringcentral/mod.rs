@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`error`]: [`RcError`], retryable vs permanent, `Retry-After`, `errors[0].errorCode`.
 //! - [`rate_info`]: the `X-Rate-Limit-*` headers of every answer.
+//! - [`limits`]: each call's usage group and the shared budgets it takes a permit of.
 //! - `token_store`: the token pair, the renewal lock and the auth backoff in Redis.
 //! - `auth`: login (JWT bearer) and refresh under the lock; others wait for the new pair.
 //! - `http`: one call with the 401 refresh-and-retry, [`RingCentral::get_json`], [`RingCentral::pages`].
@@ -20,6 +21,7 @@ pub mod contact_sync;
 mod endpoints;
 pub mod error;
 mod http;
+pub mod limits;
 pub mod rate_info;
 mod subscriptions;
 mod token_store;
@@ -36,6 +38,7 @@ use url::Url;
 pub use contact_sync::{ContactChanges, PendingSyncToken, SyncKind};
 pub use error::RcError;
 pub use http::Rated;
+pub use limits::{usage_group, RcLimits};
 pub use rate_info::{RateInfo, RateObserver};
 
 use token_store::TokenStore;
@@ -60,6 +63,8 @@ pub struct RcSettings {
 pub struct RingCentral {
     inner: Arc<Inner>,
     observer: Option<RateObserver>,
+    /// The shared rate-limit budgets every call takes a permit of (see [`limits`]).
+    limits: Option<Arc<RcLimits>>,
 }
 
 struct Inner {
@@ -119,6 +124,7 @@ impl RingCentral {
                 tag,
             }),
             observer: None,
+            limits: None,
         })
     }
 

@@ -75,6 +75,14 @@ pub enum SnapshotsError {
     LockLost { collection: &'static str, external_id: String },
     #[error("invalid snapshots client input: {0}")]
     Invalid(String),
+    /// Not sent: the API key's shared budget had no permit within the wait a job may sit
+    /// through (or is paused after a 429). A wait, not a failure.
+    #[error("snapshots {op} not sent: {source}")]
+    Throttled {
+        op: String,
+        #[source]
+        source: snapsync_queue::LimitError,
+    },
 }
 
 impl SnapshotsError {
@@ -144,6 +152,10 @@ impl Classify for SnapshotsError {
             // and writes the state then (whoever holds the lock now finishes first).
             SnapshotsError::LockLost { .. } => Classification::snooze(self.to_string(), LOCK_LOST_WAIT),
             SnapshotsError::Invalid(_) => Classification::permanent(self.to_string()),
+            SnapshotsError::Throttled { source, .. } => match source.wait() {
+                Some(wait) => Classification::snooze(self.to_string(), wait),
+                None => Classification::retryable(self.to_string()),
+            },
         }
     }
 }

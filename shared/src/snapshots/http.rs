@@ -7,7 +7,7 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
-use snapsync_queue::RedisConn;
+use snapsync_queue::{Budget, Limiter, RedisConn};
 
 use super::error::{ApiError, SnapshotsError};
 use super::types::{ActivityOutcome, Collection, Owner, Record};
@@ -23,6 +23,8 @@ pub struct SnapshotsClient {
     pub(super) base_url: String,
     pub(super) redis: RedisConn,
     pub(super) key_prefix: String,
+    /// The API key's shared rate-limit budget, when attached ([`SnapshotsClient::with_limits`]).
+    pub(super) limits: Option<(Limiter, Budget)>,
 }
 
 /// Shows the base URL and prefix only: the API key lives inside the HTTP client's default
@@ -66,7 +68,15 @@ impl SnapshotsClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|e| SnapshotsError::Invalid(format!("could not build the http client: {e}")))?;
-        Ok(SnapshotsClient { http, base_url, redis, key_prefix: key_prefix.into() })
+        Ok(SnapshotsClient { http, base_url, redis, key_prefix: key_prefix.into(), limits: None })
+    }
+
+    /// Attaches the API key's budget: from now on every request takes a permit first, every
+    /// answer's `X-RateLimit-*` headers update the budget for every process, and a 429 pauses
+    /// it for everyone until its `Retry-After`.
+    pub fn with_limits(mut self, limiter: Limiter, budget: Budget) -> SnapshotsClient {
+        self.limits = Some((limiter, budget));
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -93,14 +103,36 @@ impl SnapshotsClient {
         if let Some(body) = body {
             req = req.json(body);
         }
+        if let Some((limiter, budget)) = &self.limits {
+            limiter.acquire(budget).await.map_err(|source| SnapshotsError::Throttled { op: op.clone(), source })?;
+        }
         let resp = req.send().await.map_err(|source| SnapshotsError::Transport { op: op.clone(), source })?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        self.follow_headers(status, &headers).await;
         let body = resp.bytes().await.map_err(|source| SnapshotsError::Transport { op: op.clone(), source })?.to_vec();
         if status.is_success() {
             Ok(Answer { body })
         } else {
             Err(SnapshotsError::Api(Box::new(api_error(op, status, &headers, &body))))
+        }
+    }
+
+    /// The budget follows the answer's `X-RateLimit-Limit`/`-Remaining`; a 429 pauses it for its
+    /// `Retry-After` (else until the window's `X-RateLimit-Reset`).
+    async fn follow_headers(&self, status: StatusCode, headers: &HeaderMap) {
+        let Some((limiter, budget)) = &self.limits else { return };
+        let num = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let limit = num("x-ratelimit-limit").and_then(|v| u32::try_from(v).ok());
+        let remaining = num("x-ratelimit-remaining").and_then(|v| u32::try_from(v).ok());
+        if let Err(e) = limiter.observe(budget, limit, remaining, None).await {
+            tracing::warn!(error = %e, "could not record snapshots' rate-limit headers");
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = num("retry-after").or(num("x-ratelimit-reset")).map_or(budget.window, Duration::from_secs);
+            if let Err(e) = limiter.pause(budget, wait).await {
+                tracing::warn!(error = %e, "could not pause the snapshots budget");
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use snapsync::config::{Config, MappingConfig, RoutingConfig, SyncConfig};
 use snapsync::mapping::{Mapping, MappingError};
-use snapsync::ringcentral::{RcError, RcSettings, RingCentral};
+use snapsync::ringcentral::{RcError, RcLimits, RcSettings, RingCentral};
 use snapsync::routing::{Router, RoutingError, Rules};
 use snapsync::snapshots::{Owner, SnapshotsClient, SnapshotsError};
 use snapsync::subscription::SubscriptionSpec;
@@ -99,13 +99,21 @@ impl Context {
             client_secret: config.ringcentral.client_secret.clone(),
             jwt: config.ringcentral.jwt.clone(),
         };
-        let rc = RingCentral::new(rc_settings, redis.clone(), &prefix)?;
+        // Every call of both clients takes a permit of a budget shared by all processes.
+        let limiter = queue.limiter(config.rate_limits.limiter_options());
+        let rc = RingCentral::new(rc_settings, redis.clone(), &prefix)?.with_limits(RcLimits::new(
+            limiter.clone(),
+            &config.rate_limits.ringcentral,
+            &config.ringcentral.client_id,
+            &config.ringcentral.jwt,
+        ));
         let snapshots = SnapshotsClient::new(
             config.snapshots.base_url.as_str(),
             config.snapshots.api_key.clone(),
             redis.clone(),
             prefix.clone(),
-        )?;
+        )?
+        .with_limits(limiter, snapshots_budget(config));
         let router = Router::new(rules, redis.clone(), prefix.clone());
         Ok(Context {
             rc,
@@ -141,6 +149,13 @@ impl Context {
     pub fn key(&self, rest: &str) -> String {
         format!("{}:{rest}", self.prefix)
     }
+}
+
+/// The Snapshots API key's budget (named by a one-way tag of the key, never the key).
+pub fn snapshots_budget(config: &Config) -> snapsync_queue::Budget {
+    let tag = snapsync::ringcentral::limits::credential_tag(&[config.snapshots.api_key.expose_secret()]);
+    let limits = &config.rate_limits.snapshots;
+    snapsync_queue::Budget::new(format!("snapshots:{tag}"), limits.requests, limits.window)
 }
 
 /// The default file (`mapping/default.toml`, `routing/default.toml`) is built into the

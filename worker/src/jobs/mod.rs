@@ -37,32 +37,33 @@ pub use failure::HandlerError;
 
 use snapsync_queue::JobError;
 use snapsync_queue::JobMeta;
+use snapsync_queue::{with_class, Class};
 
-/// Runs the handler of `job.kind` on `payload`. Kinds without a handler here are permanent
+/// Runs the handler of `job.kind` on `payload`, its calls counted as real-time or bulk by the
+/// rate limiter ([`JobKind::is_realtime`]). Kinds without a handler here are permanent
 /// failures: retrying cannot make this worker understand them.
 pub async fn dispatch(ctx: Arc<Context>, payload: Value, job: JobMeta) -> Result<(), JobError> {
-    let kind = job.kind.as_str();
-    let bad = |e: HandlerError| failure::job_error(&format!("{kind} job {}", job.id), &e);
+    let Some(kind) = JobKind::from_name(&job.kind) else {
+        return Err(JobError::permanent(format!("no handler for job kind {:?} in this worker", job.kind)));
+    };
+    let class = if kind.is_realtime() { Class::Urgent } else { Class::Bulk };
+    with_class(class, run_kind(kind, &ctx, payload, &job)).await
+}
+
+async fn run_kind(kind: JobKind, ctx: &Context, payload: Value, job: &JobMeta) -> Result<(), JobError> {
+    let bad = |e: HandlerError| failure::job_error(&format!("{} job {}", kind.as_str(), job.id), &e);
     match kind {
-        k if k == JobKind::SyncLocations.as_str() => {
-            sync_locations::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
+        JobKind::SyncLocations => sync_locations::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
+        JobKind::SyncAccount => sync_account::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
+        JobKind::SyncContacts => sync_contacts::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
+        JobKind::UpsertContact => upsert_contact::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
+        JobKind::VoicemailFollowUp => {
+            voicemail_follow_up::run(ctx, payload::decode(&payload).map_err(bad)?, job).await
         }
-        k if k == JobKind::SyncAccount.as_str() => {
-            sync_account::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
+        JobKind::RenewSubscription => {
+            renew_subscription::run(ctx, payload::decode(&payload).map_err(bad)?, job).await
         }
-        k if k == JobKind::SyncContacts.as_str() => {
-            sync_contacts::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
-        }
-        k if k == JobKind::UpsertContact.as_str() => {
-            upsert_contact::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
-        }
-        k if k == JobKind::VoicemailFollowUp.as_str() => {
-            voicemail_follow_up::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
-        }
-        k if k == JobKind::RenewSubscription.as_str() => {
-            renew_subscription::run(&ctx, payload::decode(&payload).map_err(bad)?, &job).await
-        }
-        other => Err(JobError::permanent(format!("no handler for job kind {other:?} in this worker"))),
+        JobKind::TagCall => Err(JobError::permanent("tag_call has no handler in this worker yet")),
     }
 }
 
