@@ -29,6 +29,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use credentials::Credentials;
+pub use ringcentral::rate_limit::RcLimits;
 
 /// How to build the sandbox's world.
 #[derive(Debug, Clone)]
@@ -39,12 +40,52 @@ pub struct SandboxConfig {
     pub contacts: Option<usize>,
     /// RingCentral rate-limit window (RingCentral's is 60 s; tests compress it).
     pub window: Duration,
+    /// RingCentral's per-group limits at start (default: Light 50, Medium 40, Heavy 10,
+    /// Auth 5); `PUT /sandbox/config` on the RingCentral stand-in changes them later.
+    pub rc_limits: RcLimits,
+    /// Snapshots' requests per API key and window at start (default 6000).
+    pub snapshots_rate_limit: u32,
+    /// Snapshots' fixed rate-limit window at start (default 60 s).
+    pub snapshots_window: Duration,
     pub credentials: Credentials,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig { seed: 1, contacts: None, window: Duration::from_secs(60), credentials: Credentials::default() }
+        SandboxConfig {
+            seed: 1,
+            contacts: None,
+            window: Duration::from_secs(60),
+            rc_limits: RcLimits::default(),
+            snapshots_rate_limit: snapshots::rate_limit::DEFAULT_LIMIT,
+            snapshots_window: snapshots::rate_limit::DEFAULT_WINDOW,
+            credentials: Credentials::default(),
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// Refuses limits of 0 or above the stand-ins' maxima and empty or overlong windows.
+    pub fn check(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.rc_limits.check(self.window) {
+            problems.push(format!("RingCentral: {e}"));
+        }
+        if self.snapshots_rate_limit == 0 {
+            problems.push("Snapshots: the rate limit must be at least 1 request per window".to_string());
+        }
+        if self.snapshots_window.is_zero() || self.snapshots_window > snapshots::rate_limit::MAX_WINDOW {
+            problems.push(format!(
+                "Snapshots: the window must be above 0 and at most {} s, got {:?}",
+                snapshots::rate_limit::MAX_WINDOW.as_secs(),
+                self.snapshots_window
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
     }
 }
 
@@ -74,8 +115,10 @@ impl Sandbox {
         Self::serve(config, rc, snap).await
     }
 
-    /// Serves on listeners the caller bound.
+    /// Serves on listeners the caller bound. A config [`SandboxConfig::check`] refuses is
+    /// an `InvalidInput` error.
     pub async fn serve(config: SandboxConfig, rc: TcpListener, snap: TcpListener) -> std::io::Result<Sandbox> {
+        config.check().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let rc_addr = rc.local_addr()?;
         let snapshots_addr = snap.local_addr()?;
         let rc_state = ringcentral::RcState::new(&config, format!("http://{rc_addr}"));

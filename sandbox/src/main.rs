@@ -33,8 +33,8 @@ struct Args {
     /// Number of personal contacts to generate (default: the realistic company's 200).
     #[arg(long)]
     contacts: Option<usize>,
-    /// RingCentral rate-limit window in seconds (RingCentral's is 60).
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    /// RingCentral rate-limit window in seconds (RingCentral's is 60; at most a day).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     window_secs: u64,
     /// Address to bind both servers on.
     #[arg(long, default_value_t = Ipv4Addr::LOCALHOST)]
@@ -67,7 +67,9 @@ async fn main() -> anyhow::Result<()> {
         contacts: args.contacts,
         window: Duration::from_secs(args.window_secs),
         credentials: credentials.clone(),
+        ..SandboxConfig::default()
     };
+    config.check().map_err(|e| anyhow::anyhow!("invalid sandbox configuration: {e}"))?;
     let rc = SocketAddr::from((args.host, args.rc_port));
     let snap = SocketAddr::from((args.host, args.snapshots_port));
     let sandbox = Sandbox::bind(config, rc, snap)

@@ -4,7 +4,8 @@
 //! - [`errors`]: RingCentral's API and OAuth error bodies.
 //! - [`paging`]: `page`/`perPage`, `paging` and absolute `navigation` URIs.
 //! - [`oauth`]: token, authorize and revoke endpoints; sessions and token rotation.
-//! - [`rate_limit`]: per (user, app, group) windows, penalties and headers.
+//! - [`rate_limit`]: per (user, app, group) windows, penalties and headers; their counters
+//!   and the `/sandbox/config` and `/sandbox/stats` routes.
 //! - [`guard`]: the middleware every API route sits behind (token, then rate limit).
 //! - [`directory`]: the account's data (typed records, address books with change sequences).
 //! - [`fixture`]: the deterministic default company built from the seed.
@@ -54,8 +55,11 @@ use crate::{Credentials, SandboxConfig};
 #[derive(Debug, Clone)]
 pub struct RcConfig {
     pub credentials: Credentials,
-    /// The rate-limit window (60 s at RingCentral).
+    /// The rate-limit window at start (60 s at RingCentral); the live value is the
+    /// limiter's (`PUT /sandbox/config` changes it).
     pub window: Duration,
+    /// The rate limits at start (RingCentral's by default); live values as for `window`.
+    pub limits: rate_limit::RcLimits,
     pub seed: u64,
 }
 
@@ -77,11 +81,16 @@ pub struct RcState {
 impl RcState {
     pub fn new(config: &SandboxConfig, base_url: String) -> Arc<RcState> {
         Arc::new(RcState {
-            config: RcConfig { credentials: config.credentials.clone(), window: config.window, seed: config.seed },
+            config: RcConfig {
+                credentials: config.credentials.clone(),
+                window: config.window,
+                limits: config.rc_limits,
+                seed: config.seed,
+            },
             base_url,
             directory: Mutex::new(directory::Directory::generate(config.seed, config.contacts)),
             auth: Mutex::new(oauth::AuthState::default()),
-            limiter: Mutex::new(rate_limit::RateLimiter::default()),
+            limiter: Mutex::new(rate_limit::RateLimiter::new(config.rc_limits, config.window)),
             subscriptions: Mutex::new(subscriptions::Subscriptions::default()),
             telephony: Mutex::new(telephony::Telephony::default()),
             faults: Faults::new(config.seed),
@@ -108,6 +117,7 @@ pub fn router(state: Arc<RcState>) -> Router {
         .merge(address_book_sync::routes(&state))
         .merge(company_directory::routes(&state))
         .merge(control::routes())
+        .merge(rate_limit::control::routes())
         .merge(crate::faults::routes(state.faults.clone()))
         .fallback(|| async { errors::api_error(StatusCode::NOT_FOUND, "CMN-120", "Invalid URI") })
         .layer(from_fn_with_state(faults, crate::faults::middleware))

@@ -6,9 +6,11 @@
 //!   forgets idempotency keys, rate-limit windows and stats. The configuration and fault
 //!   rules stay (faults have `DELETE /sandbox/faults`).
 //! - `GET /sandbox/config`, `PUT /sandbox/config` `{"rate_limit"?, "window_secs"?,
-//!   "idempotency_ttl_secs"?}` → the effective configuration; a new limit or window starts
-//!   fresh windows.
-//! - `GET /sandbox/stats` → the counters of [`stats`](super::stats).
+//!   "idempotency_ttl_secs"?, "keep_window"?}` → the effective configuration; a new limit
+//!   or window starts fresh windows, unless `keep_window` is `true`: then every key keeps
+//!   its current window and the requests it admitted (so a lowered limit bites at once).
+//! - `GET /sandbox/stats` → the counters of [`stats`](super::stats) with the current limit
+//!   and window; `DELETE /sandbox/stats` → 204, zeroes the counters only.
 //! - `PUT /sandbox/owners/{owner_id}` `{"active": bool}` → the owner.
 //!
 //! Bad bodies get 400 `bad_request` in Snapshots' error shape; an unknown owner, 404.
@@ -31,14 +33,14 @@ use super::SnapshotsState;
 type St = State<Arc<SnapshotsState>>;
 
 /// Longest rate-limit window accepted (a day).
-const MAX_WINDOW_SECS: u64 = 86_400;
+const MAX_WINDOW_SECS: u64 = super::rate_limit::MAX_WINDOW.as_secs();
 
 pub fn routes() -> Router<Arc<SnapshotsState>> {
     Router::new()
         .route("/sandbox/records", get(records))
         .route("/sandbox/reset", post(reset))
         .route("/sandbox/config", get(config).put(set_config))
-        .route("/sandbox/stats", get(stats))
+        .route("/sandbox/stats", get(stats).delete(reset_stats))
         .route("/sandbox/owners/{owner_id}", put(set_owner))
 }
 
@@ -76,6 +78,9 @@ struct ConfigChange {
     rate_limit: Option<u32>,
     window_secs: Option<u64>,
     idempotency_ttl_secs: Option<u64>,
+    /// Keep every key's current window (and its count) across a limit or window change.
+    #[serde(default)]
+    keep_window: bool,
 }
 
 async fn set_config(State(st): St, body: Bytes) -> Result<Json<Value>, ApiError> {
@@ -90,7 +95,11 @@ async fn set_config(State(st): St, body: Bytes) -> Result<Json<Value>, ApiError>
         let mut l = st.limiter();
         let limit = change.rate_limit.unwrap_or(l.limit());
         let window = change.window_secs.map(Duration::from_secs).unwrap_or(l.window());
-        l.configure(limit, window);
+        if change.keep_window {
+            l.configure_keeping_windows(limit, window);
+        } else {
+            l.configure(limit, window);
+        }
     }
     if let Some(ttl) = change.idempotency_ttl_secs {
         st.data().idempotency.set_ttl(Duration::from_secs(ttl));
@@ -99,7 +108,16 @@ async fn set_config(State(st): St, body: Bytes) -> Result<Json<Value>, ApiError>
 }
 
 async fn stats(State(st): St) -> Json<Value> {
-    Json(st.stats().to_json())
+    let (limit, window) = {
+        let l = st.limiter();
+        (l.limit(), l.window())
+    };
+    Json(st.stats().to_json(limit, window))
+}
+
+async fn reset_stats(State(st): St) -> StatusCode {
+    *st.stats() = Default::default();
+    StatusCode::NO_CONTENT
 }
 
 #[derive(Debug, Deserialize)]

@@ -43,8 +43,14 @@ pub async fn api(State(st): State<Arc<SnapshotsState>>, req: Request, next: Next
     let verdict = st.limiter().check(bucket, Instant::now());
     let mut resp = match auth {
         Err(e) => e.into_response(),
-        Ok(()) if !verdict.allowed => ApiError::rate_limited(verdict.reset_secs).into_response(),
-        Ok(()) => next.run(req).await,
+        Ok(()) if !verdict.allowed => {
+            st.stats().limited();
+            ApiError::rate_limited(verdict.reset_secs).into_response()
+        }
+        Ok(()) => {
+            st.stats().admitted(verdict.used);
+            next.run(req).await
+        }
     };
     verdict.apply(resp.headers_mut());
     st.stats().response(resp.status().as_u16());

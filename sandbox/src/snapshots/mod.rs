@@ -64,7 +64,7 @@ impl SnapshotsState {
                 store: store::Store::new(config.seed),
                 idempotency: idempotency::Idempotency::default(),
             }),
-            limiter: Mutex::new(rate_limit::RateLimiter::default()),
+            limiter: Mutex::new(rate_limit::RateLimiter::new(config.snapshots_rate_limit, config.snapshots_window)),
             stats: Mutex::new(stats::Stats::default()),
         })
     }

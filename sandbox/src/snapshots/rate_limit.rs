@@ -5,7 +5,9 @@
 //! waits that long always finds a fresh window); over the limit the answer is 429
 //! `rate_limited` with `Retry-After` equal to the reset time. The default is generous
 //! (6000 per 60 s) so end-to-end tests are throttled only when they lower it through
-//! `PUT /sandbox/config`.
+//! `SandboxConfig::snapshots_rate_limit` or `PUT /sandbox/config`. [`RateLimiter::configure`]
+//! starts fresh windows; [`RateLimiter::configure_keeping_windows`] does not, so requests
+//! already admitted in a window count against a lowered limit.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -16,6 +18,8 @@ use axum::http::{HeaderMap, HeaderValue};
 pub const DEFAULT_LIMIT: u32 = 6000;
 /// Default window length.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+/// Longest window accepted (a day).
+pub const MAX_WINDOW: Duration = Duration::from_secs(86_400);
 
 /// What the limiter decided for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +29,8 @@ pub struct Verdict {
     pub remaining: u32,
     /// Seconds until the window resets (at least 1).
     pub reset_secs: u64,
+    /// Requests admitted in the key's current window, this one included if allowed.
+    pub used: u32,
 }
 
 impl Verdict {
@@ -50,11 +56,15 @@ pub struct RateLimiter {
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        RateLimiter { limit: DEFAULT_LIMIT, window: DEFAULT_WINDOW, windows: HashMap::new() }
+        RateLimiter::new(DEFAULT_LIMIT, DEFAULT_WINDOW)
     }
 }
 
 impl RateLimiter {
+    pub fn new(limit: u32, window: Duration) -> RateLimiter {
+        RateLimiter { limit, window, windows: HashMap::new() }
+    }
+
     pub fn limit(&self) -> u32 {
         self.limit
     }
@@ -68,6 +78,14 @@ impl RateLimiter {
         self.limit = limit;
         self.window = window;
         self.windows.clear();
+    }
+
+    /// Sets a new limit and window but keeps every key's current window: its start and the
+    /// requests it admitted (a window now longer than its age runs on; one older than the
+    /// new length turns at the key's next request).
+    pub fn configure_keeping_windows(&mut self, limit: u32, window: Duration) {
+        self.limit = limit;
+        self.window = window;
     }
 
     /// Forgets every key's usage.
@@ -89,7 +107,9 @@ impl RateLimiter {
         if allowed {
             w.used += 1;
         }
-        Verdict { allowed, limit: self.limit, remaining: self.limit - w.used, reset_secs: reset_secs.max(1) }
+        // A limit lowered below what the window already admitted leaves nothing remaining.
+        let remaining = self.limit.saturating_sub(w.used);
+        Verdict { allowed, limit: self.limit, remaining, reset_secs: reset_secs.max(1), used: w.used }
     }
 }
 
@@ -124,5 +144,28 @@ mod tests {
         assert!(!rl.check("k", t0).allowed);
         rl.configure(5, Duration::from_secs(60));
         assert_eq!(rl.check("k", t0).remaining, 4);
+    }
+
+    #[test]
+    fn lowering_the_limit_can_keep_the_window() {
+        let mut rl = RateLimiter::new(10, Duration::from_secs(10));
+        let t0 = Instant::now();
+        for i in 1..=6 {
+            assert_eq!(rl.check("k", t0).used, i);
+        }
+        rl.configure_keeping_windows(4, Duration::from_secs(10));
+        let v = rl.check("k", t0 + Duration::from_secs(1));
+        assert!(!v.allowed, "6 admitted already, the limit is now 4");
+        assert_eq!((v.remaining, v.used, v.limit, v.reset_secs), (0, 6, 4, 9));
+        // The window turns when it always would have, then the new limit applies.
+        let v = rl.check("k", t0 + Duration::from_secs(10));
+        assert!(v.allowed);
+        assert_eq!((v.remaining, v.used), (3, 1));
+        // Raising it while keeping the window lets the key go on at once.
+        rl.configure_keeping_windows(2, Duration::from_secs(10));
+        assert!(rl.check("k", t0 + Duration::from_secs(11)).allowed);
+        assert!(!rl.check("k", t0 + Duration::from_secs(11)).allowed);
+        rl.configure_keeping_windows(3, Duration::from_secs(10));
+        assert_eq!(rl.check("k", t0 + Duration::from_secs(12)).used, 3);
     }
 }
