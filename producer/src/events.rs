@@ -96,7 +96,8 @@ pub fn map(env: &Envelope) -> Result<Mapped, EventError> {
                 extension_id: (*ext).to_owned(),
                 message_id,
             };
-            NewJob::new(VoicemailFollowUp::KIND.as_str(), payload.encode())
+            // Real-time: ahead of any sync backlog (its calls may use the budgets' reserve).
+            NewJob::new(VoicemailFollowUp::KIND.as_str(), payload.encode()).at_front()
         }
         ["restapi", "v1.0", "account", _, "extension", _] => {
             let hints: Vec<String> = env

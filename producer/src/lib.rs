@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use snapsync::config::Config;
-use snapsync::ringcentral::{RcError, RcSettings, RingCentral};
+use snapsync::ringcentral::{RcError, RcLimits, RcSettings, RingCentral};
 use snapsync::subscription::{self, SubscriptionSpec};
 use snapsync_queue::{ConnOptions, Queue, QueueError, RedisConn};
 use tokio::net::TcpListener;
@@ -108,7 +108,14 @@ pub async fn run_with(
             redis.clone(),
             &config.queue.prefix,
         )
-        .map_err(|source| ServeError::RingCentral { source })?;
+        .map_err(|source| ServeError::RingCentral { source })?
+        // The producer's subscription calls count against the same budgets as the workers'.
+        .with_limits(RcLimits::new(
+            queue.limiter(config.rate_limits.limiter_options()),
+            &config.rate_limits.ringcentral,
+            &config.ringcentral.client_id,
+            &config.ringcentral.jwt,
+        ));
         let spec = SubscriptionSpec::new(
             config.ringcentral.webhook_address.as_str(),
             config.ringcentral.verification_token.clone(),

@@ -139,8 +139,9 @@ struct Inner {
 struct Local {
     /// The governor pre-gate and the limit it was built for.
     gate: Mutex<(u32, Duration, Arc<DefaultDirectRateLimiter>)>,
-    /// Redis said: nothing before this, for bulk (0) and urgent (1) callers.
-    blocked: Mutex<[Option<Instant>; 2]>,
+    /// Redis said: nothing before this (and whether it is a 429 pause), for bulk (0) and
+    /// urgent (1) callers.
+    blocked: Mutex<[Option<(Instant, bool)>; 2]>,
     registered: std::sync::atomic::AtomicBool,
 }
 
@@ -229,10 +230,10 @@ impl Limiter {
         loop {
             // Redis said "not before T" to this process already: wait for T here.
             let blocked = local.blocked.lock().unwrap_or_else(|e| e.into_inner())[slot];
-            if let Some(until) = blocked {
+            if let Some((until, paused)) = blocked {
                 let now = Instant::now();
                 if until > now {
-                    let wait = wait_or_give_up(until - now, false)?;
+                    let wait = wait_or_give_up(until - now, paused)?;
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -268,17 +269,20 @@ impl Limiter {
             let wait = Duration::from_millis(wait_ms.max(1) as u64);
             let paused = used < 0;
             {
-                let mut b = local.blocked.lock().unwrap_or_else(|e| e.into_inner());
                 let until = Instant::now() + wait;
-                b[slot] = Some(until);
-                if paused || !urgent {
-                    // A pause stops both classes; a full window for bulk callers says nothing
-                    // of the reserve, but a full one for urgent callers holds for bulk too.
-                } else {
-                    b[0] = Some(b[0].map_or(until, |u| u.max(until)));
+                let later = |cur: Option<(Instant, bool)>| match cur {
+                    Some((u, p)) if u >= until => Some((u, p)),
+                    _ => Some((until, paused)),
+                };
+                let mut b = local.blocked.lock().unwrap_or_else(|e| e.into_inner());
+                b[slot] = Some((until, paused));
+                // A pause stops both classes, and a window full for urgent callers is full for
+                // bulk ones too; a window full for bulk callers says nothing of the reserve.
+                if paused || urgent {
+                    b[0] = later(b[0]);
                 }
                 if paused {
-                    b[1 - slot] = Some(b[1 - slot].map_or(until, |u| u.max(until)));
+                    b[1] = later(b[1]);
                 }
             }
             let wait = wait_or_give_up(wait, paused)?;
@@ -361,7 +365,7 @@ impl Limiter {
         let left = Duration::from_millis(left.max(0) as u64);
         let local = self.local(budget);
         let until = Instant::now() + left;
-        *local.blocked.lock().unwrap_or_else(|e| e.into_inner()) = [Some(until), Some(until)];
+        *local.blocked.lock().unwrap_or_else(|e| e.into_inner()) = [Some((until, true)), Some((until, true))];
         tracing::warn!(budget = %budget.name, pause = ?left, "rate limit hit (429); budget paused for every process");
         Ok(left)
     }

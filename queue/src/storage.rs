@@ -212,7 +212,7 @@ impl Queue {
     fn enqueue_args(&self, chunk: &[NewJob]) -> (Vec<JobId>, Vec<String>, Vec<String>) {
         let mut ids = Vec::with_capacity(chunk.len());
         let mut keys = Vec::new();
-        let mut args = Vec::with_capacity(1 + chunk.len() * 7);
+        let mut args = Vec::with_capacity(1 + chunk.len() * 8);
         args.push(self.config.unique_ttl.as_millis().to_string());
         for job in chunk {
             let id = job.id.clone().unwrap_or_else(JobId::generate);
@@ -233,6 +233,7 @@ impl Queue {
                 job.delay.map_or(0, |d| d.as_millis() as u64).to_string(),
                 if job.id.is_some() { "1" } else { "0" }.to_string(),
                 unique,
+                if job.front { "1" } else { "0" }.to_string(),
             ]);
             ids.push(id);
         }

@@ -58,6 +58,9 @@ pub struct NewJob {
     pub unique_key: Option<String>,
     /// Overrides the kind's configured max attempts.
     pub max_attempts: Option<u32>,
+    /// Runs before the jobs already ready (real-time work ahead of a bulk backlog). Only for
+    /// a job ready now; a delayed one joins the line when it is due, like any other.
+    pub front: bool,
 }
 
 impl NewJob {
@@ -69,6 +72,7 @@ impl NewJob {
             delay: None,
             unique_key: None,
             max_attempts: None,
+            front: false,
         }
     }
 
@@ -89,6 +93,12 @@ impl NewJob {
 
     pub fn max_attempts(mut self, n: u32) -> NewJob {
         self.max_attempts = Some(n);
+        self
+    }
+
+    /// Puts the job at the head of the ready line instead of its tail.
+    pub fn at_front(mut self) -> NewJob {
+        self.front = true;
         self
     }
 }

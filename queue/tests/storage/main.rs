@@ -2,6 +2,7 @@
 
 mod conn;
 mod inspect;
+mod limits;
 mod retention;
 mod storage;
 mod support;

@@ -429,3 +429,15 @@ async fn a_silent_worker_leaves_the_registry_on_others_heartbeats() {
     assert!(ws.live.iter().any(|l| l.id == live));
     assert!(!ws.live.iter().any(|l| l.id == old));
 }
+
+#[tokio::test]
+async fn a_job_enqueued_at_the_front_runs_before_the_backlog() {
+    let redis = RedisServer::start();
+    let q = queue(&redis, "front").await;
+    let backlog = enqueue_n(&q, 50, "bulk").await;
+    let urgent = enqueue(&q, NewJob::new("urgent", "{}").at_front()).await;
+    let w = WorkerId::generate();
+    let first = reserve(&q, &w, 3).await;
+    let ids: Vec<&JobId> = first.iter().map(|l| &l.id).collect();
+    assert_eq!(ids, vec![&urgent, &backlog[0], &backlog[1]], "the front job first, then the backlog in order");
+}

@@ -31,9 +31,6 @@ pub enum HandlerError {
     Redis(#[from] redis::RedisError),
     #[error("queue: {0}")]
     Queue(#[from] QueueError),
-    /// RingCentral's usage group is paused after a 429 (see `rc_pause`); not called.
-    #[error("ringcentral {group} group paused after a 429; {left:?} left")]
-    Paused { group: String, left: Duration },
     /// A payload that cannot be read (wrong shape or version).
     #[error("{0}")]
     Payload(String),
@@ -48,6 +45,12 @@ impl HandlerError {
                 "ringcentral rate limit",
                 spread(e.retry_after().unwrap_or(snapsync::errors::DEFAULT_RATE_WAIT)),
             ),
+            // The client's own budget had no permit in time: nothing was sent; come back when
+            // one is due (spread a little, so the jobs it stopped do not return at once).
+            HandlerError::Rc(RcError::Throttled { source, .. }) => match source.wait() {
+                Some(wait) => Classification::snooze("ringcentral rate-limit budget", spread_some(wait)),
+                None => Classification::retryable("redis unavailable for the rate limiter"),
+            },
             HandlerError::Rc(e) if e.status().is_some_and(|s| s >= 500) && e.retry_after().is_some() => {
                 Classification::snooze("ringcentral unavailable", e.retry_after().unwrap_or_default())
             }
@@ -64,7 +67,10 @@ impl HandlerError {
                 retry_after: e.retry_after(),
             },
             HandlerError::Rc(_) => Classification::permanent("ringcentral refused the request"),
-            HandlerError::Paused { left, .. } => Classification::snooze("rate-limit pause", spread(*left)),
+            HandlerError::Snapshots(SnapshotsError::Throttled { source, .. }) => match source.wait() {
+                Some(wait) => Classification::snooze("snapshots rate-limit budget", spread_some(wait)),
+                None => Classification::retryable("redis unavailable for the rate limiter"),
+            },
             HandlerError::Snapshots(e) if e.status() == Some(429) => Classification::snooze(
                 "snapshots rate limit",
                 spread(e.retry_after().unwrap_or(snapsync::errors::DEFAULT_RATE_WAIT)),
@@ -85,6 +91,12 @@ const TOKEN_WAIT: Duration = Duration::from_secs(1);
 /// penalty on each request that arrives during it.
 pub(crate) fn spread(after: Duration) -> Duration {
     after + after.mul_f64(rand::random::<f64>())
+}
+
+/// A budget's wait, stretched by a random 0–50 %: enough that the jobs one full window
+/// stopped come back over a while, not so much that permits go unused.
+pub(crate) fn spread_some(after: Duration) -> Duration {
+    after + after.mul_f64(rand::random::<f64>() * 0.5)
 }
 
 /// `error` about `record` (e.g. `contact 500000201`) as the worker's [`JobError`].
@@ -144,7 +156,16 @@ mod tests {
 
     #[test]
     fn waits_snooze_and_failures_retry() {
-        let paused = HandlerError::Paused { group: "heavy".into(), left: Duration::from_secs(2) };
+        let paused = HandlerError::Rc(RcError::Throttled {
+            method: "GET",
+            path: "/restapi/v1.0/account/~/extension/1/address-book-sync".into(),
+            group: "heavy",
+            source: snapsync_queue::LimitError::Wait {
+                budget: "ringcentral:heavy:x".into(),
+                wait: Duration::from_secs(2),
+                paused: true,
+            },
+        });
         let e = job_error("extension 1", &paused);
         assert!(matches!(e, JobError::Snooze { after, .. } if after >= Duration::from_secs(2)), "{e:?}");
         let io = redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"));

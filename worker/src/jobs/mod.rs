@@ -11,14 +11,12 @@
 //! - [`failure`]: [`HandlerError`] and its classification into retry or permanent.
 //! - [`sync_locations`], [`sync_account`], [`sync_contacts`], [`upsert_contact`],
 //!   [`voicemail_follow_up`], [`renew_subscription`]: the handlers.
-//! - [`rc_pause`]: the cluster-wide pause of a RingCentral group after a 429.
 //! - [`deletions`]: what "deleted at the source" does in Snapshots (tag or delete).
 
 pub mod context;
 pub mod deletions;
 pub mod failure;
 pub mod payload;
-pub mod rc_pause;
 pub mod renew_subscription;
 pub mod sync_account;
 pub mod sync_contacts;

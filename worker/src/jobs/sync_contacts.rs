@@ -8,16 +8,15 @@
 //! ones included: that handler applies the configured action) with the unique key
 //! `contact:<id>:<content hash>`, and only then commits the new sync token. A crash between
 //! the two replays the same changes next time; the unique keys and idempotent upserts make
-//! that harmless. While RingCentral's Heavy group is paused after a 429 (`rc_pause`), or when
-//! its own call gets the 429, the job snoozes until the pause is over: waiting for the rate
-//! limit spends no attempt.
+//! that harmless. While the Heavy budget has no permit (used up, or paused for every process
+//! after a 429), the client sends nothing and the job snoozes until a permit is due: waiting
+//! for the rate limit spends no attempt.
 
 use snapsync::jobs::{JobKind, Payload, SyncContacts, UpsertContact, PAYLOAD_VERSION};
 use snapsync_queue::NewJob;
 
 use super::context::Context;
 use super::failure::job_error;
-use super::rc_pause;
 use super::sync_locations::to_json;
 use snapsync_queue::JobError;
 use snapsync_queue::JobMeta;
@@ -57,20 +56,11 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
 
 async fn sync_extension(ctx: &Context, ext: &str) -> Result<(), JobError> {
     let name = format!("extension {ext}");
-    // Paused: a snooze for what is left of the pause (spread), not a call and not a failure.
-    rc_pause::check(ctx, rc_pause::HEAVY).await.map_err(|e| job_error(&name, &e))?;
     let extension = ctx.rc.extension(ext).await.map_err(|e| job_error(&name, &e.into()))?;
     let site_id = extension.site.as_ref().and_then(|s| s.id.clone());
-    let changes = match ctx.rc.sync_contacts(ext).await {
-        Ok(c) => c,
-        Err(e) if e.status() == Some(429) => {
-            // Pause the group for every worker, and snooze this job for the answer's own
-            // Retry-After (the pause key may already have expired by the time it is read back).
-            let e = rc_pause::note(ctx, e, rc_pause::HEAVY).await;
-            return Err(job_error(&name, &e));
-        }
-        Err(e) => return Err(job_error(&name, &e.into())),
-    };
+    // A used-up Heavy budget (or one paused after a 429, for every process) is a snooze:
+    // the client did not send the call, and the job comes back when a permit is due.
+    let changes = ctx.rc.sync_contacts(ext).await.map_err(|e| job_error(&name, &e.into()))?;
     let mut jobs = Vec::with_capacity(changes.contacts.len());
     let mut deleted = 0;
     for contact in &changes.contacts {

@@ -1,0 +1,114 @@
+//! The shared rate limiter against a private redis-server: two limiters stand for two
+//! processes sharing one budget; the urgent reserve; limits learned from headers; a 429 pause;
+//! waiting in place for a permit, and handing back a long wait instead of sitting through it.
+
+use std::time::{Duration, Instant};
+
+use crate::support::queue;
+use snapsync_queue::{with_class, Budget, Class, LimitError, Limiter, LimiterOptions};
+use snapsync_testkit::RedisServer;
+
+fn options() -> LimiterOptions {
+    LimiterOptions {
+        max_wait_bulk: Duration::from_millis(100),
+        max_wait_urgent: Duration::from_millis(100),
+        reserve_percent: 10,
+        ..LimiterOptions::default()
+    }
+}
+
+async fn take(limiter: &Limiter, budget: &Budget, class: Class) -> Result<(), LimitError> {
+    with_class(class, limiter.acquire(budget)).await
+}
+
+fn waited(r: Result<(), LimitError>) -> (Duration, bool) {
+    match r {
+        Err(LimitError::Wait { wait, paused, .. }) => (wait, paused),
+        other => panic!("expected a wait, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn two_processes_share_one_budget_and_bulk_leaves_the_reserve_to_urgent_callers() {
+    let redis = RedisServer::start();
+    let q = queue(&redis, "limits-share").await;
+    let (a, b) = (q.limiter(options()), q.limiter(options()));
+    let budget = Budget::new("api:group:cred", 10, Duration::from_secs(60));
+    // Bulk callers get 9 of 10 (10 % is kept for urgent ones), whichever process asks.
+    for i in 0..9 {
+        let limiter = if i % 2 == 0 { &a } else { &b };
+        take(limiter, &budget, Class::Bulk).await.unwrap_or_else(|e| panic!("bulk permit {i}: {e}"));
+    }
+    let (wait, paused) = waited(take(&b, &budget, Class::Bulk).await);
+    assert!(!paused);
+    assert!(wait > Duration::from_secs(55), "the next bulk permit is a window away: {wait:?}");
+    // The reserve is there for an urgent caller, then the window is full for everyone.
+    take(&a, &budget, Class::Urgent).await.expect("the urgent caller gets the reserved permit");
+    let (wait, _) = waited(take(&b, &budget, Class::Urgent).await);
+    assert!(wait > Duration::from_secs(55), "{wait:?}");
+    let stats = q.budgets().await.expect("budgets");
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    let s = &stats[0];
+    assert_eq!((s.name.as_str(), s.limit, s.used, s.granted), ("api:group:cred", 10, 10, 10), "{s:?}");
+    assert!(s.waits >= 2, "{s:?}");
+}
+
+#[tokio::test]
+async fn a_lower_limit_or_fewer_remaining_calls_from_the_server_hold_for_every_process() {
+    let redis = RedisServer::start();
+    let q = queue(&redis, "limits-learn").await;
+    let (a, b) = (q.limiter(options()), q.limiter(options()));
+    let budget = Budget::new("api:group:cred", 10, Duration::from_secs(60));
+    take(&a, &budget, Class::Urgent).await.expect("first permit");
+    // The server says 4 of 10 are left: 6 used, of which the log knew 1.
+    a.observe(&budget, Some(10), Some(4), None).await.expect("observe");
+    let s = &q.budgets().await.expect("budgets")[0];
+    assert_eq!((s.used, s.synced), (6, 5), "{s:?}");
+    // Then the server lowers its limit to 7: one more urgent permit, and none for bulk.
+    b.observe(&budget, Some(7), Some(1), None).await.expect("observe");
+    waited(take(&a, &budget, Class::Bulk).await);
+    take(&b, &budget, Class::Urgent).await.expect("the seventh permit");
+    waited(take(&a, &budget, Class::Urgent).await);
+    let s = &q.budgets().await.expect("budgets")[0];
+    assert_eq!((s.limit, s.configured_limit, s.used), (7, 10, 7), "{s:?}");
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_budget_for_every_process_and_class() {
+    let redis = RedisServer::start();
+    let q = queue(&redis, "limits-pause").await;
+    let (a, b) = (q.limiter(options()), q.limiter(options()));
+    let budget = Budget::new("api:group:cred", 100, Duration::from_secs(60));
+    let left = a.pause(&budget, Duration::from_secs(30)).await.expect("pause");
+    assert!(left > Duration::from_secs(29), "{left:?}");
+    // A shorter pause does not cut the longer one short.
+    b.pause(&budget, Duration::from_secs(1)).await.expect("pause");
+    for class in [Class::Bulk, Class::Urgent] {
+        let (wait, paused) = waited(take(&b, &budget, class).await);
+        assert!(paused && wait > Duration::from_secs(25), "{class:?}: {wait:?}");
+    }
+    let s = &q.budgets().await.expect("budgets")[0];
+    assert_eq!((s.pauses, s.used), (2, 0), "{s:?}");
+    assert!(s.paused_for_ms > 25_000, "{s:?}");
+}
+
+#[tokio::test]
+async fn a_short_wait_is_sat_through_and_a_long_one_handed_back() {
+    let redis = RedisServer::start();
+    let q = queue(&redis, "limits-wait").await;
+    let patient = q.limiter(LimiterOptions { max_wait_urgent: Duration::from_secs(5), ..options() });
+    let budget = Budget::new("api:group:cred", 2, Duration::from_millis(300));
+    let started = Instant::now();
+    for i in 0..4 {
+        take(&patient, &budget, Class::Urgent).await.unwrap_or_else(|e| panic!("permit {i}: {e}"));
+    }
+    // Four permits of two per 300 ms: the third waited for the first to leave the window.
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+    let hasty = q.limiter(options());
+    let slow = Budget::new("api:slow:cred", 1, Duration::from_secs(60));
+    take(&hasty, &slow, Class::Urgent).await.expect("the one permit");
+    let before = Instant::now();
+    let (wait, _) = waited(take(&hasty, &slow, Class::Urgent).await);
+    assert!(wait > Duration::from_secs(55), "{wait:?}");
+    assert!(before.elapsed() < Duration::from_secs(30), "a long wait must be handed back, not sat through");
+}
