@@ -14,7 +14,7 @@ use snapsync::config::Config;
 use snapsync_demo::binaries::{self, PRODUCER, WORKER};
 use snapsync_demo::process::Proc;
 use snapsync_queue::{Queue, StateCounts};
-use snapsync_sandbox::{Sandbox, SandboxConfig};
+use snapsync_sandbox::{RcLimits, Sandbox, SandboxConfig};
 use snapsync_testkit::{free_port, wait_until, wait_until_async, RedisServer};
 
 pub const WAIT: Duration = Duration::from_secs(40);
@@ -48,6 +48,12 @@ pub struct Options {
     pub contacts: Option<usize>,
     /// Redis with AOF on (`appendfsync always`), so it can be restarted without losing a write.
     pub aof: bool,
+    /// RingCentral's per-group limits, for the stand-in and (as ceilings) the config.
+    pub rc_limits: RcLimits,
+    /// Snapshots' requests per window, for the stand-in and the config.
+    pub snapshots_limit: (u32, Duration),
+    /// Worker slots per process.
+    pub concurrency: usize,
 }
 
 /// The tests' usual retry policy: fast, and enough attempts that no fault here kills a job.
@@ -63,6 +69,10 @@ impl Default for Options {
             retry: FAST_RETRY,
             contacts: None,
             aof: false,
+            rc_limits: RcLimits::default(),
+            // Far above what these tests send: only the tests of rate limiting meet it.
+            snapshots_limit: (20_000, Duration::from_secs(10)),
+            concurrency: 4,
         }
     }
 }
@@ -87,6 +97,9 @@ impl System {
         let sandbox = Sandbox::start(SandboxConfig {
             window: Duration::from_secs(2),
             contacts: opts.contacts,
+            rc_limits: opts.rc_limits,
+            snapshots_rate_limit: opts.snapshots_limit.0,
+            snapshots_window: opts.snapshots_limit.1,
             ..SandboxConfig::default()
         })
         .await
@@ -118,9 +131,16 @@ base_url = "{snap}"
 every = "1h"
 [rate_limits.ringcentral]
 window = "2s"
+light = {light}
+medium = {medium}
+heavy = {heavy}
+auth = {auth}
+[rate_limits.snapshots]
+requests = {snap_requests}
+window = "{snap_window}ms"
 [retry]
 {retry}[worker]
-concurrency = 4
+concurrency = {concurrency}
 prefetch = 4
 lease = "2s"
 shutdown_deadline = "5s"
@@ -136,6 +156,13 @@ deleted_contact_action = "{deleted}"
             snap = sandbox.snapshots_url(),
             deleted = opts.deleted_action,
             retry = opts.retry,
+            light = opts.rc_limits.light,
+            medium = opts.rc_limits.medium,
+            heavy = opts.rc_limits.heavy,
+            auth = opts.rc_limits.auth,
+            snap_requests = opts.snapshots_limit.0,
+            snap_window = opts.snapshots_limit.1.as_millis(),
+            concurrency = opts.concurrency,
         );
         let config_file = dir.path().join("snapsync.toml");
         std::fs::write(&config_file, &text).expect("write config");
