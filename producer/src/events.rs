@@ -95,6 +95,8 @@ pub fn map(env: &Envelope) -> Result<Mapped, EventError> {
                 account_id: Some((*acc).to_owned()),
                 extension_id: (*ext).to_owned(),
                 message_id,
+                // The body is the message-store record: the worker need not read it again.
+                message: env.body.is_object().then(|| env.body.clone()),
             };
             // Real-time: ahead of any sync backlog (its calls may use the budgets' reserve).
             NewJob::new(VoicemailFollowUp::KIND.as_str(), payload.encode()).at_front()
@@ -175,6 +177,8 @@ mod tests {
         assert_eq!(job.kind, "voicemail_follow_up");
         assert_eq!(job.unique_key.as_deref(), Some("webhook:u1"));
         assert!(job.payload.contains(r#""message_id":"82""#) && job.payload.contains("400000101"), "{}", job.payload);
+        let payload = VoicemailFollowUp::decode(&job.payload).expect("decodes");
+        assert_eq!(payload.message, Some(serde_json::json!({"id": 82})), "the message rides in the payload");
         let acc = r#"{"uuid":"u2","event":"/restapi/v1.0/account/1/extension/2","body":{"hints":["AccountSettings"]}}"#;
         assert!(matches!(mapped(acc), Ok(Mapped::Job(_))));
         let other = r#"{"uuid":"u3","event":"/restapi/v1.0/account/1/extension/2","body":{"hints":["Features"]}}"#;

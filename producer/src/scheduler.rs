@@ -86,7 +86,9 @@ impl Ticks {
         let (kind, payload) = match self.resource {
             Resource::Locations => (SyncLocations::KIND, SyncLocations { v: 1, trigger }.encode()),
             Resource::Accounts => (SyncAccount::KIND, SyncAccount { v: 1, trigger, hints: vec![] }.encode()),
-            Resource::Contacts => (SyncContacts::KIND, SyncContacts { v: 1, trigger, extension_id: None }.encode()),
+            Resource::Contacts => {
+                (SyncContacts::KIND, SyncContacts { v: 1, trigger, extension_id: None, extension_site: None }.encode())
+            }
             Resource::Subscriptions => (
                 RenewSubscription::KIND,
                 RenewSubscription { v: 1, trigger, subscription_id: None, expires_in: None }.encode(),

@@ -146,6 +146,18 @@ pub struct SyncContacts {
     pub trigger: Trigger,
     #[serde(default)]
     pub extension_id: Option<String>,
+    /// The extension's site as the fan-out's listing of extensions gave it, so the sync of
+    /// one extension needs no read of the extension; absent → the worker reads
+    /// `extension/{extension_id}` (Light) for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_site: Option<ExtensionSite>,
+}
+
+/// An extension's site (`site.id` of RingCentral's extension record; `None`: it has none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionSite {
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 /// `upsert_contact`: one personal contact → a Snapshots lead (enqueued by `sync_contacts`).
@@ -169,8 +181,8 @@ pub struct UpsertContact {
     pub read_at: Option<String>,
 }
 
-/// `voicemail_follow_up`: read `message-store/{message_id}` of `extension_id`, create the
-/// follow-up activity for the lead's owner.
+/// `voicemail_follow_up`: the message `message_id` of `extension_id` (carried, or read from
+/// `message-store/{message_id}`) → the follow-up activity for the lead's owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoicemailFollowUp {
     #[serde(default = "v1")]
@@ -180,6 +192,11 @@ pub struct VoicemailFollowUp {
     pub account_id: Option<String>,
     pub extension_id: String,
     pub message_id: String,
+    /// The message as the voicemail notification carried it (its body is the message-store
+    /// record), so the follow-up needs no second read; absent → the worker reads
+    /// `message-store/{message_id}` (Light).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<serde_json::Value>,
 }
 
 /// `tag_call`: a call ended (telephony session `Disconnected`); find its call-log record and
@@ -248,6 +265,7 @@ mod tests {
             account_id: Some("1".into()),
             extension_id: "400000101".into(),
             message_id: "82".into(),
+            message: None,
         };
         let text = vm.encode();
         assert!(text.starts_with(r#"{"v":1,"#), "{text}");

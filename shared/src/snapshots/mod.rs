@@ -12,8 +12,10 @@
 //!   and its classification.
 //! - [`http`]: [`SnapshotsClient`] and the single-request calls (find, get, create, patch,
 //!   delete, owners, activities).
-//! - [`upsert`]: the upsert, tag and delete-by-external-id flows.
-//! - [`state`]: what is kept in Redis per record (content hash, last source version, id),
+//! - [`upsert`]: the upsert (with [`OnCreate`]: fields only a create sends), tag and
+//!   delete-by-external-id flows.
+//! - [`state`]: what is kept in Redis per record (content hash, last source version, id and
+//!   Snapshots version),
 //!   the keys of the per-record lock (a lock of the job's lease, `snapsync_queue::LeaseLocks`)
 //!   that makes "check, then write" safe across workers, and the fenced state writes.
 
@@ -26,3 +28,4 @@ pub mod upsert;
 pub use error::{ApiError, SnapshotsError};
 pub use http::SnapshotsClient;
 pub use types::{ActivityOutcome, Collection, DeleteOutcome, Owner, Record, SourceVersion, TagOutcome, UpsertOutcome};
+pub use upsert::OnCreate;

@@ -2,7 +2,10 @@
 //! `{prefix}:snap:hash:{<collection>:<external_id>}` ([`state_key`]) is a Redis hash with
 //! - `hash`: SHA-256 of the mapped record last written (canonical JSON: keys sorted),
 //! - `sv`: the last applied source version (`t:<nanos>` / `s:<n>`, see [`SourceVersion`]),
-//! - `id`: the Snapshots id of the record.
+//! - `id`: the Snapshots id of the record,
+//! - `ver`: the record's Snapshots `version` after that write, so the next change is one
+//!   `PATCH` with `If-Match: <ver>` and no read (a state written before `ver` was kept has
+//!   none: the next change reads the record by `id` first).
 //!
 //! "Read the state, decide, write, store the state" must not interleave with another
 //! run doing the same for the same record, or an older version could land last. So each
@@ -21,9 +24,10 @@
 //! prefix has no braces (the config refuses them), so the tag is always the one added here.
 //!
 //! State keys moved to this form (they were `{prefix}:snap:hash:<collection>:<external_id>`,
-//! without the tag). Old entries are simply ignored: the next sync of a record finds it in
-//! Snapshots by external id, patches it (a no-op when nothing changed) and writes the state
-//! again under the new key. Nothing is duplicated, because every upsert goes by external id.
+//! without the tag). Old entries are simply ignored: the next sync of a record tries to
+//! create it, Snapshots answers 409 naming the record that holds the external id, which is
+//! read and patched (a no-op when nothing changed), and the state is written again under the
+//! new key. Nothing is duplicated: Snapshots keeps external ids unique.
 //! The old keys never expire; they can be deleted by hand (`SCAN` for
 //! `{prefix}:snap:hash:<collection>:*` without a `{`).
 
@@ -56,6 +60,8 @@ pub struct WriteState {
     pub hash: Option<String>,
     pub source_version: Option<SourceVersion>,
     pub id: Option<String>,
+    /// The record's Snapshots `version` after our last write (or confirmation) of it.
+    pub version: Option<u64>,
 }
 
 /// The record's state hash: `{prefix}:snap:hash:{<collection>:<external_id>}`. The braces
@@ -129,37 +135,56 @@ pub async fn load(
     collection: Collection,
     external_id: &str,
 ) -> Result<WriteState, SnapshotsError> {
-    let (hash, sv, id): (Option<String>, Option<String>, Option<String>) = redis::cmd("HMGET")
+    let (hash, sv, id, ver): (Option<String>, Option<String>, Option<String>, Option<String>) = redis::cmd("HMGET")
         .arg(state_key(prefix, collection, external_id))
         .arg("hash")
         .arg("sv")
         .arg("id")
+        .arg("ver")
         .query_async(conn)
         .await
         .map_err(SnapshotsError::redis("HMGET write state"))?;
-    Ok(WriteState { hash, source_version: sv.as_deref().and_then(SourceVersion::decode), id })
+    Ok(WriteState {
+        hash,
+        source_version: sv.as_deref().and_then(SourceVersion::decode),
+        id,
+        version: ver.and_then(|v| v.parse().ok()),
+    })
 }
 
 /// Records a successful write (or a confirmed "already so"), if the lock is still held.
+/// `version`: the record's Snapshots version now; `None` leaves the remembered one as it is.
 pub async fn store(
     conn: &mut RedisConn,
     fence: &Fence,
     hash: &str,
     source_version: Option<SourceVersion>,
     id: &str,
+    version: Option<u64>,
 ) -> Result<(), SnapshotsError> {
     let sv = source_version.map(SourceVersion::encode);
+    let ver = version.map(|v| v.to_string());
     let mut args = vec!["hash", hash, "id", id];
     if let Some(sv) = &sv {
         args.extend(["sv", sv.as_str()]);
     }
+    if let Some(ver) = &ver {
+        args.extend(["ver", ver.as_str()]);
+    }
     fence.write(conn, "HSET", &args, "HSET write state").await
 }
 
-/// Forgets the hash and id (the record is gone) but keeps the source version, so a late
-/// older update cannot bring a deleted record back.
+/// Remembers the record's new Snapshots version after a write of ours that is not an
+/// upsert (a tag), so the next upsert's `If-Match` is not stale.
+pub async fn store_version(conn: &mut RedisConn, fence: &Fence, version: u64) -> Result<(), SnapshotsError> {
+    let ver = version.to_string();
+    fence.write(conn, "HSET", &["ver", ver.as_str()], "HSET write state version").await
+}
+
+/// Forgets the hash, id and version (the record is gone) but keeps the source version, so
+/// a late older update cannot bring a deleted record back.
 pub async fn forget_record(conn: &mut RedisConn, fence: &Fence) -> Result<(), SnapshotsError> {
-    fence.write(conn, "HDEL", &["hash", "id"], "HDEL write state").await
+    fence.write(conn, "HDEL", &["hash", "id", "ver"], "HDEL write state").await
 }
 
 #[cfg(test)]

@@ -6,24 +6,56 @@
 //! [`SnapshotsError::Busy`] at once, with how long the lock may still be held: the job
 //! snoozes rather than holding a worker slot while it waits.
 //!
-//! Upsert:
+//! Upsert, from the record's write state (content hash, source version, Snapshots id and
+//! version; `state.rs`):
 //! 1. an older source version than the last applied one → [`UpsertOutcome::Stale`];
 //! 2. the same content hash as last written → [`UpsertOutcome::Unchanged`], no request;
-//! 3. `GET /<collection>?external_id=` → found: `PATCH` with `If-Match` (a 412 re-reads
-//!    and retries once); not found: `POST` with the caller's `Idempotency-Key` (a 409
-//!    names `existing_id`: read it and `PATCH` it, so a lost race is an update);
-//! 4. remember the hash, the source version and the id: fenced, only while the lock is
-//!    still this run's ([`SnapshotsError::LockLost`] otherwise).
+//! 3. the state knows the record's id and version → `PATCH /<collection>/<id>` with
+//!    `If-Match: <version>`, no read first. A 412 (someone else changed the record since
+//!    our last write) re-reads it by id and patches once more; a 404 (deleted in Snapshots)
+//!    goes on as step 4. The id without a version (a state from before versions were kept)
+//!    → `GET /<collection>/<id>`, then `PATCH`;
+//! 4. the state knows no id → `POST` at once, with the create-only fields
+//!    ([`OnCreate::fields`], e.g. a new lead's owner) and an `Idempotency-Key` (a retried
+//!    create is replayed, not repeated). A 409 names `existing_id` (the record exists: the
+//!    state was lost, or another writer won the race): read it and `PATCH` it without the
+//!    create-only fields, so a lost race is an update and an existing record keeps them;
+//! 5. remember the hash, the source version, the id and the version Snapshots answered:
+//!    fenced, only while the lock is still this run's ([`SnapshotsError::LockLost`]
+//!    otherwise).
+//!
+//! Snapshots requests per upsert: a new record 1, a changed one 1 (3 after a foreign edit
+//! since our last write), an unchanged one 0; one that exists although the state does not
+//! know it (state lost, a race lost) 3.
 
 use std::cmp::Ordering;
+use std::future::Future;
 
 use serde_json::{Map, Value};
 use snapsync_queue::{LeaseLocks, LockError};
 
-use super::error::SnapshotsError;
+use super::error::{ApiError, SnapshotsError};
 use super::http::SnapshotsClient;
 use super::state::{self, content_hash, Fence};
 use super::types::{Collection, DeleteOutcome, Record, SourceVersion, TagOutcome, UpsertOutcome};
+
+/// How [`SnapshotsClient::upsert_with`] creates a record Snapshots does not have yet.
+pub struct OnCreate<K, F> {
+    /// The create's `Idempotency-Key`, from the body as it is `POST`ed (`external_id` and
+    /// the create-only fields included): the same job sending the same body must get the
+    /// same key, another body another key (Snapshots refuses a key reused with another body).
+    pub idempotency_key: K,
+    /// Fields only a create sends, e.g. a new lead's owner from the routing rules: awaited
+    /// at most once, right before the `POST`, never for an update, so an existing record
+    /// keeps its own values of them. A field `record` has itself is not overridden.
+    pub fields: F,
+}
+
+/// A write Snapshots answered: what it did and the record's version after it.
+struct Written {
+    outcome: UpsertOutcome,
+    version: u64,
+}
 
 impl SnapshotsClient {
     /// Creates or updates the record with this `external_id` (see the module docs).
@@ -41,14 +73,38 @@ impl SnapshotsClient {
         idempotency_key: &str,
         source_version: Option<SourceVersion>,
     ) -> Result<UpsertOutcome, SnapshotsError> {
+        let on_create = OnCreate {
+            idempotency_key: |_: &Map<String, Value>| idempotency_key.to_string(),
+            fields: || async { Ok(Map::new()) },
+        };
+        self.upsert_with(locks, collection, external_id, record, source_version, on_create).await
+    }
+
+    /// [`upsert`](Self::upsert) with fields only a create sends, and the create's
+    /// `Idempotency-Key` made from its body ([`OnCreate`]). An error of `on_create.fields`
+    /// comes back as it is (nothing was sent); the client's own errors become `E`.
+    pub async fn upsert_with<E, K, F, Fut>(
+        &self,
+        locks: &LeaseLocks,
+        collection: Collection,
+        external_id: &str,
+        record: Map<String, Value>,
+        source_version: Option<SourceVersion>,
+        on_create: OnCreate<K, F>,
+    ) -> Result<UpsertOutcome, E>
+    where
+        E: From<SnapshotsError>,
+        K: FnOnce(&Map<String, Value>) -> String,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Map<String, Value>, E>>,
+    {
         if collection == Collection::Activities {
-            return Err(SnapshotsError::Invalid(
-                "activities cannot be updated in Snapshots; use create_activity".into(),
-            ));
+            let e = SnapshotsError::Invalid("activities cannot be updated in Snapshots; use create_activity".into());
+            return Err(e.into());
         }
         check_external_id(external_id)?;
         self.locked(locks, collection, external_id, |me, fence| {
-            me.upsert_locked(fence, collection, external_id, record, idempotency_key, source_version)
+            me.upsert_locked(fence, collection, external_id, record, source_version, on_create)
         })
         .await
     }
@@ -63,7 +119,8 @@ impl SnapshotsClient {
         tag: &str,
     ) -> Result<TagOutcome, SnapshotsError> {
         check_external_id(external_id)?;
-        self.locked(locks, collection, external_id, |me, _fence| me.tag_locked(collection, external_id, tag)).await
+        self.locked(locks, collection, external_id, |me, fence| me.tag_locked(fence, collection, external_id, tag))
+            .await
     }
 
     /// Deletes the record with this `external_id` (Snapshots allows it for locations).
@@ -89,16 +146,17 @@ impl SnapshotsClient {
     /// Runs `f` holding the record's lock from `locks`, with the [`Fence`] its state writes
     /// go through; the lock is released whatever `f` returns (and, should this future be
     /// dropped mid-way, by the guard's drop).
-    async fn locked<'a, T, F, Fut>(
+    async fn locked<'a, T, E, F, Fut>(
         &'a self,
         locks: &LeaseLocks,
         collection: Collection,
         external_id: &str,
         f: F,
-    ) -> Result<T, SnapshotsError>
+    ) -> Result<T, E>
     where
+        E: From<SnapshotsError>,
         F: FnOnce(&'a SnapshotsClient, Fence) -> Fut,
-        Fut: std::future::Future<Output = Result<T, SnapshotsError>>,
+        Fut: Future<Output = Result<T, E>>,
     {
         let key = state::lock_key(&self.key_prefix, collection, external_id);
         let guard = locks.acquire(&key).await.map_err(|e| match e {
@@ -119,15 +177,21 @@ impl SnapshotsClient {
         result
     }
 
-    async fn upsert_locked(
+    async fn upsert_locked<E, K, F, Fut>(
         &self,
         fence: Fence,
         collection: Collection,
         external_id: &str,
         mut record: Map<String, Value>,
-        idempotency_key: &str,
         source_version: Option<SourceVersion>,
-    ) -> Result<UpsertOutcome, SnapshotsError> {
+        on_create: OnCreate<K, F>,
+    ) -> Result<UpsertOutcome, E>
+    where
+        E: From<SnapshotsError>,
+        K: FnOnce(&Map<String, Value>) -> String,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Map<String, Value>, E>>,
+    {
         let mut conn = self.redis.clone();
         record.insert("external_id".into(), Value::String(external_id.into()));
         let hash = content_hash(&record);
@@ -140,40 +204,107 @@ impl SnapshotsClient {
         if let (Some(last), Some(id)) = (&known.hash, &known.id) {
             if *last == hash {
                 // Same content; a newer source version is still worth remembering.
-                state::store(&mut conn, &fence, &hash, source_version, id).await?;
+                state::store(&mut conn, &fence, &hash, source_version, id, None).await?;
                 return Ok(UpsertOutcome::Unchanged { id: id.clone() });
             }
         }
-        let outcome = match self.find_by_external_id(collection, external_id).await? {
-            Some(existing) => self.update(collection, existing, &record).await?,
-            None => match self.create(collection, &record, idempotency_key).await {
-                Ok(created) => UpsertOutcome::Created { id: created.id },
-                Err(SnapshotsError::Api(e)) if e.status == 409 => {
-                    let op = e.op.clone();
-                    let Some(id) = e.existing_id else {
-                        return Err(SnapshotsError::Api(e));
-                    };
-                    let existing = self.get(collection, &id).await?.ok_or_else(|| SnapshotsError::Response {
-                        op,
-                        detail: format!("409 named existing_id {id}, which does not exist"),
-                    })?;
-                    self.update(collection, existing, &record).await?
-                }
-                Err(e) => return Err(e),
-            },
+        let updated_known = match &known.id {
+            Some(id) => self.update_known(collection, id, known.version, &record).await?,
+            None => None,
+        };
+        let written = match updated_known {
+            Some(written) => written,
+            None => self.create_or_update(collection, &record, on_create).await?,
         };
         let state_version = source_version.or(known.source_version);
-        state::store(&mut conn, &fence, &hash, state_version, outcome.id()).await?;
-        Ok(outcome)
+        state::store(&mut conn, &fence, &hash, state_version, written.outcome.id(), Some(written.version)).await?;
+        Ok(written.outcome)
     }
 
-    /// PATCHes an existing record with `If-Match`; a 412 re-reads it and tries once more.
+    /// Updates the record the state remembers, by its id: with its remembered `version` a
+    /// `PATCH` at once, without one a read first. `None` when Snapshots no longer has it.
+    async fn update_known(
+        &self,
+        collection: Collection,
+        id: &str,
+        version: Option<u64>,
+        body: &Map<String, Value>,
+    ) -> Result<Option<Written>, SnapshotsError> {
+        let Some(version) = version else {
+            return match self.get(collection, id).await? {
+                Some(existing) => self.update(collection, existing, body).await.map(Some),
+                None => Ok(None),
+            };
+        };
+        match self.patch(collection, id, version, body).await {
+            Ok(r) => Ok(Some(updated(version, r))),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            // Changed by someone else since our write: read its version, patch once more.
+            Err(e) if e.status() == Some(412) => match self.get(collection, id).await? {
+                Some(fresh) => {
+                    let r = self.patch(collection, &fresh.id, fresh.version, body).await?;
+                    Ok(Some(updated(fresh.version, r)))
+                }
+                None => Ok(None),
+            },
+            // Our external id now belongs to another record (someone moved it): update that one.
+            Err(SnapshotsError::Api(e)) if e.status == 409 && e.existing_id.is_some() => {
+                self.update_existing(collection, *e, body).await.map(Some)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST`s the record with the create-only fields; a 409 (the external id is taken)
+    /// updates the record that holds it instead, without them.
+    async fn create_or_update<E, K, F, Fut>(
+        &self,
+        collection: Collection,
+        record: &Map<String, Value>,
+        on_create: OnCreate<K, F>,
+    ) -> Result<Written, E>
+    where
+        E: From<SnapshotsError>,
+        K: FnOnce(&Map<String, Value>) -> String,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Map<String, Value>, E>>,
+    {
+        let mut body = record.clone();
+        for (field, value) in (on_create.fields)().await? {
+            body.entry(field).or_insert(value);
+        }
+        let key = (on_create.idempotency_key)(&body);
+        match self.create(collection, &body, &key).await {
+            Ok(created) => Ok(Written { outcome: UpsertOutcome::Created { id: created.id }, version: created.version }),
+            Err(SnapshotsError::Api(e)) if e.status == 409 => Ok(self.update_existing(collection, *e, record).await?),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A 409 named `existing_id`, the record holding the external id: read it, patch it.
+    async fn update_existing(
+        &self,
+        collection: Collection,
+        conflict: ApiError,
+        body: &Map<String, Value>,
+    ) -> Result<Written, SnapshotsError> {
+        let Some(id) = conflict.existing_id.clone() else {
+            return Err(SnapshotsError::Api(Box::new(conflict)));
+        };
+        let existing = self.get(collection, &id).await?.ok_or_else(|| SnapshotsError::Response {
+            op: conflict.op.clone(),
+            detail: format!("409 named existing_id {id}, which does not exist"),
+        })?;
+        self.update(collection, existing, body).await
+    }
+
+    /// PATCHes a record just read with `If-Match`; a 412 re-reads it and tries once more.
     async fn update(
         &self,
         collection: Collection,
         existing: Record,
         body: &Map<String, Value>,
-    ) -> Result<UpsertOutcome, SnapshotsError> {
+    ) -> Result<Written, SnapshotsError> {
         match self.patch(collection, &existing.id, existing.version, body).await {
             Ok(r) => Ok(updated(existing.version, r)),
             Err(e) if e.status() == Some(412) => {
@@ -192,7 +323,27 @@ impl SnapshotsClient {
         })
     }
 
+    /// Tags the record; when it is the one the write state remembers, the state takes its
+    /// new version (our next upsert's `If-Match`).
     async fn tag_locked(
+        &self,
+        fence: Fence,
+        collection: Collection,
+        external_id: &str,
+        tag: &str,
+    ) -> Result<TagOutcome, SnapshotsError> {
+        let outcome = self.add_tag(collection, external_id, tag).await?;
+        if let TagOutcome::Tagged { id, version } = &outcome {
+            let mut conn = self.redis.clone();
+            let known = state::load(&mut conn, &self.key_prefix, collection, external_id).await?;
+            if known.id.as_deref() == Some(id.as_str()) {
+                state::store_version(&mut conn, &fence, *version).await?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn add_tag(
         &self,
         collection: Collection,
         external_id: &str,
@@ -222,12 +373,14 @@ impl SnapshotsClient {
 }
 
 /// A PATCH that changed nothing keeps the version: Snapshots holds these values already.
-fn updated(before: u64, after: Record) -> UpsertOutcome {
-    if after.version == before {
+fn updated(before: u64, after: Record) -> Written {
+    let version = after.version;
+    let outcome = if version == before {
         UpsertOutcome::Unchanged { id: after.id }
     } else {
-        UpsertOutcome::Updated { id: after.id, version: after.version }
-    }
+        UpsertOutcome::Updated { id: after.id, version }
+    };
+    Written { outcome, version }
 }
 
 fn check_external_id(external_id: &str) -> Result<(), SnapshotsError> {

@@ -1,18 +1,21 @@
 //! The Snapshots client against the Snapshots stand-in and a private Redis: upsert
-//! (create, unchanged, update, 409 and 412 paths, stale source versions), idempotent
+//! (create, unchanged, update, 409 and 412 paths, stale source versions, the requests each
+//! costs by what the write state knows, create-only fields such as a lead's owner), idempotent
 //! creates, error details and their classification, tag/delete/owners/activities, that
 //! the API key never shows, and the per-record lease locks: a busy record snoozes, a
 //! crashed holder's lock frees within its TTL, a run that lost its lock writes no state,
 //! and the lock and state keys of an id with braces share a slot on a real Redis Cluster.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use snapsync::errors::{classify, Classify};
 use snapsync::snapshots::{
-    state, ActivityOutcome, Collection, DeleteOutcome, SnapshotsClient, SnapshotsError, SourceVersion, TagOutcome,
-    UpsertOutcome,
+    state, ActivityOutcome, Collection, DeleteOutcome, OnCreate, SnapshotsClient, SnapshotsError, SourceVersion,
+    TagOutcome, UpsertOutcome,
 };
 use snapsync_queue::{ConnOptions, LeaseLocks, LockError, RedisConn};
 use snapsync_sandbox::{Sandbox, SandboxConfig};
@@ -251,7 +254,7 @@ async fn validation_error_is_permanent_and_names_the_field() {
 #[tokio::test]
 async fn unavailable_with_retry_after_snoozes_for_it() {
     let env = Env::start().await;
-    env.fault(json!({"route": "GET /locations", "statuses": [503], "retry_after": 7})).await;
+    env.fault(json!({"route": "POST /locations", "statuses": [503], "retry_after": 7})).await;
     let err =
         env.client.upsert(&env.locks, Collection::Locations, "ringcentral:site:3", site("X"), "job-3", None).await;
     let err = err.expect_err("503");
@@ -342,13 +345,13 @@ fn lock_of(ext: &str) -> String {
 async fn a_record_being_written_by_another_run_is_busy_and_snoozes() {
     let env = Env::start().await;
     let ext = "ringcentral:site:12";
-    // Hold the first run inside its lookup long enough for the second to arrive.
-    env.fault(json!({"route": "GET /locations", "latency_ms": 1500})).await;
+    // Hold the first run inside its create long enough for the second to arrive.
+    env.fault(json!({"route": "POST /locations", "latency_ms": 1500})).await;
     let (a, first_locks) = (env.client.clone(), env.locks.clone());
     let first =
         tokio::spawn(async move { a.upsert(&first_locks, Collection::Locations, ext, site("A"), "a", None).await });
-    wait_until_async("the first run's lookup to arrive", Duration::from_secs(10), || async {
-        (count(&env.stats().await, "/requests/GET ~1locations") == 1).then_some(())
+    wait_until_async("the first run's create to arrive", Duration::from_secs(10), || async {
+        (count(&env.stats().await, "/requests/POST ~1locations") == 1).then_some(())
     })
     .await;
     // Another run: another lease, its own locks.
@@ -359,7 +362,12 @@ async fn a_record_being_written_by_another_run_is_busy_and_snoozes() {
     let c = err.classify();
     assert!(c.is_snooze(), "{c:?}");
     assert_eq!(c.retry_after(), Some(*retry_in), "the snooze waits out the lock");
-    assert_eq!(count(&env.stats().await, "/requests/GET ~1locations"), 1, "a busy record costs no Snapshots request");
+    let stats = env.stats().await;
+    assert_eq!(
+        stats["requests"].as_object().map(|r| r.values().filter_map(Value::as_u64).sum::<u64>()),
+        Some(1),
+        "a busy record costs no Snapshots request: {stats}"
+    );
 
     assert!(matches!(first.await.expect("join"), Ok(UpsertOutcome::Created { .. })));
     let later = env.client.upsert(&second, Collection::Locations, ext, site("B"), "b", None).await;
@@ -448,11 +456,14 @@ async fn a_run_that_lost_its_lock_writes_no_state_and_does_not_free_the_new_hold
     let holder: Option<String> = redis::cmd("GET").arg(&lock).query_async(&mut conn).await.expect("get");
     assert_eq!(holder.as_deref(), Some(other.token()), "the slow run's release left the new holder's lock alone");
 
-    // Once the record is free, the slow job's next run finds its create by external id.
+    // Once the record is free, the slow job's next run finds no `loc_theirs` (404) and
+    // creates: Snapshots replays the slow run's create (same key, same body).
     assert!(guard.release().await.expect("release"));
     let again = env.client.upsert(&env.locks, Collection::Locations, ext, site("Slow"), "slow", None).await;
-    assert!(matches!(again, Ok(UpsertOutcome::Unchanged { .. })), "{again:?}");
-    assert_eq!(count(&env.stats().await, "/writes/by_collection/locations/creates"), 1, "no duplicate");
+    assert!(matches!(again, Ok(UpsertOutcome::Created { .. })), "{again:?}");
+    let stats = env.stats().await;
+    assert_eq!(count(&stats, "/writes/by_collection/locations/creates"), 1, "no duplicate");
+    assert_eq!(count(&stats, "/replays"), 1, "{stats}");
     let (hash, _): (Option<String>, Option<String>) =
         redis::cmd("HMGET").arg(&key).arg("hash").arg("id").query_async(&mut conn).await.expect("hmget");
     assert_ne!(hash.as_deref(), Some("theirs"), "the state was written by the run that held the lock");
@@ -478,4 +489,177 @@ async fn braces_in_an_external_id_keep_its_lock_and_state_in_one_slot_on_a_redis
         let gone = client.delete(&locks, Collection::Locations, ext).await;
         assert!(matches!(gone, Ok(DeleteOutcome::Deleted { .. })), "{ext}: {gone:?}");
     }
+}
+
+/// Every API request the stand-in counted, by `"METHOD /collection"`.
+fn requests(stats: &Value) -> BTreeMap<String, u64> {
+    let counts = stats["requests"].as_object().cloned().unwrap_or_default();
+    counts.into_iter().map(|(k, v)| (k, v.as_u64().unwrap_or(0))).collect()
+}
+
+/// The requests `f` made, by route (routes it did not use left out).
+async fn requests_of<T>(env: &Env, f: impl std::future::Future<Output = T>) -> (T, BTreeMap<String, u64>) {
+    let before = requests(&env.stats().await);
+    let out = f.await;
+    let after = requests(&env.stats().await);
+    let delta = after
+        .into_iter()
+        .map(|(k, n)| {
+            let was = before.get(&k).copied().unwrap_or(0);
+            (k, n - was)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    (out, delta)
+}
+
+fn routes(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+}
+
+#[tokio::test]
+async fn requests_per_upsert_follow_what_the_write_state_knows() {
+    let env = Env::start().await;
+    let ext = "ringcentral:site:20";
+    let upsert = |name: &str, key: &'static str| {
+        env.client.upsert(&env.locks, Collection::Locations, ext, site(name), key, None)
+    };
+    // New: a POST at once, no lookup by external id.
+    let (out, calls) = requests_of(&env, upsert("A", "k1")).await;
+    let id = out.expect("create").id().to_string();
+    assert_eq!(calls, routes(&[("POST /locations", 1)]));
+    // Changed: a PATCH of the remembered id with the remembered version.
+    let (out, calls) = requests_of(&env, upsert("B", "k2")).await;
+    assert_eq!(out.expect("update"), UpsertOutcome::Updated { id: id.clone(), version: 2 });
+    assert_eq!(calls, routes(&[("PATCH /locations", 1)]));
+    // Unchanged: nothing.
+    let (out, calls) = requests_of(&env, upsert("B", "k3")).await;
+    assert_eq!(out.expect("unchanged"), UpsertOutcome::Unchanged { id: id.clone() });
+    assert_eq!(calls, routes(&[]));
+
+    // Someone else edited it since: 412, read it by id, patch again.
+    let edit = Map::from_iter([("city".to_string(), json!("Foster City"))]);
+    env.client.patch(Collection::Locations, &id, 2, &edit).await.expect("a foreign edit");
+    let (out, calls) = requests_of(&env, upsert("C", "k4")).await;
+    assert_eq!(out.expect("update"), UpsertOutcome::Updated { id: id.clone(), version: 4 });
+    assert_eq!(calls, routes(&[("GET /locations", 1), ("PATCH /locations", 2)]));
+    assert_eq!(count(&env.stats().await, "/responses/412"), 1);
+
+    // Our own tag moves the version too, and the state follows it: the next change is one PATCH.
+    assert_eq!(
+        env.client.tag(&env.locks, Collection::Locations, ext, "deleted").await.expect("tag"),
+        TagOutcome::Tagged { id: id.clone(), version: 5 }
+    );
+    let (out, calls) = requests_of(&env, upsert("D", "k5")).await;
+    assert_eq!(out.expect("update"), UpsertOutcome::Updated { id: id.clone(), version: 6 });
+    assert_eq!(calls, routes(&[("PATCH /locations", 1)]));
+
+    // A state written before versions were kept: read by id, then patch.
+    let key = state::state_key("test", Collection::Locations, ext);
+    let mut conn = env.redis.clone();
+    let _: i64 = redis::cmd("HDEL").arg(&key).arg("ver").query_async(&mut conn).await.expect("hdel");
+    let (out, calls) = requests_of(&env, upsert("E", "k6")).await;
+    assert_eq!(out.expect("update"), UpsertOutcome::Updated { id: id.clone(), version: 7 });
+    assert_eq!(calls, routes(&[("GET /locations", 1), ("PATCH /locations", 1)]));
+
+    // The state lost: the create meets the record (409), which is read and patched.
+    let _: i64 = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.expect("del");
+    let (out, calls) = requests_of(&env, upsert("F", "k7")).await;
+    assert_eq!(out.expect("update"), UpsertOutcome::Updated { id: id.clone(), version: 8 });
+    assert_eq!(calls, routes(&[("GET /locations", 1), ("PATCH /locations", 1), ("POST /locations", 1)]));
+
+    // Deleted in Snapshots by hand: the PATCH finds nothing (404) and the record is created again.
+    assert!(env.client.delete_by_id(Collection::Locations, &id).await.expect("delete by hand"));
+    let (out, calls) = requests_of(&env, upsert("G", "k8")).await;
+    let UpsertOutcome::Created { id: again } = out.expect("created again") else { panic!("expected Created") };
+    assert_ne!(again, id);
+    assert_eq!(calls, routes(&[("PATCH /locations", 1), ("POST /locations", 1)]));
+    let stats = env.stats().await;
+    assert_eq!(count(&stats, "/writes/by_collection/locations/creates"), 2, "{stats}");
+    assert_eq!(env.sandbox.snapshots_state().dump()["locations"].as_array().map(Vec::len), Some(1));
+}
+
+/// The error type of a caller whose create-only fields can fail for its own reasons.
+#[derive(Debug)]
+enum CallerError {
+    Snapshots(SnapshotsError),
+    Routing(&'static str),
+}
+
+impl From<SnapshotsError> for CallerError {
+    fn from(e: SnapshotsError) -> Self {
+        CallerError::Snapshots(e)
+    }
+}
+
+#[tokio::test]
+async fn create_only_fields_go_with_a_create_never_with_an_update() {
+    let env = Env::start().await;
+    let ext = "ringcentral:contact:21";
+    let lead = |name: &str| json!({"name": name}).as_object().cloned().unwrap_or_default();
+    let routed = &AtomicUsize::new(0);
+    let keys = &std::sync::Mutex::new(Vec::<Value>::new());
+    let upsert = |name: &str, owner: &'static str| {
+        let on_create = OnCreate {
+            idempotency_key: |body: &Map<String, Value>| {
+                keys.lock().unwrap_or_else(|e| e.into_inner()).push(Value::Object(body.clone()));
+                format!("create-{}", keys.lock().unwrap_or_else(|e| e.into_inner()).len())
+            },
+            fields: move || async move {
+                routed.fetch_add(1, AtomicOrdering::SeqCst);
+                Ok::<_, CallerError>(Map::from_iter([("owner".to_string(), json!(owner))]))
+            },
+        };
+        env.client.upsert_with(&env.locks, Collection::Leads, ext, lead(name), None, on_create)
+    };
+
+    // A new lead: the owner goes with the POST, and the key is made from that body.
+    let (out, calls) = requests_of(&env, upsert("Ann", "own_01")).await;
+    let id = out.expect("create").id().to_string();
+    assert_eq!(calls, routes(&[("POST /leads", 1)]));
+    assert_eq!(routed.load(AtomicOrdering::SeqCst), 1);
+    let seen = keys.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert_eq!(seen, vec![json!({"name": "Ann", "owner": "own_01", "external_id": ext})]);
+    let rec = env.client.get(Collection::Leads, &id).await.expect("get").expect("exists");
+    assert_eq!(rec.fields["owner"], "own_01");
+
+    // Reassigned in Snapshots; a change at the source keeps that owner and routes nothing.
+    let reassign = Map::from_iter([("owner".to_string(), json!("own_02"))]);
+    env.client.patch(Collection::Leads, &id, 1, &reassign).await.expect("reassign");
+    let out = upsert("Ann B", "own_03").await.expect("update");
+    assert_eq!(out, UpsertOutcome::Updated { id: id.clone(), version: 3 });
+    assert_eq!(routed.load(AtomicOrdering::SeqCst), 1, "no routing for an update");
+    let rec = env.client.get(Collection::Leads, &id).await.expect("get").expect("exists");
+    assert_eq!((&rec.fields["name"], &rec.fields["owner"]), (&json!("Ann B"), &json!("own_02")));
+
+    // The state lost: the create carries an owner, meets the lead (409) and becomes an
+    // update without it: the lead keeps its owner, and there is still one lead.
+    let mut conn = env.redis.clone();
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut conn).await.expect("flush");
+    let out = upsert("Ann C", "own_04").await.expect("409 → update");
+    assert_eq!(out, UpsertOutcome::Updated { id: id.clone(), version: 4 });
+    let rec = env.client.get(Collection::Leads, &id).await.expect("get").expect("exists");
+    assert_eq!((&rec.fields["name"], &rec.fields["owner"]), (&json!("Ann C"), &json!("own_02")));
+    assert_eq!(count(&env.stats().await, "/writes/by_collection/leads/creates"), 1);
+
+    // Create-only fields that fail: their error comes back as it is and nothing is sent.
+    let before = requests(&env.stats().await);
+    let on_create = OnCreate {
+        idempotency_key: |_: &Map<String, Value>| "never".to_string(),
+        fields: || async { Err::<Map<String, Value>, _>(CallerError::Routing("no owner today")) },
+    };
+    let err = env
+        .client
+        .upsert_with(&env.locks, Collection::Leads, "ringcentral:contact:22", lead("Bo"), None, on_create)
+        .await
+        .expect_err("routing failed");
+    assert!(matches!(err, CallerError::Routing("no owner today")), "{err:?}");
+    assert_eq!(requests(&env.stats().await), before, "nothing was sent");
+    // The client's own errors reach the caller through `From`.
+    let on_create = OnCreate {
+        idempotency_key: |_: &Map<String, Value>| "never".to_string(),
+        fields: || async { Ok::<_, CallerError>(Map::new()) },
+    };
+    let err = env.client.upsert_with(&env.locks, Collection::Leads, " ", lead("Cy"), None, on_create).await;
+    assert!(matches!(err, Err(CallerError::Snapshots(SnapshotsError::Invalid(_)))), "{err:?}");
 }

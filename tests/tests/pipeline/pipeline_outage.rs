@@ -39,7 +39,7 @@ async fn snapshots_down_longer_than_the_old_retry_budget_leaves_no_dead_job() {
         NewJob::new(SyncLocations::KIND.as_str(), SyncLocations { v: 1, trigger: Trigger::Manual }.encode()),
         NewJob::new(
             SyncContacts::KIND.as_str(),
-            SyncContacts { v: 1, trigger: Trigger::Manual, extension_id: None }.encode(),
+            SyncContacts { v: 1, trigger: Trigger::Manual, extension_id: None, extension_site: None }.encode(),
         ),
     ] {
         sys.queue.enqueue(job).await.expect("enqueue a sync");

@@ -3,8 +3,10 @@
 //!
 //! Without an extension in the payload the job fans out one `sync_contacts` job per user
 //! extension (each address-book sync is a Heavy call; separate jobs let a 429 retry only the
-//! extension it hit). With one, it runs ISync from the stored token (FSync the first time, or
-//! when the token is rejected), enqueues an `upsert_contact` per changed contact (deleted
+//! extension it hit), each carrying the extension's site from the listing, so it need not
+//! read the extension (a payload naming an extension without its site reads it). With one,
+//! it runs ISync from the stored token (FSync the first time, or when the token is
+//! rejected), enqueues an `upsert_contact` per changed contact (deleted
 //! ones included: that handler applies the configured action) with the unique key
 //! `contact:<id>:<content hash>`, and only then commits the new sync token. A crash between
 //! the two replays the same changes next time; the unique keys and idempotent upserts make
@@ -12,7 +14,7 @@
 //! after a 429), the client sends nothing and the job snoozes until a permit is due: waiting
 //! for the rate limit spends no attempt.
 
-use snapsync::jobs::{JobKind, Payload, SyncContacts, UpsertContact, PAYLOAD_VERSION};
+use snapsync::jobs::{ExtensionSite, JobKind, Payload, SyncContacts, UpsertContact, PAYLOAD_VERSION};
 use snapsync_queue::NewJob;
 
 use super::context::Context;
@@ -24,7 +26,7 @@ use snapsync_queue::JobMeta;
 pub async fn run(ctx: &Context, payload: SyncContacts, job: &JobMeta) -> Result<(), JobError> {
     match &payload.extension_id {
         None => fan_out_extensions(ctx, &payload, job).await,
-        Some(ext) => sync_extension(ctx, ext).await,
+        Some(ext) => sync_extension(ctx, ext, payload.extension_site.as_ref()).await,
     }
 }
 
@@ -41,6 +43,8 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
                 v: PAYLOAD_VERSION,
                 trigger: payload.trigger.clone(),
                 extension_id: Some(ext.id.clone()),
+                // The listing's record names the site: the extension's sync need not read it.
+                extension_site: Some(ExtensionSite { id: ext.site.as_ref().and_then(|s| s.id.clone()) }),
             };
             // Keyed by this job, so a retry of the fan-out does not enqueue twice, while the
             // next scheduled run does enqueue again.
@@ -54,10 +58,15 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
     Ok(())
 }
 
-async fn sync_extension(ctx: &Context, ext: &str) -> Result<(), JobError> {
+async fn sync_extension(ctx: &Context, ext: &str, listed_site: Option<&ExtensionSite>) -> Result<(), JobError> {
     let name = format!("extension {ext}");
-    let extension = ctx.rc.extension(ext).await.map_err(|e| job_error(&name, &e.into()))?;
-    let site_id = extension.site.as_ref().and_then(|s| s.id.clone());
+    let site_id = match listed_site {
+        Some(site) => site.id.clone(),
+        None => {
+            let extension = ctx.rc.extension(ext).await.map_err(|e| job_error(&name, &e.into()))?;
+            extension.site.as_ref().and_then(|s| s.id.clone())
+        }
+    };
     // A used-up Heavy budget (or one paused after a 429, for every process) is a snooze:
     // the client did not send the call, and the job comes back when a permit is due.
     let changes = ctx.rc.sync_contacts(ext).await.map_err(|e| job_error(&name, &e.into()))?;

@@ -4,8 +4,11 @@
 //! - Duplicates by email: the first contact synced with an email owns the lead
 //!   (`claim_lead_email`); a later one with the same email makes no lead and the job
 //!   records "duplicate of contact N".
-//! - Owner: a lead that exists keeps its owner; a new lead gets one from the routing rules
-//!   (rule → owner or team round-robin, else the fallback team), with the decision logged.
+//! - Owner: sent only when the lead is created (`OnCreate`), so a lead that exists keeps
+//!   its owner; a new lead gets one from the routing rules (rule → owner or team
+//!   round-robin, else the fallback team), with the decision logged. The lead is not read
+//!   first: the upsert's write state or its create's 409 tells whether it exists (a new
+//!   lead costs one `POST`, plus the owners list once a minute; a changed one a `PATCH`).
 //! - A contact deleted at the source gets the configured action (tag `deleted`; Snapshots
 //!   cannot delete leads) and gives up its email claim so the next contact can take over.
 //! - `location_id`: the location of the owning extension's site, once `sync_locations` wrote it.
@@ -15,10 +18,10 @@
 //!   so a voicemail from that number finds the lead and its owner.
 
 use redis::AsyncCommands;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use snapsync::jobs::UpsertContact;
 use snapsync::mapping::{claim_lead_email, release_lead_email, EmailClaim, Resource};
-use snapsync::snapshots::{state, Collection, SourceVersion};
+use snapsync::snapshots::{state, Collection, OnCreate, SourceVersion};
 
 use super::context::Context;
 use super::deletions;
@@ -88,28 +91,28 @@ async fn upsert(
     if let Some(email) = &email {
         let _: () = conn.set(contact_email_key(ctx, id), email).await?;
     }
-    let existing = ctx.snapshots.find_by_external_id(Collection::Leads, &mapped.external_id).await?;
-    let kept = existing.as_ref().and_then(|r| r.fields.get("owner")).and_then(Value::as_str).map(str::to_owned);
-    let owner = match kept {
-        Some(owner) => owner,
-        None => {
-            let owners = ctx.owners().await?;
-            let routed = ctx.router.route(contact, payload.site_id.as_deref(), &owners).await?;
-            tracing::info!(contact_id = %id, owner = %routed.owner, rule = %routed.rule, reason = %routed.reason, "lead routed");
-            routed.owner
-        }
-    };
-    record.insert("owner".into(), Value::String(owner));
     if let Some(location_id) = site_location(ctx, payload.site_id.as_deref()).await? {
         record.insert("location_id".into(), Value::String(location_id));
     }
     let phone = record.get("phone").and_then(Value::as_str).map(str::to_owned);
-    let key = super::idempotency_key(job, &mapped.external_id, &record);
+    // The owner is sent only when the lead is created (an existing lead keeps its own), so
+    // it is routed only then: no read of the lead to learn whether it exists.
+    let on_create = OnCreate {
+        idempotency_key: |body: &Map<String, Value>| super::idempotency_key(job, &mapped.external_id, body),
+        fields: || async {
+            let owners = ctx.owners().await?;
+            let routed = ctx.router.route(contact, payload.site_id.as_deref(), &owners).await?;
+            tracing::info!(contact_id = %id, owner = %routed.owner, rule = %routed.rule, reason = %routed.reason, "new lead routed");
+            Ok::<_, HandlerError>(Map::from_iter([("owner".to_string(), Value::String(routed.owner))]))
+        },
+    };
     // An older read of the contact than the one last written is skipped (`Stale`): a job
     // delayed behind a newer one (a retry, a crashed worker's job) cannot undo its change.
     let version = payload.read_at.as_deref().and_then(SourceVersion::from_timestamp);
-    let outcome =
-        ctx.snapshots.upsert(&job.locks, Collection::Leads, &mapped.external_id, record, &key, version).await?;
+    let outcome = ctx
+        .snapshots
+        .upsert_with(&job.locks, Collection::Leads, &mapped.external_id, record, version, on_create)
+        .await?;
     if let Some(phone) = phone {
         let _: () = conn.set(phone_key(ctx, &phone), &mapped.external_id).await?;
     }

@@ -1,6 +1,9 @@
 //! `voicemail_follow_up`: a voicemail → a Snapshots follow-up activity, due a day after the
 //! call, for the owner of the caller's lead.
 //!
+//! The message is the one the notification carried (the producer puts the event's body, the
+//! message-store record, in the payload); only a payload without it reads `message-store`.
+//!
 //! The lead is found by the caller's number (E.164) through the phone index that
 //! `upsert_contact` keeps; its current owner gets the follow-up and the activity names the
 //! lead. A caller with no lead gets an owner from the routing rules (as a new lead would,
@@ -11,6 +14,7 @@ use redis::AsyncCommands;
 use serde_json::{json, Value};
 use snapsync::mapping::phone::to_e164;
 use snapsync::mapping::Resource;
+use snapsync::ringcentral::types::Message;
 use snapsync::snapshots::{Collection, Record};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -32,7 +36,10 @@ pub async fn run(ctx: &Context, payload: VoicemailFollowUp, job: &JobMeta) -> Re
 }
 
 async fn follow_up(ctx: &Context, payload: &VoicemailFollowUp, job: &JobMeta) -> Result<(), HandlerError> {
-    let message = ctx.rc.message(&payload.extension_id, &payload.message_id).await?;
+    let message = match carried_message(payload) {
+        Some(message) => message,
+        None => ctx.rc.message(&payload.extension_id, &payload.message_id).await?,
+    };
     let mut source = to_json(&message);
     if let Value::Object(m) = &mut source {
         m.insert("extensionId".into(), Value::String(payload.extension_id.clone()));
@@ -73,6 +80,23 @@ async fn follow_up(ctx: &Context, payload: &VoicemailFollowUp, job: &JobMeta) ->
     let outcome = ctx.snapshots.create_activity(&mapped.external_id, record, &key).await?;
     tracing::info!(message_id = %payload.message_id, lead = lead.is_some(), outcome = ?outcome, "follow-up recorded");
     Ok(())
+}
+
+/// The message the payload carries (the notification's body), when it reads as the message
+/// `message_id`; else `None` and it is read from the message store.
+fn carried_message(payload: &VoicemailFollowUp) -> Option<Message> {
+    let value = payload.message.clone()?;
+    match serde_json::from_value::<Message>(value) {
+        Ok(m) if m.id == payload.message_id => Some(m),
+        Ok(m) => {
+            tracing::warn!(message_id = %payload.message_id, carried = %m.id, "the payload carries another message; reading it");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(message_id = %payload.message_id, error = %e, "the carried message does not read as one; reading it");
+            None
+        }
+    }
 }
 
 async fn lead_by_phone(ctx: &Context, phone: &str) -> Result<Option<Record>, HandlerError> {

@@ -1,0 +1,153 @@
+//! What one lead costs in Snapshots requests, counted at the stand-in (`/sandbox/stats`,
+//! every API request by method and collection): a new lead at most two (its `POST`, and the
+//! owners list routing reads, cached for a minute), a changed one at most two (a `PATCH` by
+//! the id and version the write state remembers), an unchanged one none. And RingCentral
+//! is not asked again for what a job's payload carries (an extension's site from the
+//! fan-out's listing, a voicemail's message from its notification).
+
+use std::collections::BTreeMap;
+
+use crate::support::{find, Pipeline, ADMIN_EXT, WAIT};
+use reqwest::Method;
+use serde_json::{json, Value};
+use snapsync_queue::JobState;
+use snapsync_testkit::wait_until_async;
+
+/// Every API request the Snapshots stand-in counted so far, by `"METHOD /collection"`.
+async fn requests(p: &Pipeline) -> BTreeMap<String, u64> {
+    let stats = p.get(&format!("{}/sandbox/stats", p.sandbox.snapshots_url())).await;
+    let counts = stats["requests"].as_object().cloned().unwrap_or_default();
+    counts.into_iter().map(|(k, v)| (k, v.as_u64().unwrap_or(0))).collect()
+}
+
+/// Runs one `upsert_contact` job carrying `contact` (read at `read_at`) to its end and
+/// returns the Snapshots requests it made, by route, and their sum.
+async fn upsert(p: &Pipeline, contact: &Value, read_at: &str) -> (BTreeMap<String, u64>, u64) {
+    let before = requests(p).await;
+    let payload = json!({
+        "v": 1,
+        "extension_id": ADMIN_EXT,
+        "contact_id": contact["id"],
+        "contact": contact,
+        "site_id": "400000201",
+        "read_at": read_at,
+    });
+    let job = p.enqueue("upsert_contact", payload).await;
+    let done = p.finished(&job).await;
+    assert_eq!(done.summary.state, JobState::Done, "{:?}", done.summary.last_error);
+    let after = requests(p).await;
+    let delta: BTreeMap<String, u64> = after
+        .iter()
+        .map(|(k, n)| (k.clone(), n - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let total = delta.values().sum();
+    (delta, total)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_lead_costs_at_most_two_snapshots_requests_a_changed_one_two_an_unchanged_one_none() {
+    let p = Pipeline::start("calls", "tag").await;
+    let mut contact = json!({
+        "id": "700000001",
+        "firstName": "Ida",
+        "lastName": "Calls",
+        "company": "Acme Corp",
+        "email": "ida.calls@acme.example.com",
+        "businessPhone": "(212) 555-0142",
+    });
+
+    // New: the owners list (cold cache) and the create; no lookup by external id first.
+    let (new, n) = upsert(&p, &contact, "2026-03-01T10:00:00.000Z").await;
+    assert!(n <= 2, "a new lead cost {n} Snapshots requests: {new:?}");
+    let records = p.records().await;
+    let lead = find(&records, "leads", "contact_id", "700000001");
+    assert_eq!(lead.len(), 1, "one lead");
+    assert_eq!(lead[0]["owner"], "own_01", "a new lead is routed (Acme Corp → own_01): {}", lead[0]);
+    assert_eq!(lead[0]["last_name"], "Calls");
+
+    // Changed at the source: one PATCH of the remembered id, with the remembered version.
+    contact["lastName"] = json!("Calls-Again");
+    let (changed, n) = upsert(&p, &contact, "2026-03-01T11:00:00.000Z").await;
+    assert!(n <= 2, "a changed lead cost {n} Snapshots requests: {changed:?}");
+    let records = p.records().await;
+    let lead = find(&records, "leads", "contact_id", "700000001");
+    assert_eq!(lead[0]["last_name"], "Calls-Again", "{}", lead[0]);
+    assert_eq!(lead[0]["version"], 2, "{}", lead[0]);
+    assert_eq!(lead[0]["owner"], "own_01", "the update keeps the owner: {}", lead[0]);
+
+    // Read again, same content: the content hash matches, nothing is sent.
+    let (unchanged, n) = upsert(&p, &contact, "2026-03-01T12:00:00.000Z").await;
+    assert_eq!(n, 0, "an unchanged lead cost {n} Snapshots requests: {unchanged:?}");
+    eprintln!("snapshots requests per lead: new {new:?}, changed {changed:?}, unchanged {unchanged:?}");
+    p.stop().await;
+}
+
+/// How often RingCentral's stand-in saw a request matching `route`: a fault rule that does
+/// nothing but count (its `hits`).
+async fn count_rc(p: &Pipeline, route: &str) {
+    p.rc(Method::POST, "/sandbox/faults", Some(json!({ "route": route }))).await;
+}
+
+async fn rc_hits(p: &Pipeline, route: &str) -> u64 {
+    let faults = p.rc(Method::GET, "/sandbox/faults", None).await;
+    let rules = faults["rules"].as_array().cloned().unwrap_or_default();
+    rules.iter().filter(|r| r["rule"]["route"] == route).filter_map(|r| r["hits"].as_u64()).sum()
+}
+
+/// Waits until no job is left to run, snoozed ones included (a per-extension sync snoozes
+/// while RingCentral's Heavy group is paused after a 429).
+async fn drain(p: &Pipeline) {
+    wait_until_async("every job to finish", WAIT, || async {
+        let c = p.queue.counts().await.ok()?;
+        let t = &c.totals;
+        (c.ready() == 0 && t.scheduled == 0 && t.snoozed == 0 && t.running == 0).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jobs_do_not_read_from_ringcentral_what_their_payload_carries() {
+    let p = Pipeline::start("rcreads", "tag").await;
+    const EXTENSION: &str = "GET /restapi/v1.0/account/*/extension/*";
+    const MESSAGE: &str = "GET /restapi/v1.0/account/*/extension/*/message-store/*";
+    count_rc(&p, EXTENSION).await;
+    count_rc(&p, MESSAGE).await;
+
+    // The fan-out's listing names each extension's site: the per-extension syncs read no extension.
+    p.enqueue("sync_contacts", json!({"v": 1, "trigger": {"type": "manual"}})).await;
+    drain(&p).await;
+    assert_eq!(p.dead().await, Vec::<String>::new());
+    let leads = p.records().await["leads"].as_array().map_or(0, Vec::len);
+    assert!(leads > 0, "the fan-out synced contacts");
+    assert_eq!(rc_hits(&p, EXTENSION).await, 0, "an extension was read again after the fan-out listed it");
+    // A sync_contacts payload naming an extension without its site still reads it.
+    let job =
+        p.enqueue("sync_contacts", json!({"v": 1, "trigger": {"type": "manual"}, "extension_id": ADMIN_EXT})).await;
+    assert_eq!(p.finished(&job).await.summary.state, JobState::Done);
+    assert_eq!(rc_hits(&p, EXTENSION).await, 1);
+
+    // A voicemail notification's body is the message: a payload carrying it reads nothing.
+    let message = p
+        .rc(
+            Method::POST,
+            "/sandbox/voicemail",
+            Some(json!({"extensionId": ADMIN_EXT, "from": {"phoneNumber": "+12125550188"}})),
+        )
+        .await;
+    let id = match &message["id"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let payload = json!({"v": 1, "uuid": format!("u-{id}"), "account_id": null, "extension_id": ADMIN_EXT,
+                         "message_id": id, "message": message});
+    let job = p.enqueue("voicemail_follow_up", payload).await;
+    let done = p.finished(&job).await;
+    assert_eq!(done.summary.state, JobState::Done, "{:?}", done.summary.last_error);
+    assert_eq!(rc_hits(&p, MESSAGE).await, 0, "the carried message was read again");
+    let records = p.records().await;
+    let activity = find(&records, "activities", "external_id", &format!("ringcentral:voicemail:{id}"));
+    assert_eq!(activity.len(), 1);
+    assert_eq!(activity[0]["details"]["from_phone"], "+12125550188", "{}", activity[0]);
+    p.stop().await;
+}
