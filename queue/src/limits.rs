@@ -98,6 +98,13 @@ impl Default for LimiterOptions {
     }
 }
 
+/// A permit taken: hand it back to [`Limiter::settle`] with the answer's headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Permit {
+    /// The permit's entry in the budget's log (0 = none: no budgets attached).
+    entry: i64,
+}
+
 /// Why no permit was handed out.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LimitError {
@@ -212,7 +219,7 @@ impl Limiter {
     /// One permit of `budget` for the running task's class ([`current_class`]): at once when
     /// the budget has one, after a wait of at most the class's `max_wait`, else
     /// [`LimitError::Wait`] with how long is left.
-    pub async fn acquire(&self, budget: &Budget) -> Result<(), LimitError> {
+    pub async fn acquire(&self, budget: &Budget) -> Result<Permit, LimitError> {
         let class = current_class();
         let urgent = class == Class::Urgent;
         let max_wait = if urgent { self.inner.options.max_wait_urgent } else { self.inner.options.max_wait_bulk };
@@ -250,7 +257,7 @@ impl Limiter {
             let (log, meta) = keys(&self.inner.prefix, &budget.name);
             let margin = self.margin(budget.window);
             let mut conn = self.inner.conn.clone();
-            let reply: redis::RedisResult<(i64, i64, i64, i64)> = TAKE
+            let reply: redis::RedisResult<(i64, i64, i64, i64, i64)> = TAKE
                 .key(&log)
                 .key(&meta)
                 .arg(budget.limit)
@@ -260,11 +267,11 @@ impl Limiter {
                 .arg(if urgent { "1" } else { "0" })
                 .invoke_async(&mut conn)
                 .await;
-            let (granted, wait_ms, limit, used) =
+            let (granted, wait_ms, limit, used, entry) =
                 reply.map_err(|source| LimitError::Redis { budget: budget.name.clone(), source })?;
             self.follow_limit(budget, &local, limit);
             if granted == 1 {
-                return Ok(());
+                return Ok(Permit { entry });
             }
             let wait = Duration::from_millis(wait_ms.max(1) as u64);
             let paused = used < 0;
@@ -323,7 +330,21 @@ impl Limiter {
         remaining: Option<u32>,
         window: Option<Duration>,
     ) -> Result<(), LimitError> {
-        if limit.is_none() && window.is_none() {
+        self.settle(budget, Permit::default(), limit, remaining, window).await
+    }
+
+    /// The answer to the call `permit` was taken for came back (whatever it said): the permit
+    /// counts from now (the server counted the call no later than it answered), and the
+    /// budget follows the answer's headers as in [`Limiter::observe`].
+    pub async fn settle(
+        &self,
+        budget: &Budget,
+        permit: Permit,
+        limit: Option<u32>,
+        remaining: Option<u32>,
+        window: Option<Duration>,
+    ) -> Result<(), LimitError> {
+        if limit.is_none() && window.is_none() && permit.entry == 0 {
             return Ok(());
         }
         let (log, meta) = keys(&self.inner.prefix, &budget.name);
@@ -337,6 +358,7 @@ impl Limiter {
             .arg(opt(window.map(ms)))
             .arg(ms(budget.window))
             .arg(ms(self.margin(budget.window)))
+            .arg(if permit.entry > 0 { permit.entry.to_string() } else { String::new() })
             .invoke_async(&mut conn)
             .await
             .map_err(|source| LimitError::Redis { budget: budget.name.clone(), source })?;

@@ -18,7 +18,7 @@ fn options() -> LimiterOptions {
 }
 
 async fn take(limiter: &Limiter, budget: &Budget, class: Class) -> Result<(), LimitError> {
-    with_class(class, limiter.acquire(budget)).await
+    with_class(class, limiter.acquire(budget)).await.map(|_| ())
 }
 
 fn waited(r: Result<(), LimitError>) -> (Duration, bool) {
@@ -111,4 +111,27 @@ async fn a_short_wait_is_sat_through_and_a_long_one_handed_back() {
     let (wait, _) = waited(take(&hasty, &slow, Class::Urgent).await);
     assert!(wait > Duration::from_secs(55), "{wait:?}");
     assert!(before.elapsed() < Duration::from_secs(30), "a long wait must be handed back, not sat through");
+}
+
+#[tokio::test]
+async fn a_permit_counts_from_its_answer_so_a_slow_request_never_frees_its_slot_early() {
+    let redis = RedisServer::start();
+    let q = queue(&redis, "limits-settle").await;
+    let limiter = q.limiter(options());
+    let budget = Budget::new("api:group:cred", 1, Duration::from_secs(1));
+    let granted = Instant::now();
+    let permit = with_class(Class::Urgent, limiter.acquire(&budget)).await.expect("the permit");
+    // The request takes 600 ms to come back; its permit then counts from the answer, so it
+    // is still in the window at 1.2 s, when a permit counted from the grant would have gone.
+    snapsync_testkit::poll_until_async(Duration::from_secs(5), || async {
+        (granted.elapsed() >= Duration::from_millis(600)).then_some(())
+    })
+    .await;
+    limiter.settle(&budget, permit, None, None, None).await.expect("settle");
+    snapsync_testkit::poll_until_async(Duration::from_secs(5), || async {
+        (granted.elapsed() >= Duration::from_millis(1_200)).then_some(())
+    })
+    .await;
+    let (wait, _) = waited(take(&limiter, &budget, Class::Urgent).await);
+    assert!(wait > Duration::from_millis(100), "the slot frees a window after the answer: {wait:?}");
 }

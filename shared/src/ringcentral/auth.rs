@@ -126,22 +126,29 @@ impl RingCentral {
         let inner = &self.inner;
         let form = [("grant_type", grant), (secret_field, secret.expose_secret())];
         let url = inner.url(TOKEN_PATH)?;
-        self.permit("auth", "POST", TOKEN_PATH).await?;
+        let permit = self.permit("auth", "POST", TOKEN_PATH).await?;
         let issued_ms = now_ms();
-        let response = inner
+        let sent = inner
             .http
             .post(url)
             .basic_auth(&inner.client_id, Some(inner.client_secret.expose_secret()))
             .form(&form)
             .send()
-            .await
-            .map_err(|e| RcError::from_reqwest("POST", TOKEN_PATH, e))?;
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                self.settle("auth", permit, None).await;
+                return Err(RcError::from_reqwest("POST", TOKEN_PATH, e));
+            }
+        };
         let status = response.status();
         let headers = response.headers().clone();
-        if let Some(rate) = RateInfo::from_headers(&headers) {
-            self.observe(&rate);
-            self.learn(&rate).await;
+        let rate = RateInfo::from_headers(&headers);
+        if let Some(rate) = &rate {
+            self.observe(rate);
         }
+        self.settle("auth", permit, rate.as_ref()).await;
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let wait = rate_info::retry_after(&headers).unwrap_or(super::error::DEFAULT_RETRY_AFTER);
             self.pause_group("auth", RateInfo::from_headers(&headers).as_ref(), wait).await;

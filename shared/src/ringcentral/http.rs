@@ -96,15 +96,21 @@ impl RingCentral {
             req = req.json(body);
         }
         let group = super::limits::usage_group(&call.method, &path);
-        self.permit(group, method, &path).await?;
-        let response = req.send().await.map_err(|e| RcError::from_reqwest(method, &path, e))?;
+        let permit = self.permit(group, method, &path).await?;
+        let response = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.settle(group, permit, None).await;
+                return Err(RcError::from_reqwest(method, &path, e));
+            }
+        };
         let status = response.status();
         let headers = response.headers().clone();
         let rate = RateInfo::from_headers(&headers);
         if let Some(r) = &rate {
             self.observe(r);
-            self.learn(r).await;
         }
+        self.settle(group, permit, rate.as_ref()).await;
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let wait = rate_info::retry_after(&headers).unwrap_or(super::error::DEFAULT_RETRY_AFTER);
             self.pause_group(group, rate.as_ref(), wait).await;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use snapsync_queue::{Budget, Limiter};
+use snapsync_queue::{Budget, Limiter, Permit};
 
 use super::error::RcError;
 use super::rate_info::RateInfo;
@@ -104,9 +104,9 @@ impl RingCentral {
     }
 
     /// A permit of `group`'s budget for one call (none needed without budgets attached).
-    pub(crate) async fn permit(&self, group: &str, method: &'static str, path: &str) -> Result<(), RcError> {
-        let Some(limits) = &self.limits else { return Ok(()) };
-        let Some(budget) = limits.budget(group) else { return Ok(()) };
+    pub(crate) async fn permit(&self, group: &str, method: &'static str, path: &str) -> Result<Permit, RcError> {
+        let Some(limits) = &self.limits else { return Ok(Permit::default()) };
+        let Some(budget) = limits.budget(group) else { return Ok(Permit::default()) };
         limits.limiter.acquire(budget).await.map_err(|source| RcError::Throttled {
             method,
             path: path.to_owned(),
@@ -115,13 +115,26 @@ impl RingCentral {
         })
     }
 
-    /// An answer's headers: the budget of the group they name follows them.
-    pub(crate) async fn learn(&self, rate: &RateInfo) {
+    /// The call `permit` was taken for got an answer (or failed on the way): the permit
+    /// counts from now, and the budget of the group the headers name follows them.
+    pub(crate) async fn settle(&self, group: &str, permit: Permit, rate: Option<&RateInfo>) {
         let Some(limits) = &self.limits else { return };
-        let Some(budget) = limits.budget(&rate.group) else { return };
-        let window = (!rate.window.is_zero()).then_some(rate.window);
-        if let Err(e) = limits.limiter.observe(budget, Some(rate.limit), Some(rate.remaining), window).await {
-            tracing::warn!(error = %e, "could not record ringcentral's rate-limit headers");
+        let own = limits.budget(group);
+        let named = rate.and_then(|r| limits.budget(&r.group));
+        let headers = rate.map(|r| (Some(r.limit), Some(r.remaining), (!r.window.is_zero()).then_some(r.window)));
+        let (limit, remaining, window) = headers.unwrap_or((None, None, None));
+        let result = match (own, named) {
+            (Some(own), Some(named)) if own.name != named.name => {
+                let first = limits.limiter.settle(own, permit, None, None, None).await;
+                first.and(limits.limiter.observe(named, limit, remaining, window).await)
+            }
+            (Some(budget), _) | (None, Some(budget)) => {
+                limits.limiter.settle(budget, permit, limit, remaining, window).await
+            }
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record a ringcentral answer in its rate-limit budget");
         }
     }
 

@@ -7,7 +7,7 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
-use snapsync_queue::{Budget, Limiter, RedisConn};
+use snapsync_queue::{Budget, Limiter, Permit, RedisConn};
 
 use super::error::{ApiError, SnapshotsError};
 use super::types::{ActivityOutcome, Collection, Owner, Record};
@@ -103,13 +103,23 @@ impl SnapshotsClient {
         if let Some(body) = body {
             req = req.json(body);
         }
-        if let Some((limiter, budget)) = &self.limits {
-            limiter.acquire(budget).await.map_err(|source| SnapshotsError::Throttled { op: op.clone(), source })?;
-        }
-        let resp = req.send().await.map_err(|source| SnapshotsError::Transport { op: op.clone(), source })?;
+        let permit = match &self.limits {
+            Some((limiter, budget)) => limiter
+                .acquire(budget)
+                .await
+                .map_err(|source| SnapshotsError::Throttled { op: op.clone(), source })?,
+            None => Permit::default(),
+        };
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(source) => {
+                self.follow_headers(permit, None, &HeaderMap::new()).await;
+                return Err(SnapshotsError::Transport { op: op.clone(), source });
+            }
+        };
         let status = resp.status();
         let headers = resp.headers().clone();
-        self.follow_headers(status, &headers).await;
+        self.follow_headers(permit, Some(status), &headers).await;
         let body = resp.bytes().await.map_err(|source| SnapshotsError::Transport { op: op.clone(), source })?.to_vec();
         if status.is_success() {
             Ok(Answer { body })
@@ -120,15 +130,16 @@ impl SnapshotsClient {
 
     /// The budget follows the answer's `X-RateLimit-Limit`/`-Remaining`; a 429 pauses it for its
     /// `Retry-After` (else until the window's `X-RateLimit-Reset`).
-    async fn follow_headers(&self, status: StatusCode, headers: &HeaderMap) {
+    async fn follow_headers(&self, permit: Permit, status: Option<StatusCode>, headers: &HeaderMap) {
         let Some((limiter, budget)) = &self.limits else { return };
         let num = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         let limit = num("x-ratelimit-limit").and_then(|v| u32::try_from(v).ok());
         let remaining = num("x-ratelimit-remaining").and_then(|v| u32::try_from(v).ok());
-        if let Err(e) = limiter.observe(budget, limit, remaining, None).await {
+        // The permit counts from the answer (see `Limiter::settle`).
+        if let Err(e) = limiter.settle(budget, permit, limit, remaining, None).await {
             tracing::warn!(error = %e, "could not record snapshots' rate-limit headers");
         }
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if status == Some(StatusCode::TOO_MANY_REQUESTS) {
             let wait = num("retry-after").or(num("x-ratelimit-reset")).map_or(budget.window, Duration::from_secs);
             if let Err(e) = limiter.pause(budget, wait).await {
                 tracing::warn!(error = %e, "could not pause the snapshots budget");

@@ -15,7 +15,7 @@ use snapsync_demo::binaries::{self, PRODUCER, WORKER};
 use snapsync_demo::process::Proc;
 use snapsync_queue::{Queue, StateCounts};
 use snapsync_sandbox::{RcLimits, Sandbox, SandboxConfig};
-use snapsync_testkit::{free_port, wait_until, wait_until_async, RedisServer};
+use snapsync_testkit::{free_port, poll_until_async, wait_until, wait_until_async, RedisServer};
 
 pub const WAIT: Duration = Duration::from_secs(40);
 pub const TOKEN: &str = "pipeline-verification-token";
@@ -186,6 +186,18 @@ deleted_contact_action = "{deleted}"
             cmd.env("SNAPSYNC__HTTP__BIND", format!("127.0.0.1:{bind}"));
             sys.spawn(&format!("serve-{i}"), cmd);
             sys.wait_ready(bind).await;
+        }
+        if opts.producers > 0 {
+            // Events reach snapsync only once its webhook subscription exists: a test that
+            // makes one earlier would wait for a delivery that never comes.
+            let subscribed = poll_until_async(WAIT, || async {
+                let subs = sys.sandbox.rc_state().subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+                (!subs.by_id.is_empty()).then_some(())
+            })
+            .await;
+            if subscribed.is_none() {
+                panic!("snapsync serve made no webhook subscription within {WAIT:?}; logs:\n{}", sys.logs());
+            }
         }
         for i in 0..opts.workers {
             sys.spawn_worker(&format!("worker-{i}"));
