@@ -31,10 +31,19 @@ if limit and remaining then
   local server_used = limit - remaining
   if server_used > used then
     added = server_used - used
-    for _ = 1, added do
-      local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-      redis.call('ZADD', KEYS[1], now, seq)
+    -- One ZADD per thousand entries (Lua's unpack has a bound).
+    local last = redis.call('HINCRBY', KEYS[2], 'seq', added)
+    local first = last - added + 1
+    local batch = {}
+    for seq = first, last do
+      batch[#batch + 1] = now
+      batch[#batch + 1] = seq
+      if #batch >= 2000 then
+        redis.call('ZADD', KEYS[1], unpack(batch))
+        batch = {}
+      end
     end
+    if #batch > 0 then redis.call('ZADD', KEYS[1], unpack(batch)) end
     redis.call('PEXPIRE', KEYS[1], span)
     redis.call('HINCRBY', KEYS[2], 'synced', added)
   end

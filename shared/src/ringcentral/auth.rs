@@ -138,7 +138,7 @@ impl RingCentral {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                self.settle("auth", permit, None).await;
+                self.settle("auth", permit, None, false).await;
                 return Err(RcError::from_reqwest("POST", TOKEN_PATH, e));
             }
         };
@@ -148,7 +148,7 @@ impl RingCentral {
         if let Some(rate) = &rate {
             self.observe(rate);
         }
-        self.settle("auth", permit, rate.as_ref()).await;
+        self.settle("auth", permit, rate.as_ref(), status.is_success()).await;
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let wait = rate_info::retry_after(&headers).unwrap_or(super::error::DEFAULT_RETRY_AFTER);
             self.pause_group("auth", RateInfo::from_headers(&headers).as_ref(), wait).await;

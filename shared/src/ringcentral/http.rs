@@ -100,7 +100,7 @@ impl RingCentral {
         let response = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                self.settle(group, permit, None).await;
+                self.settle(group, permit, None, false).await;
                 return Err(RcError::from_reqwest(method, &path, e));
             }
         };
@@ -110,7 +110,7 @@ impl RingCentral {
         if let Some(r) = &rate {
             self.observe(r);
         }
-        self.settle(group, permit, rate.as_ref()).await;
+        self.settle(group, permit, rate.as_ref(), status.is_success()).await;
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let wait = rate_info::retry_after(&headers).unwrap_or(super::error::DEFAULT_RETRY_AFTER);
             self.pause_group(group, rate.as_ref(), wait).await;

@@ -116,12 +116,14 @@ impl RingCentral {
     }
 
     /// The call `permit` was taken for got an answer (or failed on the way): the permit
-    /// counts from now, and the budget of the group the headers name follows them.
-    pub(crate) async fn settle(&self, group: &str, permit: Permit, rate: Option<&RateInfo>) {
+    /// counts from now, and the budget of the group the headers name follows them. Only a
+    /// successful answer's `Remaining` is trusted as a count; an error's (a 429 says 0) is not.
+    pub(crate) async fn settle(&self, group: &str, permit: Permit, rate: Option<&RateInfo>, ok: bool) {
         let Some(limits) = &self.limits else { return };
         let own = limits.budget(group);
         let named = rate.and_then(|r| limits.budget(&r.group));
-        let headers = rate.map(|r| (Some(r.limit), Some(r.remaining), (!r.window.is_zero()).then_some(r.window)));
+        let headers =
+            rate.map(|r| (Some(r.limit), ok.then_some(r.remaining), (!r.window.is_zero()).then_some(r.window)));
         let (limit, remaining, window) = headers.unwrap_or((None, None, None));
         let result = match (own, named) {
             (Some(own), Some(named)) if own.name != named.name => {

@@ -134,7 +134,9 @@ impl SnapshotsClient {
         let Some((limiter, budget)) = &self.limits else { return };
         let num = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         let limit = num("x-ratelimit-limit").and_then(|v| u32::try_from(v).ok());
-        let remaining = num("x-ratelimit-remaining").and_then(|v| u32::try_from(v).ok());
+        // Only a successful answer's count is trusted (an injected or proxied error may say 0).
+        let ok = status.is_some_and(|s| s.is_success());
+        let remaining = num("x-ratelimit-remaining").and_then(|v| u32::try_from(v).ok()).filter(|_| ok);
         // The permit counts from the answer (see `Limiter::settle`).
         if let Err(e) = limiter.settle(budget, permit, limit, remaining, None).await {
             tracing::warn!(error = %e, "could not record snapshots' rate-limit headers");
