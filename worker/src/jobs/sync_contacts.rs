@@ -36,8 +36,40 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
         .extensions(&[("type", "User".to_string())])
         .await
         .map_err(|e| job_error("listing user extensions", &e.into()))?;
-    let jobs: Vec<NewJob> = extensions
-        .iter()
+    // An extension whose sync from an earlier run is still queued (snoozed for the Heavy
+    // budget, say) gets no second one: overlapping syncs of one address book would spend the
+    // scarcest budget twice on the same records. The mark names the fan-out that set it, so
+    // a retry of this fan-out still enqueues (its unique keys make that a no-op), and it
+    // expires on its own should its sync die.
+    let mut conn = ctx.redis.clone();
+    let mut wanted = Vec::with_capacity(extensions.len());
+    for ext in &extensions {
+        let key = pending_key(ctx, &ext.id);
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&job.id.0)
+            .arg("NX")
+            .arg("PX")
+            .arg(PENDING_TTL.as_millis() as u64)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| job_error("marking per-extension syncs", &e.into()))?;
+        let mine = match set {
+            Some(_) => true,
+            None => {
+                let holder: Option<String> = redis::AsyncCommands::get(&mut conn, &key)
+                    .await
+                    .map_err(|e| job_error("marking per-extension syncs", &e.into()))?;
+                holder.as_deref() == Some(job.id.0.as_str())
+            }
+        };
+        if mine {
+            wanted.push(ext);
+        }
+    }
+    let skipped = extensions.len() - wanted.len();
+    let jobs: Vec<NewJob> = wanted
+        .into_iter()
         .map(|ext| {
             let p = SyncContacts {
                 v: PAYLOAD_VERSION,
@@ -54,8 +86,15 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
         .collect();
     let n = jobs.len();
     ctx.queue.enqueue_batch(jobs).await.map_err(|e| job_error("enqueueing per-extension syncs", &e.into()))?;
-    tracing::info!(extensions = n, "contact sync fanned out per extension");
+    tracing::info!(extensions = n, skipped, "contact sync fanned out per extension (skipped: a sync still queued)");
     Ok(())
+}
+
+/// How long an extension's queued sync keeps a newer fan-out from queueing another.
+const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn pending_key(ctx: &Context, ext: &str) -> String {
+    ctx.key(&format!("contacts-sync:pending:{ext}"))
 }
 
 async fn sync_extension(ctx: &Context, ext: &str, listed_site: Option<&ExtensionSite>) -> Result<(), JobError> {
@@ -95,6 +134,11 @@ async fn sync_extension(ctx: &Context, ext: &str, listed_site: Option<&Extension
     let fresh = enqueued.iter().filter(|e| matches!(e, snapsync_queue::Enqueued::Created(_))).count();
     // Only now: the changes the token covers are safely in the queue.
     let committed = ctx.rc.commit_sync_token(&changes.token).await.map_err(|e| job_error(&name, &e.into()))?;
+    // Synced: the next fan-out may queue this extension again.
+    let mut conn = ctx.redis.clone();
+    let _: i64 = redis::AsyncCommands::del(&mut conn, pending_key(ctx, ext))
+        .await
+        .map_err(|e| job_error(&name, &e.into()))?;
     tracing::info!(
         extension_id = %ext,
         kind = ?changes.kind,
