@@ -61,6 +61,13 @@ pub enum Class {
 
 tokio::task_local! {
     static CLASS: Class;
+    static PATIENCE: Duration;
+}
+
+/// Runs `fut` waiting up to `max_wait` for each permit, whatever the class allows: for the
+/// later pages of a paged read, whose progress a snooze would throw away.
+pub async fn with_patience<F: std::future::Future>(max_wait: Duration, fut: F) -> F::Output {
+    PATIENCE.scope(max_wait, fut).await
 }
 
 /// Runs `fut` with every permit it takes counted as `class`.
@@ -222,7 +229,8 @@ impl Limiter {
     pub async fn acquire(&self, budget: &Budget) -> Result<Permit, LimitError> {
         let class = current_class();
         let urgent = class == Class::Urgent;
-        let max_wait = if urgent { self.inner.options.max_wait_urgent } else { self.inner.options.max_wait_bulk };
+        let class_wait = if urgent { self.inner.options.max_wait_urgent } else { self.inner.options.max_wait_bulk };
+        let max_wait = PATIENCE.try_with(|p| *p).map_or(class_wait, |p| p.max(class_wait));
         let local = self.local(budget);
         self.register(budget, &local).await;
         let started = Instant::now();

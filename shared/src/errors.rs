@@ -11,11 +11,19 @@
 //!
 //! Every verdict carries a reason a person can read in the dead set.
 //!
-//! Errors opt in through [`Classify`]; [`classify`] walks an arbitrary error's `source`
-//! chain for a known type, so the worker can classify whatever a handler returns.
+//! Every error type a job meets (RingCentral's, Snapshots', mapping, routing, the queue, Redis,
+//! HTTP, I/O) is classified in this module and nowhere else, through [`Classify`]; [`classify`]
+//! walks an arbitrary error's `source` chain for a known type.
 //! Another client (RingCentral's) can reuse the HTTP rule with [`Classification::from_http`].
 
 use std::time::Duration;
+
+use snapsync_queue::QueueError;
+
+use crate::mapping::MappingError;
+use crate::ringcentral::RcError;
+use crate::routing::RoutingError;
+use crate::snapshots::SnapshotsError;
 
 /// How long to wait after a 429 that names no `Retry-After`.
 pub const DEFAULT_RATE_WAIT: Duration = Duration::from_secs(1);
@@ -119,6 +127,128 @@ pub trait Classify {
 
 /// A transport error from reqwest: connect and timeout retry; a body that could not be
 /// built or decoded is permanent; anything else (a dropped connection mid-request) retries.
+// Every error type snapsync's jobs meet, classified here and nowhere else.
+
+impl Classify for SnapshotsError {
+    fn classify(&self) -> Classification {
+        match self {
+            SnapshotsError::Transport { source, .. } => source.classify(),
+            // A 412 that survived one re-read means another writer keeps changing the record:
+            // a busy record, not a failure. Come back once it has settled; the snooze bound
+            // keeps a record that never settles from waiting forever.
+            SnapshotsError::Api(e) if e.status == 412 => {
+                Classification::snooze(format!("concurrent update of the record: {e}"), CONCURRENT_UPDATE_WAIT)
+            }
+            SnapshotsError::Api(e) => {
+                let mut detail = e.code.clone();
+                if let Some(field) = &e.field {
+                    detail.push_str(&format!(" on field {field}"));
+                }
+                if !e.message.is_empty() {
+                    detail.push_str(&format!(" ({})", e.message));
+                }
+                Classification::from_http_with(e.status, e.retry_after, &detail)
+            }
+            // Snapshots broke its own contract; the same request will get the same answer.
+            SnapshotsError::Response { .. } => Classification::permanent(self.to_string()),
+            SnapshotsError::Redis { source, .. } => source.classify(),
+            // Another run holds the record: wait for its lock (at most one lease), not a failure.
+            SnapshotsError::Busy { retry_in, .. } => Classification::snooze(
+                self.to_string(),
+                (*retry_in).clamp(Duration::from_millis(50), Duration::from_secs(30)),
+            ),
+            // A lock outlives a live run (the heartbeat renews it with the lease), so losing it
+            // means the run lost its lease or stalled past it: nothing is wrong with the job or
+            // the record. Come back shortly; the next run re-reads Snapshots by external id
+            // and writes the state then (whoever holds the lock now finishes first).
+            SnapshotsError::LockLost { .. } => Classification::snooze(self.to_string(), crate::snapshots::error::LOCK_LOST_WAIT),
+            SnapshotsError::Invalid(_) => Classification::permanent(self.to_string()),
+            SnapshotsError::Throttled { source, .. } => match source.wait() {
+                Some(wait) => Classification::snooze(self.to_string(), spread_some(wait)),
+                None => Classification::retryable(self.to_string()),
+            },
+        }
+    }
+}
+
+impl Classify for RoutingError {
+    fn classify(&self) -> Classification {
+        match self {
+            RoutingError::Redis { source, .. } => source.classify(),
+            _ => Classification::permanent(format!("routing error: {self}")),
+        }
+    }
+}
+
+impl Classify for MappingError {
+    fn classify(&self) -> Classification {
+        Classification::permanent(format!("mapping error: {self}"))
+    }
+}
+
+impl Classify for RcError {
+    fn classify(&self) -> Classification {
+        match self {
+            // A 429 (and a 503 naming its wait) is RingCentral asking us to wait: a snooze,
+            // spread so the jobs it stopped do not come back in lockstep.
+            e if e.status() == Some(429) => {
+                Classification::snooze("ringcentral rate limit", spread(e.retry_after().unwrap_or(DEFAULT_RATE_WAIT)))
+            }
+            // The client's own budget had no permit in time: nothing was sent; come back when
+            // one is due (spread a little, so the jobs it stopped do not return at once).
+            RcError::Throttled { source, .. } => match source.wait() {
+                Some(wait) => Classification::snooze(format!("ringcentral rate-limit budget: {self}"), spread_some(wait)),
+                None => Classification::retryable(format!("redis unavailable for the rate limiter: {self}")),
+            },
+            e if e.status().is_some_and(|s| s >= 500) && e.retry_after().is_some() => {
+                Classification::snooze("ringcentral unavailable", e.retry_after().unwrap_or_default())
+            }
+            // Another process is logging in (or its login backs off after a transient failure):
+            // this job waits for the shared token, which is not its own failure.
+            RcError::TokenWait { .. } => {
+                Classification::snooze("waiting for another process's ringcentral login", spread(TOKEN_WAIT))
+            }
+            RcError::AuthBackoff { retryable: true, retry_after, .. } => {
+                Classification::snooze("ringcentral login backing off", spread(*retry_after))
+            }
+            e if e.is_retryable() => Classification::Retryable {
+                reason: "ringcentral answered with a retryable error".into(),
+                retry_after: e.retry_after(),
+            },
+            _ => Classification::permanent("ringcentral refused the request"),
+        }
+    }
+}
+
+impl Classify for QueueError {
+    fn classify(&self) -> Classification {
+        if self.is_connection() {
+            Classification::retryable("redis unavailable")
+        } else {
+            Classification::retryable("queue error")
+        }
+    }
+}
+
+/// How long a job waits before looking again for the token another process is getting.
+const TOKEN_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a job waits when another writer keeps changing the record it writes.
+const CONCURRENT_UPDATE_WAIT: Duration = Duration::from_secs(1);
+
+/// A 429's `Retry-After`, stretched by a random 0–100 %: every job that hit the limit in the
+/// same window would otherwise come back at the same instant, and RingCentral restarts the
+/// penalty on each request that arrives during it.
+pub fn spread(after: Duration) -> Duration {
+    after + after.mul_f64(rand::random::<f64>())
+}
+
+/// A budget's wait, stretched by a random 0–50 %: enough that the jobs one full window
+/// stopped come back over a while, not so much that permits go unused.
+pub fn spread_some(after: Duration) -> Duration {
+    after + after.mul_f64(rand::random::<f64>() * 0.5)
+}
+
 impl Classify for reqwest::Error {
     fn classify(&self) -> Classification {
         if self.is_timeout() {

@@ -2,7 +2,6 @@
 //! naming the file, resource and field) and a record that cannot be mapped (at run time).
 //! Both are permanent: the same input fails the same way until someone fixes it.
 
-use crate::errors::{Classification, Classify};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
@@ -30,8 +29,4 @@ impl MappingError {
     }
 }
 
-impl Classify for MappingError {
-    fn classify(&self) -> Classification {
-        Classification::permanent(format!("mapping error: {self}"))
-    }
-}
+

@@ -159,8 +159,15 @@ impl RingCentral {
             query.push(("syncToken", t.to_owned()));
         }
         let mut contacts = Vec::new();
-        for _ in 0..MAX_SYNC_PAGES {
-            let mut page: AddressBookSyncPage = self.get_json(&path, &query).await?.value;
+        for n in 0..MAX_SYNC_PAGES {
+            // Once a page is read, a snooze would throw it away (the sync restarts from its
+            // first page): later pages wait for their permits instead.
+            let read = self.get_json(&path, &query);
+            let mut page: AddressBookSyncPage = if n == 0 {
+                read.await?.value
+            } else {
+                snapsync_queue::with_patience(super::limits::PAGE_PATIENCE, read).await?.value
+            };
             contacts.append(&mut page.records);
             match page.next_page_id {
                 Some(id) => query = vec![("syncType", sync_type.into()), ("pageId", id)],

@@ -160,10 +160,10 @@ impl RingCentral {
         for _ in 0..MAX_PAGES {
             records.append(&mut page.records);
             let Some(next) = page.navigation.next_page.map(|l| l.uri) else { return Ok(records) };
-            page = self
-                .call_json(&Call { method: Method::GET, target: &next, query: &[], body: None }, "a page of records")
-                .await?
-                .value;
+            // A later page waits for its permit: a snooze would throw the pages read away.
+            let call = Call { method: Method::GET, target: &next, query: &[], body: None };
+            let read = self.call_json(&call, "a page of records");
+            page = snapsync_queue::with_patience(super::limits::PAGE_PATIENCE, read).await?.value;
         }
         Err(RcError::Protocol {
             method: "GET",

@@ -22,6 +22,10 @@ use crate::config::RingCentralLimits;
 /// `X-Rate-Limit-Group` header).
 pub const GROUPS: [&str; 4] = ["light", "medium", "heavy", "auth"];
 
+/// How long a later page of a paged read waits for its permit (a snooze would restart the
+/// read from its first page): past RingCentral's own 60 s window.
+pub const PAGE_PATIENCE: Duration = Duration::from_secs(90);
+
 /// The budgets of one app and user.
 #[derive(Debug, Clone)]
 pub struct RcLimits {

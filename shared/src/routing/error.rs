@@ -1,7 +1,6 @@
 //! Routing errors: a bad rules file (every problem at once, naming file, rule and field),
 //! or no active owner to give a lead to.
 
-use crate::errors::{Classification, Classify};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoutingError {
@@ -36,11 +35,4 @@ impl RoutingError {
     }
 }
 
-impl Classify for RoutingError {
-    fn classify(&self) -> Classification {
-        match self {
-            RoutingError::Redis { source, .. } => source.classify(),
-            _ => Classification::permanent(format!("routing error: {self}")),
-        }
-    }
-}
+

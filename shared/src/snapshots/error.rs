@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use crate::errors::{Classification, Classify};
 
 /// How long a run that lost its record lock waits before its next try.
 pub const LOCK_LOST_WAIT: Duration = Duration::from_millis(100);
@@ -115,47 +114,5 @@ impl SnapshotsError {
     }
 }
 
-/// How long a job waits when another writer keeps changing the record it writes.
-const CONCURRENT_UPDATE_WAIT: Duration = Duration::from_secs(1);
 
-impl Classify for SnapshotsError {
-    fn classify(&self) -> Classification {
-        match self {
-            SnapshotsError::Transport { source, .. } => source.classify(),
-            // A 412 that survived one re-read means another writer keeps changing the record:
-            // a busy record, not a failure. Come back once it has settled; the snooze bound
-            // keeps a record that never settles from waiting forever.
-            SnapshotsError::Api(e) if e.status == 412 => {
-                Classification::snooze(format!("concurrent update of the record: {e}"), CONCURRENT_UPDATE_WAIT)
-            }
-            SnapshotsError::Api(e) => {
-                let mut detail = e.code.clone();
-                if let Some(field) = &e.field {
-                    detail.push_str(&format!(" on field {field}"));
-                }
-                if !e.message.is_empty() {
-                    detail.push_str(&format!(" ({})", e.message));
-                }
-                Classification::from_http_with(e.status, e.retry_after, &detail)
-            }
-            // Snapshots broke its own contract; the same request will get the same answer.
-            SnapshotsError::Response { .. } => Classification::permanent(self.to_string()),
-            SnapshotsError::Redis { source, .. } => source.classify(),
-            // Another run holds the record: wait for its lock (at most one lease), not a failure.
-            SnapshotsError::Busy { retry_in, .. } => Classification::snooze(
-                self.to_string(),
-                (*retry_in).clamp(Duration::from_millis(50), Duration::from_secs(30)),
-            ),
-            // A lock outlives a live run (the heartbeat renews it with the lease), so losing it
-            // means the run lost its lease or stalled past it: nothing is wrong with the job or
-            // the record. Come back shortly; the next run re-reads Snapshots by external id
-            // and writes the state then (whoever holds the lock now finishes first).
-            SnapshotsError::LockLost { .. } => Classification::snooze(self.to_string(), LOCK_LOST_WAIT),
-            SnapshotsError::Invalid(_) => Classification::permanent(self.to_string()),
-            SnapshotsError::Throttled { source, .. } => match source.wait() {
-                Some(wait) => Classification::snooze(self.to_string(), wait),
-                None => Classification::retryable(self.to_string()),
-            },
-        }
-    }
-}
+

@@ -1,13 +1,12 @@
 //! Every failure a handler meets, and its verdict: snooze (a wait that is not a failure: a
 //! rate-limit pause, a 429, a 503 with `Retry-After`, a record another run is writing — no
 //! attempt spent), retry (with backoff) or permanent. The verdict comes from
-//! `snapsync::errors::classify`, except for RingCentral's errors, which carry their own
-//! (`RcError::is_retryable`, its status and `Retry-After`). Messages name the record that
-//! failed, so a dead job says which contact or site to fix.
+//! `snapsync::errors`, the one module that classifies every error type. Messages name the
+//! record that failed, so a dead job says which contact or site to fix.
 
 use std::time::Duration;
 
-use snapsync::errors::{classify, Classification};
+use snapsync::errors::{Classification, Classify};
 use snapsync::mapping::MappingError;
 use snapsync::ringcentral::RcError;
 use snapsync::routing::RoutingError;
@@ -37,66 +36,18 @@ pub enum HandlerError {
 }
 
 impl HandlerError {
+    /// The verdict, from the one place that decides it (`snapsync::errors`).
     pub fn classification(&self) -> Classification {
         match self {
-            // A 429 (and a 503 naming its wait) is RingCentral asking us to wait: a snooze,
-            // spread so the jobs it stopped do not come back in lockstep.
-            HandlerError::Rc(e) if e.status() == Some(429) => Classification::snooze(
-                "ringcentral rate limit",
-                spread(e.retry_after().unwrap_or(snapsync::errors::DEFAULT_RATE_WAIT)),
-            ),
-            // The client's own budget had no permit in time: nothing was sent; come back when
-            // one is due (spread a little, so the jobs it stopped do not return at once).
-            HandlerError::Rc(RcError::Throttled { source, .. }) => match source.wait() {
-                Some(wait) => Classification::snooze("ringcentral rate-limit budget", spread_some(wait)),
-                None => Classification::retryable("redis unavailable for the rate limiter"),
-            },
-            HandlerError::Rc(e) if e.status().is_some_and(|s| s >= 500) && e.retry_after().is_some() => {
-                Classification::snooze("ringcentral unavailable", e.retry_after().unwrap_or_default())
-            }
-            // Another process is logging in (or its login backs off after a transient failure):
-            // this job waits for the shared token, which is not its own failure.
-            HandlerError::Rc(RcError::TokenWait { .. }) => {
-                Classification::snooze("waiting for another process's ringcentral login", spread(TOKEN_WAIT))
-            }
-            HandlerError::Rc(RcError::AuthBackoff { retryable: true, retry_after, .. }) => {
-                Classification::snooze("ringcentral login backing off", spread(*retry_after))
-            }
-            HandlerError::Rc(e) if e.is_retryable() => Classification::Retryable {
-                reason: "ringcentral answered with a retryable error".into(),
-                retry_after: e.retry_after(),
-            },
-            HandlerError::Rc(_) => Classification::permanent("ringcentral refused the request"),
-            HandlerError::Snapshots(SnapshotsError::Throttled { source, .. }) => match source.wait() {
-                Some(wait) => Classification::snooze("snapshots rate-limit budget", spread_some(wait)),
-                None => Classification::retryable("redis unavailable for the rate limiter"),
-            },
-            HandlerError::Snapshots(e) if e.status() == Some(429) => Classification::snooze(
-                "snapshots rate limit",
-                spread(e.retry_after().unwrap_or(snapsync::errors::DEFAULT_RATE_WAIT)),
-            ),
+            HandlerError::Rc(e) => e.classify(),
+            HandlerError::Snapshots(e) => e.classify(),
+            HandlerError::Mapping(e) => e.classify(),
+            HandlerError::Routing(e) => e.classify(),
+            HandlerError::Redis(e) => e.classify(),
+            HandlerError::Queue(e) => e.classify(),
             HandlerError::Payload(_) => Classification::permanent("bad payload"),
-            HandlerError::Queue(e) if e.is_connection() => Classification::retryable("redis unavailable"),
-            HandlerError::Queue(_) => Classification::retryable("queue error"),
-            other => classify(other),
         }
     }
-}
-
-/// How long a job waits before looking again for the token another process is getting.
-const TOKEN_WAIT: Duration = Duration::from_secs(1);
-
-/// A 429's `Retry-After`, stretched by a random 0–100 %: every job that hit the limit in the
-/// same window would otherwise come back at the same instant, and RingCentral restarts the
-/// penalty on each request that arrives during it.
-pub(crate) fn spread(after: Duration) -> Duration {
-    after + after.mul_f64(rand::random::<f64>())
-}
-
-/// A budget's wait, stretched by a random 0–50 %: enough that the jobs one full window
-/// stopped come back over a while, not so much that permits go unused.
-pub(crate) fn spread_some(after: Duration) -> Duration {
-    after + after.mul_f64(rand::random::<f64>() * 0.5)
 }
 
 /// `error` about `record` (e.g. `contact 500000201`) as the worker's [`JobError`].
@@ -149,7 +100,7 @@ mod tests {
     fn rate_limit_delays_are_spread_over_one_more_window() {
         let base = Duration::from_secs(2);
         for _ in 0..100 {
-            let d = spread(base);
+            let d = snapsync::errors::spread(base);
             assert!(d >= base && d <= base * 2, "{d:?}");
         }
     }
