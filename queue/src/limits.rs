@@ -87,7 +87,8 @@ pub struct LimiterOptions {
     pub max_wait_bulk: Duration,
     /// Longest wait an urgent caller sits through.
     pub max_wait_urgent: Duration,
-    /// Share of each budget kept for urgent callers, in percent (at least one permit when > 0).
+    /// Share of each budget of 20 or more a window kept for urgent callers, in percent (at least
+    /// one permit when > 0).
     pub reserve_percent: u32,
     /// Added to each window: a permit granted at the end of one window and a request arriving
     /// late must not land in the server's next window twice over. `window / 50 + min_margin`.
@@ -99,7 +100,7 @@ impl Default for LimiterOptions {
         LimiterOptions {
             max_wait_bulk: Duration::from_millis(500),
             max_wait_urgent: Duration::from_secs(2),
-            reserve_percent: 5,
+            reserve_percent: 2,
             min_margin: Duration::from_millis(50),
         }
     }
@@ -202,14 +203,6 @@ impl Limiter {
         window / 50 + self.inner.options.min_margin
     }
 
-    fn reserve(&self, limit: u32) -> u32 {
-        let pct = self.inner.options.reserve_percent.min(50);
-        if pct == 0 || limit < 2 {
-            return 0;
-        }
-        (limit * pct).div_ceil(100).max(1)
-    }
-
     fn local(&self, budget: &Budget) -> Arc<Local> {
         let mut map = self.inner.local.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(budget.name.clone())
@@ -271,7 +264,8 @@ impl Limiter {
                 .arg(budget.limit)
                 .arg(ms(budget.window))
                 .arg(ms(margin))
-                .arg(self.reserve(budget.limit))
+                // The reserve is the script's to work out: it knows the limit in force.
+                .arg(self.inner.options.reserve_percent.min(50))
                 .arg(if urgent { "1" } else { "0" })
                 .invoke_async(&mut conn)
                 .await;

@@ -175,7 +175,8 @@ path = "{ROOT}/routing/default.toml"
         if serve {
             cmd.arg("serve");
         }
-        cmd.arg("--config").arg(&config_file).env_remove("SNAPSYNC_CONFIG").env("RUST_LOG", "warn");
+        let log = std::env::var("QUOTA_BENCH_LOG").unwrap_or_else(|_| "warn".into());
+        cmd.arg("--config").arg(&config_file).env_remove("SNAPSYNC_CONFIG").env("RUST_LOG", log);
         cmd
     };
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
@@ -187,11 +188,16 @@ path = "{ROOT}/routing/default.toml"
     }
     let snap_stats = format!("{}/sandbox/stats", sandbox.snapshots_url());
     let deadline = started + Duration::from_secs(1800);
+    let mut next_report = started + Duration::from_secs(5);
     let secs = loop {
         let stats: Value = http.get(&snap_stats).send().await?.json().await?;
         let leads = stats["writes"]["by_collection"]["leads"]["creates"].as_u64().unwrap_or(0);
         if leads >= expected {
             break started.elapsed().as_secs_f64();
+        }
+        if Instant::now() >= next_report {
+            next_report += Duration::from_secs(5);
+            eprintln!("  {:>5.1} s: {leads} of {expected} leads", started.elapsed().as_secs_f64());
         }
         if let Some(p) = procs.iter_mut().find_map(|p| p.exited().map(|_| p.name.clone())) {
             bail!("{p} exited; logs in {}", dir.keep().display());
@@ -205,6 +211,9 @@ path = "{ROOT}/routing/default.toml"
     let sn: Value = http.get(&snap_stats).send().await?.json().await?;
     for p in procs.iter_mut() {
         p.terminate(Duration::from_secs(15));
+    }
+    if std::env::var_os("QUOTA_BENCH_LOG").is_some() {
+        eprintln!("  logs kept in {}", dir.keep().display());
     }
     sandbox.stop().await;
     redis.stop();

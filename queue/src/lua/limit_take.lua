@@ -2,7 +2,8 @@
 -- window (plus a margin for network jitter), shared by every process.
 -- KEYS[1]: the log (zset seq -> ms granted), KEYS[2]: the budget's meta hash.
 -- ARGV[1]: configured limit (a ceiling), ARGV[2]: configured window ms, ARGV[3]: margin ms,
--- ARGV[4]: permits kept for urgent callers, ARGV[5]: '1' when the caller is urgent.
+-- ARGV[4]: percent of the window kept for urgent callers (on a limit of 20 or more, at least one
+-- permit), ARGV[5]: '1' when the caller is urgent.
 -- Returns {granted 0|1, wait ms, effective limit, used in the window (-1 = paused), the
 -- permit's entry (0 when none)}.
 local t = redis.call('TIME')
@@ -25,8 +26,11 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
 local used = redis.call('ZCARD', KEYS[1])
 local cap = limit
-if ARGV[5] ~= '1' then
-  cap = limit - tonumber(ARGV[4])
+local pct = tonumber(ARGV[4])
+if ARGV[5] ~= '1' and pct > 0 and limit >= 20 then
+  local reserve = math.ceil(limit * pct / 100)
+  if reserve < 1 then reserve = 1 end
+  cap = limit - reserve
   if cap < 1 then cap = 1 end
 end
 if used < cap then

@@ -33,23 +33,29 @@ async fn two_processes_share_one_budget_and_bulk_leaves_the_reserve_to_urgent_ca
     let redis = RedisServer::start();
     let q = queue(&redis, "limits-share").await;
     let (a, b) = (q.limiter(options()), q.limiter(options()));
-    let budget = Budget::new("api:group:cred", 10, Duration::from_secs(60));
-    // Bulk callers get 9 of 10 (10 % is kept for urgent ones), whichever process asks.
-    for i in 0..9 {
+    let budget = Budget::new("api:group:cred", 20, Duration::from_secs(60));
+    // Bulk callers get 18 of 20 (10 % is kept for urgent ones), whichever process asks.
+    for i in 0..18 {
         let limiter = if i % 2 == 0 { &a } else { &b };
         take(limiter, &budget, Class::Bulk).await.unwrap_or_else(|e| panic!("bulk permit {i}: {e}"));
     }
     let (wait, paused) = waited(take(&b, &budget, Class::Bulk).await);
     assert!(!paused);
     assert!(wait > Duration::from_secs(55), "the next bulk permit is a window away: {wait:?}");
-    // The reserve is there for an urgent caller, then the window is full for everyone.
-    take(&a, &budget, Class::Urgent).await.expect("the urgent caller gets the reserved permit");
+    // The reserve is there for urgent callers, then the window is full for everyone.
+    take(&a, &budget, Class::Urgent).await.expect("the urgent caller gets a reserved permit");
+    take(&b, &budget, Class::Urgent).await.expect("and the other one");
     let (wait, _) = waited(take(&b, &budget, Class::Urgent).await);
     assert!(wait > Duration::from_secs(55), "{wait:?}");
     let stats = q.budgets().await.expect("budgets");
     assert_eq!(stats.len(), 1, "{stats:?}");
     let s = &stats[0];
-    assert_eq!((s.name.as_str(), s.limit, s.used, s.granted), ("api:group:cred", 10, 10, 10), "{s:?}");
+    assert_eq!((s.name.as_str(), s.limit, s.used, s.granted), ("api:group:cred", 20, 20, 20), "{s:?}");
+    // A budget under 20 a window keeps no reserve: bulk callers get all of it.
+    let small = Budget::new("api:heavy:cred", 10, Duration::from_secs(60));
+    for i in 0..10 {
+        take(&a, &small, Class::Bulk).await.unwrap_or_else(|e| panic!("bulk permit {i} of a small budget: {e}"));
+    }
     assert!(s.waits >= 2, "{s:?}");
 }
 
@@ -58,19 +64,19 @@ async fn a_lower_limit_or_fewer_remaining_calls_from_the_server_hold_for_every_p
     let redis = RedisServer::start();
     let q = queue(&redis, "limits-learn").await;
     let (a, b) = (q.limiter(options()), q.limiter(options()));
-    let budget = Budget::new("api:group:cred", 10, Duration::from_secs(60));
+    let budget = Budget::new("api:group:cred", 40, Duration::from_secs(60));
     take(&a, &budget, Class::Urgent).await.expect("first permit");
-    // The server says 4 of 10 are left: 6 used, of which the log knew 1.
-    a.observe(&budget, Some(10), Some(4), None).await.expect("observe");
+    // The server says 34 of 40 are left: 6 used, of which the log knew 1.
+    a.observe(&budget, Some(40), Some(34), None).await.expect("observe");
     let s = &q.budgets().await.expect("budgets")[0];
     assert_eq!((s.used, s.synced), (6, 5), "{s:?}");
-    // Then the server lowers its limit to 7: one more urgent permit, and none for bulk.
+    // Then the server lowers its limit to 7 (no reserve under 20): one more permit, then none.
     b.observe(&budget, Some(7), Some(1), None).await.expect("observe");
+    take(&b, &budget, Class::Bulk).await.expect("the seventh permit");
     waited(take(&a, &budget, Class::Bulk).await);
-    take(&b, &budget, Class::Urgent).await.expect("the seventh permit");
     waited(take(&a, &budget, Class::Urgent).await);
     let s = &q.budgets().await.expect("budgets")[0];
-    assert_eq!((s.limit, s.configured_limit, s.used), (7, 10, 7), "{s:?}");
+    assert_eq!((s.limit, s.configured_limit, s.used), (7, 40, 7), "{s:?}");
 }
 
 #[tokio::test]

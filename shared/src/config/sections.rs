@@ -207,7 +207,8 @@ pub struct RateLimitsConfig {
     pub max_wait: Duration,
     /// The same for real-time jobs (a voicemail follow-up).
     pub urgent_max_wait: Duration,
-    /// Share of every budget only real-time jobs may use, in percent (0–50).
+    /// Share of every budget of 20 or more calls a window only real-time jobs may use, in
+    /// percent (0–50).
     pub urgent_reserve_percent: u32,
 }
 
@@ -218,7 +219,7 @@ impl Default for RateLimitsConfig {
             snapshots: SnapshotsLimits::default(),
             max_wait: Duration::from_millis(500),
             urgent_max_wait: Duration::from_secs(2),
-            urgent_reserve_percent: 5,
+            urgent_reserve_percent: 2,
         }
     }
 }
