@@ -63,3 +63,29 @@ impl fmt::Display for Progress {
         )
     }
 }
+
+/// Leads the sandbox's contacts make under the default mapping: one per distinct email, plus
+/// one per contact without one (the first contact with an email owns its lead).
+pub fn expected_leads(sandbox: &snapsync_sandbox::Sandbox) -> usize {
+    let dir = sandbox.rc_state().directory.lock().unwrap_or_else(|e| e.into_inner());
+    let mut emails = std::collections::HashSet::new();
+    let mut without = 0;
+    for c in dir.books.values().flat_map(|b| b.contacts.values()).filter(|c| !c.deleted) {
+        match lead_email(&c.fields) {
+            Some(e) => {
+                emails.insert(e);
+            }
+            None => without += 1,
+        }
+    }
+    emails.len() + without
+}
+
+/// The email a contact's lead gets, as the default mapping picks it: the first of `email`,
+/// `email2`, `email3` that is not blank, trimmed and lowercased.
+pub fn lead_email(c: &snapsync_sandbox::ringcentral::directory::ContactFields) -> Option<String> {
+    [&c.email, &c.email2, &c.email3]
+        .into_iter()
+        .filter_map(|e| e.as_deref().map(|e| e.trim().to_lowercase()))
+        .find(|e| !e.is_empty())
+}

@@ -70,6 +70,8 @@ async fn main() -> anyhow::Result<()> {
         ..SandboxConfig::default()
     };
     config.check().map_err(|e| anyhow::anyhow!("invalid sandbox configuration: {e}"))?;
+    // Installed before the URLs are printed: whoever reads them may signal at once.
+    let stop = stop_signal()?;
     let rc = SocketAddr::from((args.host, args.rc_port));
     let snap = SocketAddr::from((args.host, args.snapshots_port));
     let sandbox = Sandbox::bind(config, rc, snap)
@@ -83,19 +85,21 @@ async fn main() -> anyhow::Result<()> {
         credentials.jwt
     );
     println!("snapshots {} api_key={}", sandbox.snapshots_url(), credentials.snapshots_api_key);
-    wait_for_signal().await?;
+    stop.await;
     eprintln!("snapsync-sandbox: stopping");
     sandbox.stop().await;
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// A future that resolves on SIGTERM or SIGINT; the handlers are in place once this returns.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    })
 }

@@ -180,7 +180,7 @@ path = "{ROOT}/routing/default.toml"
         cmd
     };
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
-    let expected = expected_leads(&sandbox);
+    let expected = snapsync_demo::progress::expected_leads(&sandbox) as u64;
     let started = Instant::now();
     let mut procs = vec![Proc::spawn("serve", command(&producer, true), &dir.path().join("serve.log"))?];
     for i in 0..workers {
@@ -237,25 +237,4 @@ path = "{ROOT}/routing/default.toml"
 
 fn total_requests(stats: &Value) -> Option<u64> {
     Some(stats["requests"].as_object()?.values().filter_map(Value::as_u64).sum())
-}
-
-/// One lead per distinct email plus one per contact without one (the default mapping).
-fn expected_leads(sandbox: &Sandbox) -> u64 {
-    let dir = sandbox.rc_state().directory.lock().unwrap_or_else(|e| e.into_inner());
-    let mut emails = std::collections::HashSet::new();
-    let mut without = 0u64;
-    for c in dir.books.values().flat_map(|b| b.contacts.values()).filter(|c| !c.deleted) {
-        let f = &c.fields;
-        let email = [&f.email, &f.email2, &f.email3]
-            .into_iter()
-            .filter_map(|e| e.as_deref().map(|e| e.trim().to_lowercase()))
-            .find(|e| !e.is_empty());
-        match email {
-            Some(e) => {
-                emails.insert(e);
-            }
-            None => without += 1,
-        }
-    }
-    emails.len() as u64 + without
 }

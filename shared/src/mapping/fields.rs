@@ -1,5 +1,5 @@
 //! What a mapping may read and write: the RingCentral field paths of each resource (from
-//! `shared/api/ringcentral.md` §2 and `docs/ringcentral-sandbox.md`) and the Snapshots
+//! RingCentral's published API reference and `docs/ringcentral-sandbox.md`) and the Snapshots
 //! fields of each collection (from `docs/snapshots-api.md`), with the rule Snapshots
 //! enforces on each, so a mapped record can be made acceptable before it is sent.
 

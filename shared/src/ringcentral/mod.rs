@@ -1,7 +1,7 @@
 //! The RingCentral REST client: JWT login with the token pair shared by every process
 //! through Redis, one refresh at a time cluster-wide, one refresh-and-retry on a 401,
 //! paging, sync tokens per extension, rate-limit headers, classified errors. Facts it
-//! follows: `shared/api/ringcentral.md`; tested against the stand-in
+//! follows: RingCentral's published API reference; tested against the stand-in
 //! (`docs/ringcentral-sandbox.md`).
 //!
 //! # Layout
