@@ -34,8 +34,8 @@ impl Pipeline {
     /// `deleted_action`: `tag` or `delete`.
     pub async fn start(name: &str, deleted_action: &str) -> Pipeline {
         let redis = RedisServer::start();
-        // A 1 s RingCentral window: the per-extension fan-out makes more Heavy calls than
-        // one real minute allows; 429s are retried after their Retry-After.
+        // A 1 s RingCentral window: the per-extension fan-out makes more Heavy calls than one
+        // real minute allows. The client's budgets are configured to the stand-in's limits.
         let config = SandboxConfig { window: Duration::from_secs(1), ..SandboxConfig::default() };
         let sandbox = Sandbox::start(config).await.expect("sandbox starts");
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -49,6 +49,11 @@ server_url = "{rc}"
 base_url = "{snap}"
 [queue]
 prefix = "{name}"
+[rate_limits.ringcentral]
+window = "1s"
+[rate_limits.snapshots]
+requests = 6000
+window = "60s"
 [retry]
 base = "20ms"
 cap = "500ms"
