@@ -190,9 +190,7 @@ fn ms(d: Duration) -> u64 {
 impl Limiter {
     /// A limiter whose budgets live under `{prefix}:rl:…` in the Redis behind `conn`.
     pub fn new(conn: RedisConn, prefix: impl Into<String>, options: LimiterOptions) -> Limiter {
-        Limiter {
-            inner: Arc::new(Inner { conn, prefix: prefix.into(), options, local: Mutex::new(HashMap::new()) }),
-        }
+        Limiter { inner: Arc::new(Inner { conn, prefix: prefix.into(), options, local: Mutex::new(HashMap::new()) }) }
     }
 
     pub fn options(&self) -> &LimiterOptions {

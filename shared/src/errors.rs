@@ -161,7 +161,9 @@ impl Classify for SnapshotsError {
             // means the run lost its lease or stalled past it: nothing is wrong with the job or
             // the record. Come back shortly; the next run re-reads Snapshots by external id
             // and writes the state then (whoever holds the lock now finishes first).
-            SnapshotsError::LockLost { .. } => Classification::snooze(self.to_string(), crate::snapshots::error::LOCK_LOST_WAIT),
+            SnapshotsError::LockLost { .. } => {
+                Classification::snooze(self.to_string(), crate::snapshots::error::LOCK_LOST_WAIT)
+            }
             SnapshotsError::Invalid(_) => Classification::permanent(self.to_string()),
             SnapshotsError::Throttled { source, .. } => match source.wait() {
                 Some(wait) => Classification::snooze(self.to_string(), spread_some(wait)),
@@ -197,7 +199,9 @@ impl Classify for RcError {
             // The client's own budget had no permit in time: nothing was sent; come back when
             // one is due (spread a little, so the jobs it stopped do not return at once).
             RcError::Throttled { source, .. } => match source.wait() {
-                Some(wait) => Classification::snooze(format!("ringcentral rate-limit budget: {self}"), spread_some(wait)),
+                Some(wait) => {
+                    Classification::snooze(format!("ringcentral rate-limit budget: {self}"), spread_some(wait))
+                }
                 None => Classification::retryable(format!("redis unavailable for the rate limiter: {self}")),
             },
             e if e.status().is_some_and(|s| s >= 500) && e.retry_after().is_some() => {

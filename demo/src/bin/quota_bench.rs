@@ -184,7 +184,11 @@ path = "{ROOT}/routing/default.toml"
     let started = Instant::now();
     let mut procs = vec![Proc::spawn("serve", command(&producer, true), &dir.path().join("serve.log"))?];
     for i in 0..workers {
-        procs.push(Proc::spawn(&format!("worker-{i}"), command(&worker, false), &dir.path().join(format!("worker-{i}.log")))?);
+        procs.push(Proc::spawn(
+            &format!("worker-{i}"),
+            command(&worker, false),
+            &dir.path().join(format!("worker-{i}.log")),
+        )?);
     }
     let snap_stats = format!("{}/sandbox/stats", sandbox.snapshots_url());
     let deadline = started + Duration::from_secs(1800);

@@ -68,7 +68,10 @@ pub(crate) fn problems(c: &Config) -> Vec<Problem> {
     at_least(&mut p, "rate_limits.ringcentral.window", rc.window, Duration::from_secs(1), "1s");
     positive(&mut p, "rate_limits.snapshots.requests", c.rate_limits.snapshots.requests as u64);
     at_least(&mut p, "rate_limits.snapshots.window", c.rate_limits.snapshots.window, Duration::from_secs(1), "1s");
-    for (key, wait) in [("rate_limits.max_wait", c.rate_limits.max_wait), ("rate_limits.urgent_max_wait", c.rate_limits.urgent_max_wait)] {
+    for (key, wait) in [
+        ("rate_limits.max_wait", c.rate_limits.max_wait),
+        ("rate_limits.urgent_max_wait", c.rate_limits.urgent_max_wait),
+    ] {
         if wait > Duration::from_secs(60) {
             let shown = format!("\"{}\"", humantime::format_duration(wait));
             p.push(Problem::invalid(key, &shown, "a duration of at most 60s (a longer wait snoozes the job)"));

@@ -2,7 +2,6 @@
 //! naming the file, resource and field) and a record that cannot be mapped (at run time).
 //! Both are permanent: the same input fails the same way until someone fixes it.
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
     #[error("cannot read mapping file {path}: {source}; check mapping.path in the config")]
@@ -28,5 +27,3 @@ impl MappingError {
         }
     }
 }
-
-

@@ -45,7 +45,8 @@ impl RcLimits {
     /// configured limits as ceilings.
     pub fn new(limiter: Limiter, limits: &RingCentralLimits, client_id: &str, jwt: &SecretString) -> RcLimits {
         let cred = credential_tag(&[client_id, jwt.expose_secret()]);
-        let per_group = [("light", limits.light), ("medium", limits.medium), ("heavy", limits.heavy), ("auth", limits.auth)];
+        let per_group =
+            [("light", limits.light), ("medium", limits.medium), ("heavy", limits.heavy), ("auth", limits.auth)];
         let budgets = per_group
             .into_iter()
             .map(|(group, limit)| (group, Budget::new(format!("ringcentral:{group}:{cred}"), limit, limits.window)))

@@ -1,7 +1,6 @@
 //! Routing errors: a bad rules file (every problem at once, naming file, rule and field),
 //! or no active owner to give a lead to.
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum RoutingError {
     #[error("cannot read routing rules file {path}: {source}; check routing.path in the config")]
@@ -34,5 +33,3 @@ impl RoutingError {
         }
     }
 }
-
-

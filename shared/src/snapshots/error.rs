@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-
 /// How long a run that lost its record lock waits before its next try.
 pub const LOCK_LOST_WAIT: Duration = Duration::from_millis(100);
 
@@ -113,6 +112,3 @@ impl SnapshotsError {
         move |source| SnapshotsError::Redis { op, source }
     }
 }
-
-
-

@@ -104,10 +104,9 @@ impl SnapshotsClient {
             req = req.json(body);
         }
         let permit = match &self.limits {
-            Some((limiter, budget)) => limiter
-                .acquire(budget)
-                .await
-                .map_err(|source| SnapshotsError::Throttled { op: op.clone(), source })?,
+            Some((limiter, budget)) => {
+                limiter.acquire(budget).await.map_err(|source| SnapshotsError::Throttled { op: op.clone(), source })?
+            }
             None => Permit::default(),
         };
         let resp = match req.send().await {

@@ -101,7 +101,11 @@ async fn burst(sys: &System, contacts: &[(u64, u64)], company: &str) {
     })
     .await;
     if done.is_none() {
-        panic!("the burst {company:?} did not reach Snapshots; queue {:?}\nlogs:\n{}", sys.queue.counts().await.ok(), sys.logs());
+        panic!(
+            "the burst {company:?} did not reach Snapshots; queue {:?}\nlogs:\n{}",
+            sys.queue.counts().await.ok(),
+            sys.logs()
+        );
     }
 }
 
@@ -119,7 +123,9 @@ async fn four_workers_stay_within_every_budget_and_follow_limits_lowered_at_run_
     .await;
     let expected = expected_leads(&sys);
     sync_now(&sys, &["sync_locations", "sync_account", "sync_contacts"]).await;
-    let synced = poll_until_async(SYNC_WAIT, || async { (count(&sys.records().await, "leads") == expected).then_some(()) }).await;
+    let synced =
+        poll_until_async(SYNC_WAIT, || async { (count(&sys.records().await, "leads") == expected).then_some(()) })
+            .await;
     if synced.is_none() {
         let records = sys.records().await;
         panic!(

@@ -2,9 +2,9 @@
 //! in to RingCentral once in total; after a forced token expiry exactly one refresh happens.
 
 use crate::pipeline_support::{bins, Options, System, WAIT};
-use snapsync_testkit::poll_until_async;
 use serde_json::{json, Value};
 use snapsync_queue::NewJob;
+use snapsync_testkit::poll_until_async;
 
 async fn oauth_stats(sys: &System) -> Value {
     sys.get(&format!("{}/sandbox/oauth/stats", sys.sandbox.rc_url())).await

@@ -4,9 +4,9 @@
 //! Redis is back the re-sent webhook is processed.
 
 use crate::pipeline_support::{find, id_text, wait, Options, System, ADMIN_EXT, TOKEN, WAIT};
-use snapsync_testkit::poll_until_async;
 use reqwest::Method;
 use serde_json::{json, Value};
+use snapsync_testkit::poll_until_async;
 
 /// The notification RingCentral sends for a new voicemail (the sandbox's own shape).
 fn voicemail_event(uuid: &str, message_id: &str) -> String {

@@ -55,12 +55,8 @@ async fn run_kind(kind: JobKind, ctx: &Context, payload: Value, job: &JobMeta) -
         JobKind::SyncAccount => sync_account::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
         JobKind::SyncContacts => sync_contacts::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
         JobKind::UpsertContact => upsert_contact::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
-        JobKind::VoicemailFollowUp => {
-            voicemail_follow_up::run(ctx, payload::decode(&payload).map_err(bad)?, job).await
-        }
-        JobKind::RenewSubscription => {
-            renew_subscription::run(ctx, payload::decode(&payload).map_err(bad)?, job).await
-        }
+        JobKind::VoicemailFollowUp => voicemail_follow_up::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
+        JobKind::RenewSubscription => renew_subscription::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
         JobKind::TagCall => Err(JobError::permanent("tag_call has no handler in this worker yet")),
     }
 }

@@ -136,9 +136,8 @@ async fn sync_extension(ctx: &Context, ext: &str, listed_site: Option<&Extension
     let committed = ctx.rc.commit_sync_token(&changes.token).await.map_err(|e| job_error(&name, &e.into()))?;
     // Synced: the next fan-out may queue this extension again.
     let mut conn = ctx.redis.clone();
-    let _: i64 = redis::AsyncCommands::del(&mut conn, pending_key(ctx, ext))
-        .await
-        .map_err(|e| job_error(&name, &e.into()))?;
+    let _: i64 =
+        redis::AsyncCommands::del(&mut conn, pending_key(ctx, ext)).await.map_err(|e| job_error(&name, &e.into()))?;
     tracing::info!(
         extension_id = %ext,
         kind = ?changes.kind,
