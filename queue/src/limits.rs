@@ -152,8 +152,8 @@ struct Inner {
 
 /// What one process keeps of a budget.
 struct Local {
-    /// The governor pre-gate and the limit it was built for.
-    gate: Mutex<(u32, Duration, Arc<DefaultDirectRateLimiter>)>,
+    /// The governor pre-gate and the limit it was built for (over the budget's window).
+    gate: Mutex<(u32, Arc<DefaultDirectRateLimiter>)>,
     /// Redis said: nothing before this (and whether it is a 429 pause), for bulk (0) and
     /// urgent (1) callers.
     blocked: Mutex<[Option<(Instant, bool)>; 2]>,
@@ -193,10 +193,6 @@ impl Limiter {
         Limiter { inner: Arc::new(Inner { conn, prefix: prefix.into(), options, local: Mutex::new(HashMap::new()) }) }
     }
 
-    pub fn options(&self) -> &LimiterOptions {
-        &self.inner.options
-    }
-
     fn margin(&self, window: Duration) -> Duration {
         window / 50 + self.inner.options.min_margin
     }
@@ -206,7 +202,7 @@ impl Limiter {
         map.entry(budget.name.clone())
             .or_insert_with(|| {
                 Arc::new(Local {
-                    gate: Mutex::new((budget.limit, budget.window, gate(budget.limit, budget.window))),
+                    gate: Mutex::new((budget.limit, gate(budget.limit, budget.window))),
                     blocked: Mutex::new([None, None]),
                     registered: std::sync::atomic::AtomicBool::new(false),
                 })
@@ -245,7 +241,7 @@ impl Limiter {
                 }
             }
             if !urgent {
-                let gate = local.gate.lock().unwrap_or_else(|e| e.into_inner()).2.clone();
+                let gate = local.gate.lock().unwrap_or_else(|e| e.into_inner()).1.clone();
                 if let Err(not_until) = gate.check() {
                     let wait = not_until.wait_time_from(governor::clock::Clock::now(gate.clock()));
                     let wait = wait_or_give_up(wait, false)?;
@@ -304,7 +300,7 @@ impl Limiter {
         let limit = u32::try_from(limit.max(1)).unwrap_or(budget.limit);
         let mut g = local.gate.lock().unwrap_or_else(|e| e.into_inner());
         if g.0 != limit {
-            *g = (limit, budget.window, gate(limit, budget.window));
+            *g = (limit, gate(limit, budget.window));
         }
     }
 

@@ -45,24 +45,18 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
     let mut wanted = Vec::with_capacity(extensions.len());
     for ext in &extensions {
         let key = pending_key(ctx, &ext.id);
-        let set: Option<String> = redis::cmd("SET")
+        // `SET … NX GET`: the holder before this call, `None` when this call set it.
+        let holder: Option<String> = redis::cmd("SET")
             .arg(&key)
             .arg(&job.id.0)
             .arg("NX")
+            .arg("GET")
             .arg("PX")
             .arg(PENDING_TTL.as_millis() as u64)
             .query_async(&mut conn)
             .await
             .map_err(|e| job_error("marking per-extension syncs", &e.into()))?;
-        let mine = match set {
-            Some(_) => true,
-            None => {
-                let holder: Option<String> = redis::AsyncCommands::get(&mut conn, &key)
-                    .await
-                    .map_err(|e| job_error("marking per-extension syncs", &e.into()))?;
-                holder.as_deref() == Some(job.id.0.as_str())
-            }
-        };
+        let mine = holder.is_none_or(|h| h == job.id.0);
         if mine {
             wanted.push(ext);
         }

@@ -151,3 +151,24 @@ async fn jobs_do_not_read_from_ringcentral_what_their_payload_carries() {
     assert_eq!(activity[0]["details"]["from_phone"], "+12125550188", "{}", activity[0]);
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fan_out_queues_no_second_sync_of_an_extension_whose_sync_is_still_queued() {
+    let p = Pipeline::start("pending", "tag").await;
+    let admin = format!("GET /restapi/v1.0/account/*/extension/{ADMIN_EXT}/address-book-sync");
+    let all = "GET /restapi/v1.0/account/*/extension/*/address-book-sync";
+    count_rc(&p, &admin).await;
+    count_rc(&p, all).await;
+    // An earlier fan-out's sync of the admin extension is still queued (its mark is set).
+    let mut conn = p.ctx.redis.clone();
+    let mark = p.ctx.key(&format!("contacts-sync:pending:{ADMIN_EXT}"));
+    let _: () = redis::AsyncCommands::set(&mut conn, &mark, "an-earlier-fan-out").await.expect("SET");
+    p.enqueue("sync_contacts", json!({"v": 1, "trigger": {"type": "manual"}})).await;
+    drain(&p).await;
+    assert_eq!(rc_hits(&p, &admin).await, 0, "the admin extension was synced a second time");
+    assert!(rc_hits(&p, all).await > 0, "the other extensions were synced");
+    // The others' marks are gone with their syncs; the earlier fan-out's stays until its sync ends.
+    let left: Option<String> = redis::AsyncCommands::get(&mut conn, &mark).await.expect("GET");
+    assert_eq!(left.as_deref(), Some("an-earlier-fan-out"));
+    p.stop().await;
+}
