@@ -8,6 +8,8 @@
 //! - `storm_secs`: for this long after the rule is added, every match gets 429;
 //! - `outage_secs`: for this long after the rule is added, every match gets `error_status`
 //!   (an API that is down for a while, as opposed to `error_rate`'s scattered errors);
+//! - `after`: the first `after` matching requests pass untouched (no latency, no fault), so a
+//!   rule can fail a sequence's later calls only (a sync's second page, say);
 //! - `retry_after`: the `Retry-After` seconds sent with forced 429 and 503 answers (1 unless
 //!   set; `0` sends none, as a server that gives no hint).
 //!
@@ -47,6 +49,9 @@ pub struct FaultRule {
     /// `Retry-After` seconds sent with forced 429/503 answers (default 1; 0 = none).
     #[serde(default)]
     pub retry_after: Option<u64>,
+    /// Matching requests that pass untouched before the rule applies.
+    #[serde(default)]
+    pub after: u64,
 }
 
 fn default_error_status() -> u16 {
@@ -187,6 +192,9 @@ impl Faults {
         let now = Instant::now();
         for r in rules.iter_mut().filter(|r| r.matches(method, path)) {
             r.hits += 1;
+            if r.hits <= r.rule.after {
+                continue;
+            }
             delay += Duration::from_millis(r.rule.latency_ms);
             if forced.is_some() {
                 continue;
@@ -297,6 +305,7 @@ mod tests {
             storm_secs: 0.0,
             outage_secs: 0.0,
             retry_after: None,
+            after: 0,
         }
     }
 
@@ -335,6 +344,14 @@ mod tests {
         f.add(FaultRule { statuses: vec![500, 429, 503], ..rule("/x") }).unwrap();
         let seen: Vec<_> = (0..4).map(|_| f.decide(&Method::GET, "/x").1.map(|x| x.status.as_u16())).collect();
         assert_eq!(seen, vec![Some(500), Some(429), Some(503), None]);
+    }
+
+    #[test]
+    fn a_rule_with_after_lets_that_many_requests_pass_first() {
+        let f = Faults::new(1);
+        f.add(FaultRule { statuses: vec![400, 400], after: 2, ..rule("/x") }).unwrap();
+        let seen: Vec<_> = (0..5).map(|_| f.decide(&Method::GET, "/x").1.map(|x| x.status.as_u16())).collect();
+        assert_eq!(seen, vec![None, None, Some(400), Some(400), None]);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Personal contacts by address-book sync, with one sync token per extension in Redis
 //! (`{prefix}:rc:synctoken:<extensionId>`).
 //!
-//! [`RingCentral::sync_contacts`] runs ISync from the stored token, or FSync when there is
-//! none or RingCentral rejects it (400 on `syncToken`, or a documented sync-reset code).
+//! [`RingCentral::contact_sync`] runs ISync from the stored token, or FSync when there is
+//! none or RingCentral rejects it (400 on `syncToken`, or a documented sync-reset code), a
+//! page at a time; [`RingCentral::sync_contacts`] reads every page at once.
 //!
-//! **The new token is not stored by `sync_contacts`.** It comes back as a
+//! **The new token is not stored by the sync.** It comes back as a
 //! [`PendingSyncToken`]; the caller enqueues the work for every changed contact and only
 //! then calls [`RingCentral::commit_sync_token`]. A crash between the two replays the
 //! same changes next time (the Snapshots upserts are idempotent) instead of losing them.
@@ -89,36 +90,40 @@ impl RingCentral {
         format!("{}:rc:synctoken:{extension_id}", self.inner.tag)
     }
 
-    /// ISync from the stored token, or FSync when there is none or it is rejected. The
-    /// new token is returned, not stored: see [`RingCentral::commit_sync_token`].
-    pub async fn sync_contacts(&self, extension_id: &str) -> Result<ContactChanges, RcError> {
+    /// Starts an extension's sync, page by page: ISync from the stored token, or FSync when
+    /// there is none or RingCentral rejects it. Nothing is read until
+    /// [`ContactSync::next_page`]; the new token is returned by [`ContactSync::finish`],
+    /// not stored (see [`RingCentral::commit_sync_token`]).
+    pub async fn contact_sync(&self, extension_id: &str) -> Result<ContactSync<'_>, RcError> {
         let ext = path_id("extensionId", extension_id)?.to_owned();
         let previous = self.stored_sync_token(&ext).await?;
-        let mut full_sync_reason = None;
-        if let Some(token) = &previous {
-            match self.address_book_sync(&ext, Some(token)).await {
-                Ok(SyncRead { contacts, next, sync_time }) => {
-                    let token = PendingSyncToken { extension_id: ext, previous: previous.clone(), next };
-                    return Ok(ContactChanges {
-                        kind: SyncKind::Incremental,
-                        full_sync_reason,
-                        contacts,
-                        token,
-                        sync_time,
-                    });
-                }
-                Err(e) if is_sync_reset(&e) => {
-                    let reason =
-                        format!("{} on {}", e.error_code().unwrap_or("?"), e.parameter().unwrap_or("syncToken"));
-                    tracing::warn!(extension_id = %ext, reason = %reason, "sync token rejected; running a full sync");
-                    full_sync_reason = Some(reason);
-                }
-                Err(e) => return Err(e),
-            }
+        let kind = if previous.is_some() { SyncKind::Incremental } else { SyncKind::Full };
+        Ok(ContactSync {
+            rc: self,
+            path: format!("/restapi/v1.0/account/~/extension/{ext}/address-book-sync"),
+            ext,
+            previous,
+            kind,
+            full_sync_reason: None,
+            page_id: None,
+            pages: 0,
+            next: None,
+        })
+    }
+
+    /// The whole sync at once (every page): what [`RingCentral::contact_sync`] reads,
+    /// collected.
+    pub async fn sync_contacts(&self, extension_id: &str) -> Result<ContactChanges, RcError> {
+        let mut sync = self.contact_sync(extension_id).await?;
+        let mut contacts = Vec::new();
+        let mut sync_time = None;
+        while let Some(mut page) = sync.next_page().await? {
+            contacts.append(&mut page.contacts);
+            sync_time = page.sync_time;
         }
-        let SyncRead { contacts, next, sync_time } = self.address_book_sync(&ext, None).await?;
-        let token = PendingSyncToken { extension_id: ext, previous, next };
-        Ok(ContactChanges { kind: SyncKind::Full, full_sync_reason, contacts, token, sync_time })
+        let (kind, full_sync_reason) = (sync.kind(), sync.full_sync_reason().map(str::to_owned));
+        let token = sync.finish()?;
+        Ok(ContactChanges { kind, full_sync_reason, contacts, token, sync_time })
     }
 
     /// Stores the token of a finished sync, unless another run already moved the stored
@@ -147,54 +152,116 @@ impl RingCentral {
         let _: i64 = self.inner.redis.clone().del(key).await.map_err(RcError::redis("sync token delete"))?;
         Ok(())
     }
-
-    /// Raw `GET .../address-book-sync` (Heavy): FSync (`token` = `None`) or ISync, every
-    /// page (following `nextPageId`); the records and the last page's `syncToken` and `syncTime`.
-    pub async fn address_book_sync(&self, extension_id: &str, token: Option<&str>) -> Result<SyncRead, RcError> {
-        let ext = path_id("extensionId", extension_id)?;
-        let path = format!("/restapi/v1.0/account/~/extension/{ext}/address-book-sync");
-        let sync_type = if token.is_some() { "ISync" } else { "FSync" };
-        let mut query: Vec<(&str, String)> = vec![("syncType", sync_type.into())];
-        if let Some(t) = token {
-            query.push(("syncToken", t.to_owned()));
-        }
-        let mut contacts = Vec::new();
-        for n in 0..MAX_SYNC_PAGES {
-            // Once a page is read, a snooze would throw it away (the sync restarts from its
-            // first page): later pages wait for their permits instead.
-            let read = self.get_json(&path, &query);
-            let mut page: AddressBookSyncPage = if n == 0 {
-                read.await?.value
-            } else {
-                snapsync_queue::with_patience(super::limits::PAGE_PATIENCE, read).await?.value
-            };
-            contacts.append(&mut page.records);
-            match page.next_page_id {
-                Some(id) => query = vec![("syncType", sync_type.into()), ("pageId", id)],
-                None => {
-                    let next = page.sync_info.sync_token.ok_or_else(|| RcError::Protocol {
-                        method: "GET",
-                        path: path.clone(),
-                        reason: "the last address-book-sync page carries no syncInfo.syncToken".into(),
-                    })?;
-                    return Ok(SyncRead { contacts, next, sync_time: page.sync_info.sync_time });
-                }
-            }
-        }
-        Err(RcError::Protocol {
-            method: "GET",
-            path,
-            reason: format!("more than {MAX_SYNC_PAGES} address-book-sync pages; nextPageId never ended"),
-        })
-    }
 }
 
-/// What one address-book sync read: the records, the next token and the sync's time.
+/// One extension's address-book sync in progress, read a page at a time, so the caller
+/// can queue each page's contacts while the next page waits for its Heavy permit.
+pub struct ContactSync<'a> {
+    rc: &'a RingCentral,
+    ext: String,
+    path: String,
+    /// The stored token the sync started from.
+    previous: Option<String>,
+    kind: SyncKind,
+    full_sync_reason: Option<String>,
+    /// The `nextPageId` to read next (`None` before the first page).
+    page_id: Option<String>,
+    pages: usize,
+    /// The new token, once the last page is read.
+    next: Option<String>,
+}
+
+/// One page of a sync: its records and the `syncInfo.syncTime` the server answered it at.
 #[derive(Debug, Clone)]
-pub struct SyncRead {
+pub struct ContactPage {
     pub contacts: Vec<Contact>,
-    pub next: String,
+    /// When this page was read (RingCentral gives personal contacts no modification time of
+    /// their own): every record on it was read at this time, and any later read of the same
+    /// contact (a later page never repeats one; a later sync starts after this one) is
+    /// answered later. It is the version that keeps an older read from overwriting a newer
+    /// one in Snapshots.
     pub sync_time: Option<String>,
+}
+
+impl ContactSync<'_> {
+    /// FSync or ISync (it turns to FSync when the stored token is rejected on the first page).
+    pub fn kind(&self) -> SyncKind {
+        self.kind
+    }
+
+    /// Why a full sync runs although a token was stored (e.g. `CMN-101 on syncToken`).
+    pub fn full_sync_reason(&self) -> Option<&str> {
+        self.full_sync_reason.as_deref()
+    }
+
+    /// The next page (`GET .../address-book-sync`, Heavy), or `None` after the last one.
+    pub async fn next_page(&mut self) -> Result<Option<ContactPage>, RcError> {
+        if self.next.is_some() {
+            return Ok(None);
+        }
+        if self.pages >= MAX_SYNC_PAGES {
+            return Err(RcError::Protocol {
+                method: "GET",
+                path: self.path.clone(),
+                reason: format!("more than {MAX_SYNC_PAGES} address-book-sync pages; nextPageId never ended"),
+            });
+        }
+        let page = match self.read().await {
+            Err(e) if self.pages == 0 && self.kind == SyncKind::Incremental && is_sync_reset(&e) => {
+                let reason = format!("{} on {}", e.error_code().unwrap_or("?"), e.parameter().unwrap_or("syncToken"));
+                tracing::warn!(extension_id = %self.ext, reason = %reason, "sync token rejected; running a full sync");
+                self.full_sync_reason = Some(reason);
+                self.kind = SyncKind::Full;
+                self.read().await?
+            }
+            read => read?,
+        };
+        self.pages += 1;
+        match page.next_page_id {
+            Some(id) => self.page_id = Some(id),
+            None => {
+                let next = page.sync_info.sync_token.ok_or_else(|| RcError::Protocol {
+                    method: "GET",
+                    path: self.path.clone(),
+                    reason: "the last address-book-sync page carries no syncInfo.syncToken".into(),
+                })?;
+                self.next = Some(next);
+            }
+        }
+        Ok(Some(ContactPage { contacts: page.records, sync_time: page.sync_info.sync_time }))
+    }
+
+    async fn read(&self) -> Result<AddressBookSyncPage, RcError> {
+        let sync_type = match self.kind {
+            SyncKind::Full => "FSync",
+            SyncKind::Incremental => "ISync",
+        };
+        let mut query: Vec<(&str, String)> = vec![("syncType", sync_type.into())];
+        match (&self.page_id, &self.previous, self.kind) {
+            (Some(id), _, _) => query.push(("pageId", id.clone())),
+            (None, Some(token), SyncKind::Incremental) => query.push(("syncToken", token.clone())),
+            (None, _, _) => {}
+        }
+        let read = self.rc.get_json(&self.path, &query);
+        if self.pages == 0 {
+            Ok(read.await?.value)
+        } else {
+            // A later page waits for its permit rather than snoozing: a snooze would start
+            // the sync over from its first page.
+            Ok(snapsync_queue::with_patience(super::limits::PAGE_PATIENCE, read).await?.value)
+        }
+    }
+
+    /// The token to commit once every page's changes are safely queued; an error before
+    /// the last page is read.
+    pub fn finish(self) -> Result<PendingSyncToken, RcError> {
+        let next = self.next.ok_or_else(|| RcError::Protocol {
+            method: "GET",
+            path: self.path.clone(),
+            reason: "the sync was finished before its last page was read".into(),
+        })?;
+        Ok(PendingSyncToken { extension_id: self.ext, previous: self.previous, next })
+    }
 }
 
 /// The stored token is no good: 400 naming `syncToken`, or a documented reset code.

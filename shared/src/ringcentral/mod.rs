@@ -35,7 +35,7 @@ use secrecy::SecretString;
 use snapsync_queue::RedisConn;
 use url::Url;
 
-pub use contact_sync::{ContactChanges, PendingSyncToken, SyncKind};
+pub use contact_sync::{ContactChanges, ContactPage, ContactSync, PendingSyncToken, SyncKind};
 pub use error::RcError;
 pub use http::Rated;
 pub use limits::{usage_group, RcLimits};

@@ -1,18 +1,21 @@
 //! `sync_contacts`: personal contacts by address-book sync → one `upsert_contact` job per
 //! changed contact.
 //!
-//! Without an extension in the payload the job fans out one `sync_contacts` job per user
-//! extension (each address-book sync is a Heavy call; separate jobs let a 429 retry only the
-//! extension it hit), each carrying the extension's site from the listing, so it need not
-//! read the extension (a payload naming an extension without its site reads it). With one,
-//! it runs ISync from the stored token (FSync the first time, or when the token is
-//! rejected), enqueues an `upsert_contact` per changed contact (deleted
-//! ones included: that handler applies the configured action) with the unique key
-//! `contact:<id>:<content hash>`, and only then commits the new sync token. A crash between
-//! the two replays the same changes next time; the unique keys and idempotent upserts make
-//! that harmless. While the Heavy budget has no permit (used up, or paused for every process
-//! after a 429), the client sends nothing and the job snoozes until a permit is due: waiting
-//! for the rate limit spends no attempt.
+//! Without an extension in the payload the job lists the user extensions and reads their
+//! books itself, one after another in the listing's order (with one Heavy budget for every
+//! process, parallel reads are no faster, and in turn a started book takes the next
+//! permits), each with the site from the listing, so it need not read the extension. An
+//! extension whose read fails gets a `sync_contacts` job of its own naming it (a payload
+//! naming an extension without its site reads it), which retries by itself. Each book runs
+//! ISync from the stored token (FSync the first time, or when the token is rejected),
+//! enqueues an `upsert_contact` per changed contact as each page is read (deleted ones
+//! included: that handler applies the configured action) with the unique key
+//! `contact:<id>:<content hash>:<page's syncTime>`, and only after the last page commits
+//! the new sync token. A crash between the two replays the same changes next time; the
+//! unique keys and idempotent upserts make that harmless. While the Heavy budget has no
+//! permit (used up, or paused for every process after a 429), the client sends nothing:
+//! the job waits in place up to the page patience, beyond it snoozes until a permit is
+//! due. Waiting for the rate limit spends no attempt.
 
 use snapsync::jobs::{ExtensionSite, JobKind, Payload, SyncContacts, UpsertContact, PAYLOAD_VERSION};
 use snapsync_queue::NewJob;
@@ -62,8 +65,55 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
         }
     }
     let skipped = extensions.len() - wanted.len();
-    let jobs: Vec<NewJob> = wanted
-        .into_iter()
+    // The books are read one after another, in the listing's order, by this job: with one
+    // Heavy budget for every process, reading two books at once is no faster, and reading
+    // them in turn lets a book that has started take the next permits. Read in parallel,
+    // the first window's permits went to whichever first pages asked first (often empty
+    // books) and Snapshots sat idle for a window. Each page's contacts are queued as it is
+    // read. The extensions this run has finished are kept (`…:done:<job>`), so a snooze or
+    // a crash of this job resumes after them instead of reading them again.
+    let done_key = ctx.key(&format!("contacts-sync:done:{}", job.id.0));
+    let done: std::collections::HashSet<String> = redis::AsyncCommands::smembers(&mut conn, &done_key)
+        .await
+        .map_err(|e| job_error("reading sync progress", &e.into()))?;
+    let mut failed = Vec::new();
+    let mut read = 0;
+    for ext in wanted {
+        if done.contains(&ext.id) {
+            continue;
+        }
+        let site = ExtensionSite { id: ext.site.as_ref().and_then(|s| s.id.clone()) };
+        // Waits for Heavy permits in place (a snooze would leave the book half read).
+        let synced = snapsync_queue::with_patience(
+            snapsync::ringcentral::limits::PAGE_PATIENCE,
+            sync_extension(ctx, &ext.id, Some(&site)),
+        )
+        .await;
+        match synced {
+            Ok(()) => {
+                read += 1;
+                let _: () = redis::pipe()
+                    .sadd(&done_key, &ext.id)
+                    .ignore()
+                    .pexpire(&done_key, PENDING_TTL.as_millis() as i64)
+                    .ignore()
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| job_error("recording sync progress", &e.into()))?;
+            }
+            // A wait longer than the patience (a long pause after a 429): the whole fan-out
+            // comes back then, and resumes after the books it finished.
+            Err(e @ JobError::Snooze { .. }) => return Err(e),
+            // One book that fails does not hold up the others: it gets a job of its own, which
+            // retries (or dies) by itself.
+            Err(e) => {
+                tracing::warn!(extension_id = %ext.id, error = %e, "contact sync of one extension failed; it gets a job of its own");
+                failed.push(ext);
+            }
+        }
+    }
+    let jobs: Vec<NewJob> = failed
+        .iter()
         .map(|ext| {
             let p = SyncContacts {
                 v: PAYLOAD_VERSION,
@@ -80,7 +130,17 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
         .collect();
     let n = jobs.len();
     ctx.queue.enqueue_batch(jobs).await.map_err(|e| job_error("enqueueing per-extension syncs", &e.into()))?;
-    tracing::info!(extensions = n, skipped, "contact sync fanned out per extension (skipped: a sync still queued)");
+    let _: i64 = redis::AsyncCommands::del(&mut conn, &done_key)
+        .await
+        .map_err(|e| job_error("clearing sync progress", &e.into()))?;
+    tracing::info!(
+        extensions = extensions.len(),
+        read,
+        resumed_after = done.len(),
+        failed = n,
+        skipped,
+        "contact sync of every extension done (skipped: a sync still queued; failed: retried by a job of its own)"
+    );
     Ok(())
 }
 
@@ -102,40 +162,47 @@ async fn sync_extension(ctx: &Context, ext: &str, listed_site: Option<&Extension
     };
     // A used-up Heavy budget (or one paused after a 429, for every process) is a snooze:
     // the client did not send the call, and the job comes back when a permit is due.
-    let changes = ctx.rc.sync_contacts(ext).await.map_err(|e| job_error(&name, &e.into()))?;
-    let mut jobs = Vec::with_capacity(changes.contacts.len());
-    let mut deleted = 0;
-    for contact in &changes.contacts {
-        deleted += usize::from(contact.is_deleted());
-        let contact_json = to_json(contact);
-        // The read time is part of the key: a contact changed back to an earlier content
-        // (A → B → A) must make a job again, while the same read enqueued twice (a sync retried
-        // before its token was committed) still makes one.
-        let read_at = changes.sync_time.as_deref().unwrap_or("");
-        let unique = format!("contact:{}:{}:{read_at}", contact.id, super::value_hash(&contact_json));
-        let p = UpsertContact {
-            v: PAYLOAD_VERSION,
-            extension_id: ext.to_string(),
-            contact_id: contact.id.clone(),
-            contact: Some(contact_json),
-            site_id: site_id.clone(),
-            read_at: changes.sync_time.clone(),
-        };
-        jobs.push(NewJob::new(JobKind::UpsertContact.as_str(), p.encode()).unique(unique));
+    let mut sync = ctx.rc.contact_sync(ext).await.map_err(|e| job_error(&name, &e.into()))?;
+    let (mut n, mut deleted, mut fresh) = (0, 0, 0);
+    // Each page's contacts are queued as soon as it is read, so the writes start while the
+    // later pages wait for their Heavy permits (a 10,000-contact book is 40 pages, four
+    // windows at RingCentral's published Heavy limit).
+    while let Some(page) = sync.next_page().await.map_err(|e| job_error(&name, &e.into()))? {
+        let mut jobs = Vec::with_capacity(page.contacts.len());
+        let read_at = page.sync_time.as_deref().unwrap_or("");
+        for contact in &page.contacts {
+            deleted += usize::from(contact.is_deleted());
+            let contact_json = to_json(contact);
+            // The read time is part of the key: a contact changed back to an earlier content
+            // (A → B → A) must make a job again, while the same read enqueued twice (a sync
+            // retried before its token was committed) still makes one.
+            let unique = format!("contact:{}:{}:{read_at}", contact.id, super::value_hash(&contact_json));
+            let p = UpsertContact {
+                v: PAYLOAD_VERSION,
+                extension_id: ext.to_string(),
+                contact_id: contact.id.clone(),
+                contact: Some(contact_json),
+                site_id: site_id.clone(),
+                read_at: page.sync_time.clone(),
+            };
+            jobs.push(NewJob::new(JobKind::UpsertContact.as_str(), p.encode()).unique(unique));
+        }
+        n += jobs.len();
+        let enqueued = ctx.queue.enqueue_batch(jobs).await.map_err(|e| job_error(&name, &e.into()))?;
+        fresh += enqueued.iter().filter(|e| matches!(e, snapsync_queue::Enqueued::Created(_))).count();
     }
-    let n = jobs.len();
-    let enqueued = ctx.queue.enqueue_batch(jobs).await.map_err(|e| job_error(&name, &e.into()))?;
-    let fresh = enqueued.iter().filter(|e| matches!(e, snapsync_queue::Enqueued::Created(_))).count();
+    let (kind, full_sync_reason) = (sync.kind(), sync.full_sync_reason().map(str::to_owned));
+    let token = sync.finish().map_err(|e| job_error(&name, &e.into()))?;
     // Only now: the changes the token covers are safely in the queue.
-    let committed = ctx.rc.commit_sync_token(&changes.token).await.map_err(|e| job_error(&name, &e.into()))?;
+    let committed = ctx.rc.commit_sync_token(&token).await.map_err(|e| job_error(&name, &e.into()))?;
     // Synced: the next fan-out may queue this extension again.
     let mut conn = ctx.redis.clone();
     let _: i64 =
         redis::AsyncCommands::del(&mut conn, pending_key(ctx, ext)).await.map_err(|e| job_error(&name, &e.into()))?;
     tracing::info!(
         extension_id = %ext,
-        kind = ?changes.kind,
-        full_sync_reason = changes.full_sync_reason.as_deref().unwrap_or(""),
+        kind = ?kind,
+        full_sync_reason = full_sync_reason.as_deref().unwrap_or(""),
         changed = n,
         deleted,
         enqueued = fresh,

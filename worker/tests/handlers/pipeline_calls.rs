@@ -172,3 +172,33 @@ async fn a_fan_out_queues_no_second_sync_of_an_extension_whose_sync_is_still_que
     assert_eq!(left.as_deref(), Some("an-earlier-fan-out"));
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_fan_out_resumes_after_the_books_it_read_and_a_failed_book_gets_a_job_of_its_own() {
+    let p = Pipeline::start("fanfail", "tag").await;
+    let book = |ext: &str| format!("GET /restapi/v1.0/account/*/extension/{ext}/address-book-sync");
+    let all = "GET /restapi/v1.0/account/*/extension/*/address-book-sync";
+    // 102's first read is a 503 with `Retry-After` (a wait: the fan-out snoozes, no attempt
+    // spent); 103's first read is a 500 with no hint (a failure: 103 gets a job of its own).
+    p.rc(Method::POST, "/sandbox/faults", Some(json!({"route": book("400000102"), "statuses": [503]}))).await;
+    let no_hint = json!({"route": book("400000103"), "statuses": [500], "retry_after": 0});
+    p.rc(Method::POST, "/sandbox/faults", Some(no_hint)).await;
+    count_rc(&p, all).await;
+    let fan_out = p.enqueue("sync_contacts", json!({"v": 1, "trigger": {"type": "manual"}})).await;
+    let done = p.finished(&fan_out).await;
+    assert_eq!(done.summary.state, JobState::Done, "one book's failure does not fail the fan-out");
+    assert_eq!((done.summary.attempts, done.summary.snoozes), (1, 1), "the 503 was a snooze, not an attempt");
+    drain(&p).await;
+    assert_eq!(p.dead().await, Vec::<String>::new());
+    let own = p.queue.list(JobState::Done, Some("sync_contacts"), 0, 100).await.expect("list");
+    let named: Vec<_> = own.jobs.iter().filter(|j| j.id != fan_out).collect();
+    assert_eq!(named.len(), 1, "exactly one job of its own: {named:?}");
+    // Every book read once; 102 and 103 twice. The resumed fan-out did not read again the
+    // book it had finished before the snooze.
+    let users = p.ctx.rc.extensions(&[("type", "User".to_string())]).await.expect("list users").len() as u64;
+    assert_eq!(rc_hits(&p, all).await, users + 2);
+    for ext in ["400000102", "400000103"] {
+        assert!(p.ctx.rc.stored_sync_token(ext).await.expect("token").is_some(), "{ext} was synced after all");
+    }
+    p.stop().await;
+}

@@ -5,6 +5,7 @@ use crate::support::{assert_no_duplicates, count, find, payload_ext, Pipeline, A
 use reqwest::Method;
 use serde_json::{json, Value};
 use snapsync::snapshots::Collection;
+use snapsync_sandbox::SandboxConfig;
 
 /// The fixture: 3 sites, 6 emergency locations, 200 contacts of which 8 repeat another's
 /// email (`docs/ringcentral-sandbox.md`).
@@ -164,6 +165,55 @@ async fn deleted_emergency_location_is_deleted_when_configured() {
     assert_eq!(count(&records, "locations"), LOCATIONS - 1);
     assert!(find(&records, "locations", "external_id", "ringcentral:emergency-location:400000306").is_empty());
     p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_page_s_contacts_are_queued_as_it_is_read_and_the_token_waits_for_the_last_page() {
+    // 1,000 contacts: the admin extension's book holds 400, two pages of 250 and 150.
+    let config = SandboxConfig { contacts: Some(1000), ..SandboxConfig::default() };
+    let p = Pipeline::start_with("pages", "tag", config).await;
+    // The first page is answered; every later read of the book is refused (a 400 is no
+    // retry: the sync dies), so only what the first page carried can reach Snapshots.
+    let route = "GET /restapi/v1.0/account/*/extension/*/address-book-sync";
+    p.rc(Method::POST, "/sandbox/faults", Some(json!({"route": route, "after": 1, "statuses": vec![400; 10]}))).await;
+    let job = p.enqueue("sync_contacts", payload_ext(ADMIN_EXT)).await;
+    let done = p.finished(&job).await;
+    assert_eq!(done.summary.state, snapsync_queue::JobState::Dead, "the second page was refused");
+    p.settle().await;
+    let first = count(&p.records().await, "leads");
+    assert!(first > 0 && first <= 250, "the first page's contacts reach Snapshots on their own: {first} leads");
+    assert_eq!(p.ctx.rc.stored_sync_token(ADMIN_EXT).await.expect("read token"), None, "no token before the last page");
+
+    // The book reads again: the rerun is a full sync (no token), and every lead lands once.
+    p.rc(Method::DELETE, "/sandbox/faults", None).await;
+    let again = p.enqueue("sync_contacts", payload_ext(ADMIN_EXT)).await;
+    assert_eq!(p.finished(&again).await.summary.state, snapsync_queue::JobState::Done);
+    p.settle().await;
+    let records = p.records().await;
+    assert_no_duplicates(&records, "leads");
+    assert_eq!(count(&records, "leads"), book_leads(&p, ADMIN_EXT));
+    assert!(
+        p.ctx.rc.stored_sync_token(ADMIN_EXT).await.expect("read token").is_some(),
+        "committed after the last page"
+    );
+    p.stop().await;
+}
+
+/// The leads one extension's book makes (alive contacts, one per distinct email).
+fn book_leads(p: &Pipeline, ext: &str) -> usize {
+    let dir = p.sandbox.rc_state().directory.lock().unwrap_or_else(|e| e.into_inner());
+    let book = &dir.books[&ext.parse::<u64>().expect("numeric id")];
+    let mut emails = std::collections::HashSet::new();
+    let mut without_email = 0;
+    for contact in book.contacts.values().filter(|c| !c.deleted) {
+        match contact.fields.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()) {
+            Some(e) => {
+                emails.insert(e);
+            }
+            None => without_email += 1,
+        }
+    }
+    emails.len() + without_email
 }
 
 /// Alive contacts of the sandbox's books, counting contacts that share an email (trimmed,

@@ -33,10 +33,15 @@ pub struct Pipeline {
 impl Pipeline {
     /// `deleted_action`: `tag` or `delete`.
     pub async fn start(name: &str, deleted_action: &str) -> Pipeline {
-        let redis = RedisServer::start();
         // A 1 s RingCentral window: the per-extension fan-out makes more Heavy calls than one
         // real minute allows. The client's budgets are configured to the stand-in's limits.
-        let config = SandboxConfig { window: Duration::from_secs(1), ..SandboxConfig::default() };
+        Pipeline::start_with(name, deleted_action, SandboxConfig::default()).await
+    }
+
+    /// As [`Pipeline::start`], over a sandbox of `config` (its window is always 1 s).
+    pub async fn start_with(name: &str, deleted_action: &str, config: SandboxConfig) -> Pipeline {
+        let redis = RedisServer::start();
+        let config = SandboxConfig { window: Duration::from_secs(1), ..config };
         let sandbox = Sandbox::start(config).await.expect("sandbox starts");
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let toml = format!(
