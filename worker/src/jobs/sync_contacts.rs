@@ -45,8 +45,14 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
     // a retry of this fan-out still enqueues (its unique keys make that a no-op), and it
     // expires on its own should its sync die.
     let mut conn = ctx.redis.clone();
+    // The extensions this run has finished (a snooze or a crash of this job resumes after
+    // them); they are neither marked again (their marks went with their syncs) nor read.
+    let done_key = ctx.key(&format!("contacts-sync:done:{}", job.id.0));
+    let done: std::collections::HashSet<String> = redis::AsyncCommands::smembers(&mut conn, &done_key)
+        .await
+        .map_err(|e| job_error("reading sync progress", &e.into()))?;
     let mut wanted = Vec::with_capacity(extensions.len());
-    for ext in &extensions {
+    for ext in extensions.iter().filter(|e| !done.contains(&e.id)) {
         let key = pending_key(ctx, &ext.id);
         // `SET … NX GET`: the holder before this call, `None` when this call set it.
         let holder: Option<String> = redis::cmd("SET")
@@ -64,24 +70,17 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
             wanted.push(ext);
         }
     }
-    let skipped = extensions.len() - wanted.len();
+    let resumed = extensions.iter().filter(|e| done.contains(&e.id)).count();
+    let skipped = extensions.len() - resumed - wanted.len();
     // The books are read one after another, in the listing's order, by this job: with one
     // Heavy budget for every process, reading two books at once is no faster, and reading
     // them in turn lets a book that has started take the next permits. Read in parallel,
     // the first window's permits went to whichever first pages asked first (often empty
     // books) and Snapshots sat idle for a window. Each page's contacts are queued as it is
-    // read. The extensions this run has finished are kept (`…:done:<job>`), so a snooze or
-    // a crash of this job resumes after them instead of reading them again.
-    let done_key = ctx.key(&format!("contacts-sync:done:{}", job.id.0));
-    let done: std::collections::HashSet<String> = redis::AsyncCommands::smembers(&mut conn, &done_key)
-        .await
-        .map_err(|e| job_error("reading sync progress", &e.into()))?;
+    // read.
     let mut failed = Vec::new();
     let mut read = 0;
     for ext in wanted {
-        if done.contains(&ext.id) {
-            continue;
-        }
         let site = ExtensionSite { id: ext.site.as_ref().and_then(|s| s.id.clone()) };
         // Waits for Heavy permits in place (a snooze would leave the book half read).
         let synced = snapsync_queue::with_patience(
@@ -136,7 +135,7 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
     tracing::info!(
         extensions = extensions.len(),
         read,
-        resumed_after = done.len(),
+        resumed_after = resumed,
         failed = n,
         skipped,
         "contact sync of every extension done (skipped: a sync still queued; failed: retried by a job of its own)"

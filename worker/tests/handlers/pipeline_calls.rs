@@ -200,5 +200,15 @@ async fn the_fan_out_resumes_after_the_books_it_read_and_a_failed_book_gets_a_jo
     for ext in ["400000102", "400000103"] {
         assert!(p.ctx.rc.stored_sync_token(ext).await.expect("token").is_some(), "{ext} was synced after all");
     }
+    // No extension is left marked as "sync queued" (a mark left behind would keep the next
+    // ticks from reading that book for an hour).
+    let mut conn = p.ctx.redis.clone();
+    for ext in p.ctx.rc.extensions(&[("type", "User".to_string())]).await.expect("list users") {
+        let mark: Option<String> =
+            redis::AsyncCommands::get(&mut conn, p.ctx.key(&format!("contacts-sync:pending:{}", ext.id)))
+                .await
+                .expect("GET");
+        assert_eq!(mark, None, "extension {} is still marked", ext.id);
+    }
     p.stop().await;
 }
