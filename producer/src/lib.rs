@@ -19,6 +19,7 @@
 pub mod events;
 pub mod http;
 pub mod scheduler;
+pub mod schedules;
 
 use std::future::Future;
 use std::time::Duration;
@@ -89,14 +90,26 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: Options,
 ) -> Result<(), ServeError> {
-    let ticks = scheduler::enabled(&config.schedules)?;
+    // A bad cron expression in the file stops the start, named by resource.
+    scheduler::enabled(&config.schedules)?;
     let url = config.redis.url.expose_secret().to_owned();
     let queue = Queue::connect(&url, config.queue_config()).await.map_err(|source| ServeError::Queue { source })?;
     // `/readyz` answers within 2 s, so its PING must not wait longer.
     let conn_options = ConnOptions { response_timeout: Some(Duration::from_secs(2)), ..ConnOptions::default() };
     let redis = RedisConn::connect(&url, conn_options).await.map_err(|source| ServeError::Redis { source })?;
     let stop = CancellationToken::new();
-    let mut tasks = vec![tokio::spawn(scheduler::run(queue.clone(), ticks, options.clock.clone(), stop.clone()))];
+    let store = schedules::ScheduleStore::new(redis.clone(), &config.queue.prefix);
+    if let Err(e) = store.seed(&config.schedules, scheduler::now_ms(&options.clock)).await {
+        // Not fatal: the scheduler runs on the file's rules until Redis answers.
+        tracing::warn!(error = %e, "cannot seed the live schedules yet");
+    }
+    let mut tasks = vec![tokio::spawn(scheduler::run(
+        queue.clone(),
+        store,
+        config.schedules.clone(),
+        options.clock.clone(),
+        stop.clone(),
+    ))];
     if options.subscribe {
         let rc = RingCentral::new(
             RcSettings {

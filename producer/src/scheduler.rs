@@ -1,4 +1,6 @@
-//! The scheduler: each enabled `[schedules.<resource>]` enqueues its sync job once per tick.
+//! The scheduler: each enabled resource's schedule enqueues its sync job once per tick. The
+//! rules are live (`crate::schedules`): seeded from `[schedules.<resource>]`, changed by an
+//! operator in Redis, re-read by every replica at least once a second.
 //!
 //! Ticks are absolute instants (an `every` interval counts from the Unix epoch, a `cron`
 //! expression is read in UTC), so every producer replica computes the same ticks, and each
@@ -18,6 +20,8 @@ use chrono::{DateTime, Utc};
 use snapsync::config::{Resource, Schedule, SchedulesConfig};
 use snapsync::jobs::{Payload, RenewSubscription, SyncAccount, SyncContacts, SyncLocations, Trigger};
 use snapsync_queue::{Enqueued, NewJob, Queue};
+
+use crate::schedules::{LastRun, ScheduleStore, REFRESH};
 use tokio_util::sync::CancellationToken;
 
 /// The scheduler's clock (tests move it to simulate downtime).
@@ -116,45 +120,94 @@ pub fn system_clock() -> Clock {
     Arc::new(SystemTime::now)
 }
 
+/// `clock`'s now, in Unix ms.
+pub fn now_ms(clock: &Clock) -> i64 {
+    millis(clock())
+}
+
 fn millis(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Runs every schedule until `stop` is cancelled.
-pub async fn run(queue: Queue, ticks: Vec<Ticks>, clock: Clock, stop: CancellationToken) {
-    let tasks: Vec<_> =
-        ticks.into_iter().map(|t| tokio::spawn(run_one(queue.clone(), t, clock.clone(), stop.clone()))).collect();
+/// Runs every resource's schedule until `stop` is cancelled, following the live rules in
+/// `store` (seeded from `config` when Redis has none).
+pub async fn run(queue: Queue, store: ScheduleStore, config: SchedulesConfig, clock: Clock, stop: CancellationToken) {
+    let tasks: Vec<_> = Resource::ALL
+        .into_iter()
+        .map(|r| {
+            tokio::spawn(run_one(queue.clone(), store.clone(), r, config.get(r).clone(), clock.clone(), stop.clone()))
+        })
+        .collect();
     for task in tasks {
         let _ = task.await;
     }
 }
 
-async fn run_one(queue: Queue, ticks: Ticks, clock: Clock, stop: CancellationToken) {
-    let resource = ticks.resource.as_str();
+async fn run_one(
+    queue: Queue,
+    store: ScheduleStore,
+    resource: Resource,
+    file_rule: snapsync::config::ScheduleConfig,
+    clock: Clock,
+    stop: CancellationToken,
+) {
+    let name = resource.as_str();
     // The last tick known to be in Redis (enqueued by us or by a replica).
     let mut done: Option<i64> = None;
+    // The rule last read (the file's until Redis answers), and its ticks.
+    let mut rule = (file_rule.enabled, file_rule.schedule.clone());
+    let mut ticks = Ticks::new(resource, &rule.1).ok();
     loop {
-        let now = millis(clock());
-        let due = ticks.latest_due(now).filter(|d| done.is_none_or(|last| *d > last));
-        let mut wait = None;
-        if let Some(tick) = due {
-            match queue.enqueue(ticks.job(tick)).await {
-                Ok(outcome) => {
-                    let first = matches!(outcome, Enqueued::Created(_));
-                    tracing::info!(resource, tick, job = %outcome.id().0, first, "schedule tick");
-                    done = Some(tick);
+        match store.get(resource).await {
+            Ok(Some(live)) => {
+                let read = (live.enabled, live.schedule());
+                if read != rule {
+                    match Ticks::new(resource, &read.1) {
+                        Ok(t) => {
+                            tracing::info!(resource = name, enabled = read.0, rule = %live.describe(), by = %live.updated_by, "schedule changed");
+                            ticks = Some(t);
+                            rule = read;
+                        }
+                        Err(e) => {
+                            tracing::warn!(resource = name, error = %e, "live schedule unusable; keeping the previous one")
+                        }
+                    }
                 }
-                Err(e) => {
-                    // Retry this (or, if time moved on, the then-latest) tick: one run, no burst.
-                    tracing::warn!(resource, tick, error = %e, "cannot enqueue schedule tick; retrying");
-                    wait = Some(RETRY);
+            }
+            Ok(None) => {}
+            // Redis away: keep the rule last read; the enqueue below reports the outage.
+            Err(e) => tracing::debug!(resource = name, error = %e, "cannot read the live schedule"),
+        }
+        let now = millis(clock());
+        let mut wait = None;
+        let active = ticks.as_ref().filter(|_| rule.0);
+        if let Some(t) = active {
+            let due = t.latest_due(now).filter(|d| done.is_none_or(|last| *d > last));
+            if let Some(tick) = due {
+                match queue.enqueue(t.job(tick)).await {
+                    Ok(outcome) => {
+                        let first = matches!(outcome, Enqueued::Created(_));
+                        tracing::info!(resource = name, tick, job = %outcome.id().0, first, "schedule tick");
+                        done = Some(tick);
+                        let run = LastRun { tick_ms: tick, job: outcome.id().0.clone() };
+                        if let Err(e) = store.record_run(resource, &run).await {
+                            tracing::debug!(resource = name, error = %e, "cannot record the schedule's last run");
+                        }
+                    }
+                    Err(e) => {
+                        // Retry this (or, if time moved on, the then-latest) tick: one run, no burst.
+                        tracing::warn!(resource = name, tick, error = %e, "cannot enqueue schedule tick; retrying");
+                        wait = Some(RETRY);
+                    }
                 }
             }
         }
         let wait = wait.unwrap_or_else(|| {
             // Strictly after now: a tick at `now` itself was just handled (or is retried).
-            let next = ticks.next_after(done.unwrap_or(now).max(now)).unwrap_or(i64::MAX);
-            Duration::from_millis(next.saturating_sub(millis(clock())).clamp(0, 86_400_000) as u64)
+            let next = active.and_then(|t| t.next_after(done.unwrap_or(now).max(now))).unwrap_or(i64::MAX);
+            let until_next = Duration::from_millis(next.saturating_sub(millis(clock())).clamp(0, 86_400_000) as u64);
+            // Re-read the rule at least this often: a change takes effect at its next tick.
+            until_next.min(REFRESH)
         });
         tokio::select! {
             _ = stop.cancelled() => return,
