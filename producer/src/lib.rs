@@ -16,6 +16,7 @@
 //! - [`events`]: notification envelopes → jobs.
 //! - [`scheduler`]: tick-keyed schedule jobs, once per tick across replicas.
 
+pub mod admin;
 pub mod events;
 pub mod http;
 pub mod scheduler;
@@ -52,6 +53,12 @@ pub enum ServeError {
     },
     #[error(transparent)]
     Schedule(#[from] scheduler::ScheduleError),
+    #[error("cannot listen on admin.bind {bind}: {source}")]
+    AdminBind {
+        bind: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("http server: {source}")]
     Http {
         #[source]
@@ -98,11 +105,20 @@ pub async fn run_with(
     let conn_options = ConnOptions { response_timeout: Some(Duration::from_secs(2)), ..ConnOptions::default() };
     let redis = RedisConn::connect(&url, conn_options).await.map_err(|source| ServeError::Redis { source })?;
     let stop = CancellationToken::new();
+    let admin_listener = TcpListener::bind(config.admin.bind)
+        .await
+        .map_err(|source| ServeError::AdminBind { bind: config.admin.bind, source })?;
     let store = schedules::ScheduleStore::new(redis.clone(), &config.queue.prefix);
     if let Err(e) = store.seed(&config.schedules, scheduler::now_ms(&options.clock)).await {
         // Not fatal: the scheduler runs on the file's rules until Redis answers.
         tracing::warn!(error = %e, "cannot seed the live schedules yet");
     }
+    let admin_state = admin::AdminState {
+        queue: queue.clone(),
+        schedules: store.clone(),
+        schedules_config: config.schedules.clone(),
+        token: config.admin.token.clone(),
+    };
     let mut tasks = vec![tokio::spawn(scheduler::run(
         queue.clone(),
         store,
@@ -138,7 +154,17 @@ pub async fn run_with(
     }
     let state = http::AppState { queue, redis, verification_token: config.ringcentral.verification_token.clone() };
     let addr = listener.local_addr().ok();
-    tracing::info!(?addr, "snapsync producer serving");
+    let admin_addr = admin_listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string());
+    tracing::info!(?addr, admin = %admin_addr, "snapsync producer serving");
+    let admin_stop = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        let served = axum::serve(admin_listener, admin::router(admin_state))
+            .with_graceful_shutdown(async move { admin_stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "admin API stopped");
+        }
+    }));
     let stopper = stop.clone();
     let served = axum::serve(listener, http::router(state))
         .with_graceful_shutdown(async move {

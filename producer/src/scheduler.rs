@@ -86,20 +86,29 @@ impl Ticks {
 
     /// The job for the tick starting at `tick_ms`, with its tick-keyed unique key.
     pub fn job(&self, tick_ms: i64) -> NewJob {
-        let trigger = Trigger::Schedule { tick_ms };
-        let (kind, payload) = match self.resource {
-            Resource::Locations => (SyncLocations::KIND, SyncLocations { v: 1, trigger }.encode()),
-            Resource::Accounts => (SyncAccount::KIND, SyncAccount { v: 1, trigger, hints: vec![] }.encode()),
-            Resource::Contacts => {
-                (SyncContacts::KIND, SyncContacts { v: 1, trigger, extension_id: None, extension_site: None }.encode())
-            }
-            Resource::Subscriptions => (
-                RenewSubscription::KIND,
-                RenewSubscription { v: 1, trigger, subscription_id: None, expires_in: None }.encode(),
-            ),
-        };
-        NewJob::new(kind.as_str(), payload).unique(tick_key(self.resource, tick_ms))
+        sync_job(self.resource, Trigger::Schedule { tick_ms }).unique(tick_key(self.resource, tick_ms))
     }
+}
+
+/// One sync of `resource` now, outside its schedule (`schedule run`): no unique key, so
+/// asking twice runs twice.
+pub fn manual_job(resource: Resource) -> NewJob {
+    sync_job(resource, Trigger::Manual)
+}
+
+fn sync_job(resource: Resource, trigger: Trigger) -> NewJob {
+    let (kind, payload) = match resource {
+        Resource::Locations => (SyncLocations::KIND, SyncLocations { v: 1, trigger }.encode()),
+        Resource::Accounts => (SyncAccount::KIND, SyncAccount { v: 1, trigger, hints: vec![] }.encode()),
+        Resource::Contacts => {
+            (SyncContacts::KIND, SyncContacts { v: 1, trigger, extension_id: None, extension_site: None }.encode())
+        }
+        Resource::Subscriptions => (
+            RenewSubscription::KIND,
+            RenewSubscription { v: 1, trigger, subscription_id: None, expires_in: None }.encode(),
+        ),
+    };
+    NewJob::new(kind.as_str(), payload)
 }
 
 /// `schedule:<resource>:<tick-start-epoch-seconds>`.

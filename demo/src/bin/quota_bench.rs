@@ -122,6 +122,8 @@ async fn one_run(args: &Args, workers: usize) -> anyhow::Result<Run> {
 url = "redis://127.0.0.1:{redis_port}"
 [http]
 bind = "127.0.0.1:{port}"
+[admin]
+bind = "127.0.0.1:0"
 [ringcentral]
 server_url = "{rc}"
 webhook_address = "http://127.0.0.1:{port}/webhooks/ringcentral"

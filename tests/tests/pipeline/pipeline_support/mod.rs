@@ -22,6 +22,9 @@ pub const TOKEN: &str = "pipeline-verification-token";
 pub const ADMIN_EXT: &str = "400000101";
 
 /// Builds `snapsync` and `snapsync-worker` once per test binary and returns their paths.
+/// The admin API's bearer token in the test configuration.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
 pub fn bins() -> (PathBuf, PathBuf) {
     static BUILT: OnceLock<Result<(PathBuf, PathBuf), String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
@@ -121,6 +124,9 @@ impl System {
 url = "{redis}"
 [http]
 bind = "127.0.0.1:{port}"
+[admin]
+bind = "127.0.0.1:0"
+token = "{ADMIN_TOKEN}"
 [ringcentral]
 server_url = "{rc}"
 webhook_address = "http://127.0.0.1:{port}/webhooks/ringcentral"
@@ -254,6 +260,18 @@ deleted_contact_action = "{deleted}"
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The admin API's base URL of producer `name` (it binds port 0: read from its log).
+    pub async fn admin_url(&self, name: &str) -> String {
+        let proc = self.procs.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("no process {name}"));
+        wait("the admin API's address in the log", || async {
+            let log = proc.log_text();
+            let at = log.find("admin=")? + "admin=".len();
+            let addr: String = log[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+            (!addr.is_empty() && !addr.ends_with(":0")).then(|| format!("http://{addr}"))
+        })
+        .await
     }
 
     /// Every process's log, for failure messages.

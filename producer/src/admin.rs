@@ -1,0 +1,262 @@
+//! The admin HTTP API on `admin.bind`: the operator CLI's verbs as JSON.
+//!
+//! Every `/admin/...` route but the OpenAPI document wants `Authorization: Bearer <admin.token>`
+//! (compared in constant time); configuration validation refuses the built-in token on a
+//! non-loopback bind, so an admin API reachable from elsewhere always has a token of its own.
+//! Errors are `{"error": "..."}` with a fixed message per failure: Redis's words, internal
+//! errors and secrets go to the log only. Bodies above [`BODY_LIMIT`] are refused.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use snapsync::config::SchedulesConfig;
+use snapsync_queue::Queue;
+use subtle::ConstantTimeEq;
+
+use crate::schedules::{self, ScheduleChangeError, ScheduleStore};
+
+/// Admin requests are small JSON documents.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// What the admin handlers share.
+#[derive(Clone)]
+pub struct AdminState {
+    pub queue: Queue,
+    pub schedules: ScheduleStore,
+    pub schedules_config: SchedulesConfig,
+    pub token: SecretString,
+}
+
+pub fn router(state: AdminState) -> Router {
+    let api = Router::new()
+        .route("/admin/queue/stats", get(queue_stats))
+        .route("/admin/queue/pause", post(queue_pause))
+        .route("/admin/queue/resume", post(queue_resume))
+        .route("/admin/workers", get(workers))
+        .route("/admin/budgets", get(budgets))
+        .route("/admin/schedules", get(schedules_list))
+        .route("/admin/schedules/{resource}", put(schedule_set))
+        .route("/admin/schedules/{resource}/pause", post(schedule_pause))
+        .route("/admin/schedules/{resource}/resume", post(schedule_resume))
+        .route("/admin/schedules/{resource}/run", post(schedule_run))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/admin/openapi.json", get(openapi))
+        .merge(api)
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such admin route") })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+pub fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// A Redis failure: logged with its detail, answered with none.
+fn unavailable(what: &str, e: &dyn std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "admin API: {what} failed");
+    error(StatusCode::SERVICE_UNAVAILABLE, "job queue unavailable")
+}
+
+async fn require_token(State(state): State<AdminState>, req: Request, next: Next) -> Response {
+    let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    });
+    let ok = given.as_deref().is_some_and(|t| bool::from(t.as_bytes().ct_eq(state.token.expose_secret().as_bytes())));
+    if ok {
+        return next.run(req).await;
+    }
+    let message = if given.is_none() { "missing bearer token" } else { "wrong bearer token" };
+    let mut resp = error(StatusCode::UNAUTHORIZED, message);
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    resp
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+async fn queue_stats(State(s): State<AdminState>) -> Response {
+    let counts = match s.queue.counts().await {
+        Ok(c) => c,
+        Err(e) => return unavailable("queue stats", &e),
+    };
+    let paused = match s.queue.is_paused().await {
+        Ok(p) => p,
+        Err(e) => return unavailable("queue stats", &e),
+    };
+    Json(json!({ "counts": counts, "ready": counts.ready(), "paused": paused })).into_response()
+}
+
+async fn queue_pause(State(s): State<AdminState>) -> Response {
+    match s.queue.pause().await {
+        Ok(changed) => Json(json!({ "paused": true, "changed": changed })).into_response(),
+        Err(e) => unavailable("queue pause", &e),
+    }
+}
+
+async fn queue_resume(State(s): State<AdminState>) -> Response {
+    match s.queue.resume().await {
+        Ok(changed) => Json(json!({ "paused": false, "changed": changed })).into_response(),
+        Err(e) => unavailable("queue resume", &e),
+    }
+}
+
+async fn workers(State(s): State<AdminState>) -> Response {
+    match s.queue.workers().await {
+        Ok(w) => Json(w).into_response(),
+        Err(e) => unavailable("workers", &e),
+    }
+}
+
+async fn budgets(State(s): State<AdminState>) -> Response {
+    match s.queue.budgets().await {
+        Ok(b) => Json(json!({ "budgets": b })).into_response(),
+        Err(e) => unavailable("budgets", &e),
+    }
+}
+
+async fn schedules_list(State(s): State<AdminState>) -> Response {
+    match s.schedules.list(&s.schedules_config, now_ms()).await {
+        Ok(list) => Json(json!({ "schedules": list })).into_response(),
+        Err(e) => unavailable("schedules", &e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleBody {
+    every: Option<String>,
+    cron: Option<String>,
+}
+
+fn change_error(e: ScheduleChangeError) -> Response {
+    match e {
+        ScheduleChangeError::Redis(e) => unavailable("schedule change", &e),
+        ScheduleChangeError::UnknownResource(_) => error(StatusCode::NOT_FOUND, &e.to_string()),
+        other => error(StatusCode::UNPROCESSABLE_ENTITY, &other.to_string()),
+    }
+}
+
+async fn schedule_set(
+    State(s): State<AdminState>,
+    Path(resource): Path<String>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let r = match schedules::resource(&resource) {
+        Ok(r) => r,
+        Err(e) => return change_error(e),
+    };
+    let Some(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected a JSON body {\"every\": \"15m\"} or {\"cron\": \"*/15 * * * *\"}",
+        );
+    };
+    let body: ScheduleBody = match serde_json::from_value(body) {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "expected a JSON body {\"every\": \"15m\"} or {\"cron\": \"*/15 * * * *\"}",
+            )
+        }
+    };
+    if body.every.is_some() == body.cron.is_some() {
+        return error(StatusCode::BAD_REQUEST, "give exactly one of \"every\" and \"cron\"");
+    }
+    match s.schedules.set(r, body.every.as_deref(), body.cron.as_deref(), "api", now_ms()).await {
+        Ok(rule) => {
+            tracing::info!(resource = r.as_str(), rule = %rule.describe(), "schedule changed through the admin API");
+            Json(json!({ "resource": r.as_str(), "schedule": rule })).into_response()
+        }
+        Err(e) => change_error(e),
+    }
+}
+
+async fn set_enabled(s: AdminState, resource: String, enabled: bool) -> Response {
+    let r = match schedules::resource(&resource) {
+        Ok(r) => r,
+        Err(e) => return change_error(e),
+    };
+    match s.schedules.set_enabled(r, enabled, &s.schedules_config, "api", now_ms()).await {
+        Ok(rule) => Json(json!({ "resource": r.as_str(), "schedule": rule })).into_response(),
+        Err(e) => unavailable("schedule change", &e),
+    }
+}
+
+async fn schedule_pause(State(s): State<AdminState>, Path(resource): Path<String>) -> Response {
+    set_enabled(s, resource, false).await
+}
+
+async fn schedule_resume(State(s): State<AdminState>, Path(resource): Path<String>) -> Response {
+    set_enabled(s, resource, true).await
+}
+
+async fn schedule_run(State(s): State<AdminState>, Path(resource): Path<String>) -> Response {
+    let r = match schedules::resource(&resource) {
+        Ok(r) => r,
+        Err(e) => return change_error(e),
+    };
+    match s.queue.enqueue(crate::scheduler::manual_job(r)).await {
+        Ok(outcome) => Json(json!({ "resource": r.as_str(), "job": outcome.id().0 })).into_response(),
+        Err(e) => unavailable("schedule run", &e),
+    }
+}
+
+async fn openapi() -> Response {
+    Json(openapi_document()).into_response()
+}
+
+/// The OpenAPI 3.1 description of every admin route (the test calls each one).
+pub fn openapi_document() -> Value {
+    let err = json!({ "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    let ok = |what: &str| json!({ "description": what, "content": { "application/json": { "schema": { "type": "object" } } } });
+    let resource = json!({ "name": "resource", "in": "path", "required": true,
+        "schema": { "type": "string", "enum": ["locations", "accounts", "contacts", "subscriptions"] } });
+    let common = |summary: &str, what: &str| json!({ "summary": summary, "responses": { "200": ok(what), "401": err, "503": err } });
+    let with_resource = |summary: &str, what: &str| {
+        let mut op = common(summary, what);
+        op["parameters"] = json!([resource]);
+        op["responses"]["404"] = err.clone();
+        op
+    };
+    let mut set =
+        with_resource("Set a resource's frequency (takes effect at its next tick on every replica)", "the new rule");
+    set["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": {
+        "type": "object", "additionalProperties": false,
+        "properties": { "every": { "type": "string", "example": "15m" }, "cron": { "type": "string", "example": "*/15 * * * *" } } } } } });
+    set["responses"]["400"] = err.clone();
+    set["responses"]["422"] = err.clone();
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "snapsync admin API", "version": env!("CARGO_PKG_VERSION") },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": { "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } } }
+        },
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/admin/queue/stats": { "get": common("Job counts per state and kind, and whether the queue is paused", "counts") },
+            "/admin/queue/pause": { "post": common("Pause the queue: workers take no new job", "paused") },
+            "/admin/queue/resume": { "post": common("Resume the queue", "resumed") },
+            "/admin/workers": { "get": common("Live workers: host, pid, in-flight jobs, last heartbeat", "workers") },
+            "/admin/budgets": { "get": common("Each rate-limit budget: limit, use in the current window, waits, pauses", "budgets") },
+            "/admin/schedules": { "get": common("Each resource's schedule, last and next run", "schedules") },
+            "/admin/schedules/{resource}": { "put": set },
+            "/admin/schedules/{resource}/pause": { "post": with_resource("Pause a resource's schedule", "the rule") },
+            "/admin/schedules/{resource}/resume": { "post": with_resource("Resume a resource's schedule", "the rule") },
+            "/admin/schedules/{resource}/run": { "post": with_resource("Run one sync of the resource now", "the job") },
+            "/admin/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": ok("OpenAPI 3.1") } } }
+        }
+    })
+}
