@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use snapsync::config::SchedulesConfig;
-use snapsync_queue::Queue;
+use snapsync_queue::{JobId, JobState, Queue, RetryOutcome};
 use subtle::ConstantTimeEq;
 
 use crate::schedules::{self, ScheduleChangeError, ScheduleStore};
@@ -40,6 +40,12 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/queue/stats", get(queue_stats))
         .route("/admin/queue/pause", post(queue_pause))
         .route("/admin/queue/resume", post(queue_resume))
+        .route("/admin/jobs", get(jobs_list))
+        .route("/admin/jobs/retry-dead", post(jobs_retry_dead))
+        .route("/admin/jobs/{id}", get(job_show))
+        .route("/admin/jobs/{id}/retry", post(job_retry))
+        .route("/admin/jobs/{id}/discard", post(job_discard))
+        .route("/admin/throughput", get(throughput))
         .route("/admin/workers", get(workers))
         .route("/admin/budgets", get(budgets))
         .route("/admin/schedules", get(schedules_list))
@@ -49,6 +55,9 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/schedules/{resource}/run", post(schedule_run))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
+        .route("/", get(|| async { axum::response::Redirect::to("/dashboard") }))
+        .route("/dashboard", get(dashboard_page))
+        .route("/dashboard/app.js", get(dashboard_script))
         .route("/admin/openapi.json", get(openapi))
         .merge(api)
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such admin route") })
@@ -213,6 +222,181 @@ async fn schedule_run(State(s): State<AdminState>, Path(resource): Path<String>)
     }
 }
 
+/// The dashboard: one page and its script, compiled into the binary (no CDN). The page holds
+/// no data; it asks for the token and reads everything through the API above.
+const DASHBOARD_HTML: &str = include_str!("dashboard/index.html");
+const DASHBOARD_JS: &str = include_str!("dashboard/app.js");
+
+fn static_headers(content_type: &'static str) -> [(header::HeaderName, HeaderValue); 3] {
+    [
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        // Only this origin's script and styles; no frames, no other origin.
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+            ),
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    ]
+}
+
+async fn dashboard_page() -> Response {
+    (static_headers("text/html; charset=utf-8"), DASHBOARD_HTML).into_response()
+}
+
+async fn dashboard_script() -> Response {
+    (static_headers("text/javascript; charset=utf-8"), DASHBOARD_JS).into_response()
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+    kind: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn jobs_list(
+    State(s): State<AdminState>,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(q)) = query else {
+        return error(StatusCode::BAD_REQUEST, "bad query: expected state, kind, limit, cursor");
+    };
+    let state = match q.state.as_deref().unwrap_or("ready").parse::<JobState>() {
+        Ok(st) => st,
+        Err(_) => {
+            return error(StatusCode::BAD_REQUEST, "state must be ready, scheduled, running, snoozed, dead or done")
+        }
+    };
+    let offset = match q.cursor.as_deref().map(str::parse::<u64>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "cursor must be the next_cursor of an earlier page"),
+    };
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    match s.queue.list(state, q.kind.as_deref().filter(|k| !k.is_empty()), offset, limit).await {
+        Ok(page) => {
+            let jobs: Vec<Value> = page.jobs.iter().map(summary_json).collect();
+            Json(json!({ "jobs": jobs, "next_cursor": page.next_offset.map(|n| n.to_string()) })).into_response()
+        }
+        Err(e) => unavailable("job list", &e),
+    }
+}
+
+/// A job summary without its lease token (a worker's credential for its run).
+fn summary_json(j: &snapsync_queue::JobSummary) -> Value {
+    let mut v = serde_json::to_value(j).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("lease");
+    }
+    v
+}
+
+fn job_id(id: &str) -> Option<JobId> {
+    let ok =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| JobId(id.to_owned()))
+}
+
+async fn job_show(State(s): State<AdminState>, Path(id): Path<String>) -> Response {
+    let Some(id) = job_id(&id) else { return error(StatusCode::NOT_FOUND, "no such job") };
+    match s.queue.get(&id).await {
+        Ok(Some(d)) => {
+            let payload = serde_json::from_str::<Value>(&d.payload)
+                .map(|mut v| {
+                    crate::redact::redact(&mut v);
+                    v
+                })
+                .unwrap_or_else(|_| Value::String("(not JSON; not shown)".into()));
+            Json(json!({
+                "job": summary_json(&d.summary),
+                "payload": payload,
+                "unique_key": d.unique_key,
+                "history": d.history,
+            }))
+            .into_response()
+        }
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such job"),
+        Err(e) => unavailable("job show", &e),
+    }
+}
+
+async fn job_retry(State(s): State<AdminState>, Path(id): Path<String>) -> Response {
+    let Some(id) = job_id(&id) else { return error(StatusCode::NOT_FOUND, "no such job") };
+    match s.queue.retry(&id).await {
+        Ok(RetryOutcome::NotFound) => error(StatusCode::NOT_FOUND, "no such job"),
+        Ok(outcome) => {
+            tracing::info!(job = %id.0, outcome = ?outcome, "job retried through the admin API");
+            Json(json!({ "id": id.0, "outcome": format!("{outcome:?}").to_lowercase() })).into_response()
+        }
+        Err(e) => unavailable("job retry", &e),
+    }
+}
+
+async fn job_discard(State(s): State<AdminState>, Path(id): Path<String>) -> Response {
+    let Some(id) = job_id(&id) else { return error(StatusCode::NOT_FOUND, "no such job") };
+    match s.queue.discard(&id).await {
+        Ok(Some(was)) => {
+            tracing::info!(job = %id.0, was = was.as_str(), "job discarded through the admin API");
+            Json(json!({ "id": id.0, "was": was.as_str() })).into_response()
+        }
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such job"),
+        Err(e) => unavailable("job discard", &e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RetryDeadBody {
+    kind: Option<String>,
+}
+
+async fn jobs_retry_dead(State(s): State<AdminState>, body: Option<Json<Value>>) -> Response {
+    let body: RetryDeadBody = match body.map(|Json(v)| serde_json::from_value(v)) {
+        None => RetryDeadBody::default(),
+        Some(Ok(b)) => b,
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "expected a JSON body {} or {\"kind\": \"...\"}"),
+    };
+    let mut retried = 0u64;
+    // Page through the dead set from the start each time: retried jobs leave it.
+    loop {
+        let page = match s.queue.list(JobState::Dead, body.kind.as_deref(), 0, 500).await {
+            Ok(p) => p,
+            Err(e) => return unavailable("retry dead", &e),
+        };
+        if page.jobs.is_empty() {
+            break;
+        }
+        for j in &page.jobs {
+            match s.queue.retry(&j.id).await {
+                Ok(RetryOutcome::NotFound) => {}
+                Ok(_) => retried += 1,
+                Err(e) => return unavailable("retry dead", &e),
+            }
+        }
+    }
+    tracing::info!(retried, kind = body.kind.as_deref().unwrap_or("*"), "dead jobs retried through the admin API");
+    Json(json!({ "retried": retried })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ThroughputQuery {
+    minutes: Option<u32>,
+}
+
+async fn throughput(
+    State(s): State<AdminState>,
+    query: Result<axum::extract::Query<ThroughputQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let minutes = query.ok().and_then(|q| q.0.minutes).unwrap_or(60).clamp(1, 24 * 60);
+    match s.queue.throughput(minutes).await {
+        Ok(m) => Json(json!({ "minutes": m })).into_response(),
+        Err(e) => unavailable("throughput", &e),
+    }
+}
+
 async fn openapi() -> Response {
     Json(openapi_document()).into_response()
 }
@@ -227,6 +411,13 @@ pub fn openapi_document() -> Value {
     let with_resource = |summary: &str, what: &str| {
         let mut op = common(summary, what);
         op["parameters"] = json!([resource]);
+        op["responses"]["404"] = err.clone();
+        op
+    };
+    let id = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    let with_id = |summary: &str, what: &str| {
+        let mut op = common(summary, what);
+        op["parameters"] = json!([id]);
         op["responses"]["404"] = err.clone();
         op
     };
@@ -249,6 +440,20 @@ pub fn openapi_document() -> Value {
             "/admin/queue/stats": { "get": common("Job counts per state and kind, and whether the queue is paused", "counts") },
             "/admin/queue/pause": { "post": common("Pause the queue: workers take no new job", "paused") },
             "/admin/queue/resume": { "post": common("Resume the queue", "resumed") },
+            "/admin/jobs": { "get": {
+                "summary": "A page of jobs in a state (ready by default), optionally of one kind",
+                "parameters": [
+                    { "name": "state", "in": "query", "schema": { "type": "string", "enum": ["ready", "scheduled", "running", "snoozed", "dead", "done"] } },
+                    { "name": "kind", "in": "query", "schema": { "type": "string" } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } },
+                    { "name": "cursor", "in": "query", "schema": { "type": "string" }, "description": "next_cursor of the previous page" }
+                ],
+                "responses": { "200": ok("jobs and next_cursor"), "400": err, "401": err, "503": err } } },
+            "/admin/jobs/retry-dead": { "post": common("Retry every dead job (optionally of one kind: body {\"kind\": ...})", "how many") },
+            "/admin/jobs/{id}": { "get": with_id("A job: summary, payload (secrets redacted), every attempt", "the job") },
+            "/admin/jobs/{id}/retry": { "post": with_id("Put a job back on ready now (a dead one with its attempts reset)", "what retry did") },
+            "/admin/jobs/{id}/discard": { "post": with_id("Remove a job wherever it is", "the state it was in") },
+            "/admin/throughput": { "get": common("Jobs done and dead per minute (as far as retention keeps them)", "minutes") },
             "/admin/workers": { "get": common("Live workers: host, pid, in-flight jobs, last heartbeat", "workers") },
             "/admin/budgets": { "get": common("Each rate-limit budget: limit, use in the current window, waits, pauses", "budgets") },
             "/admin/schedules": { "get": common("Each resource's schedule, last and next run", "schedules") },

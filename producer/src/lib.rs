@@ -19,6 +19,7 @@
 pub mod admin;
 pub mod events;
 pub mod http;
+pub mod redact;
 pub mod scheduler;
 pub mod schedules;
 

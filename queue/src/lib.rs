@@ -45,6 +45,7 @@ pub mod live_workers;
 pub mod locks;
 pub mod reconnect;
 pub mod storage;
+pub mod throughput;
 pub mod types;
 
 pub use admin::RetryOutcome;
@@ -62,6 +63,7 @@ pub use limits::{with_class, with_patience, Budget, BudgetStats, Class, LimitErr
 pub use live_workers::{GoneWorker, LiveWorker, Workers};
 pub use locks::{LeaseLocks, LockError, LockGuard};
 pub use storage::{Queue, Waiter};
+pub use throughput::Minute;
 pub use types::{
     Enqueued, FailOutcome, Failure, JobId, LeaseRef, LeaseToken, Leased, NewJob, ReserveTicket, Reserved,
     SnoozeOutcome, WorkerId, WorkerInfo,

@@ -55,7 +55,13 @@ async fn the_admin_api_wants_its_token_and_answers_every_documented_route() {
     let mut called = 0;
     for (path, ops) in paths {
         for (method, op) in ops.as_object().expect("operations") {
-            let concrete = path.replace("{resource}", "locations");
+            // Each job route gets a job of its own (a discard must not take another's).
+            let job = sys
+                .queue
+                .enqueue(snapsync_queue::NewJob::new("sync_locations", r#"{"v":1,"trigger":{"type":"manual"}}"#))
+                .await;
+            let job = job.expect("enqueue").id().0.clone();
+            let concrete = path.replace("{resource}", "locations").replace("{id}", &job);
             let body = op.get("requestBody").map(|_| json!({"every": "30m"}));
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
             let (status, answer) = call(&sys, &base, m.clone(), &concrete, Some(ADMIN_TOKEN), body).await;
@@ -69,7 +75,7 @@ async fn the_admin_api_wants_its_token_and_answers_every_documented_route() {
             called += 1;
         }
     }
-    assert!(called >= 11, "{called} operations called");
+    assert!(called >= 17, "{called} operations called");
 
     // What the calls did: the schedule change, pause and resume, and one run of locations.
     let (_, listed) = call(&sys, &base, Method::GET, "/admin/schedules", Some(ADMIN_TOKEN), None).await;
