@@ -18,7 +18,8 @@ pub struct ConfigArgs {
 
 #[derive(Subcommand)]
 enum Action {
-    /// Validate and report every problem at once; exit 0 when the configuration is usable.
+    /// Validate the configuration, the mapping file and the routing rules, reporting every
+    /// problem at once; exit 0 when all are usable (78 when not).
     Check,
     /// Print the effective configuration as TOML, secrets redacted.
     Show,
@@ -37,8 +38,39 @@ pub fn run(args: ConfigArgs) -> ExitCode {
     };
     match args.action {
         Action::Check => {
+            // The files every worker loads at start, loaded the same way: a missing or bad one
+            // fails here, not at the first job.
+            let mut bad = false;
+            let describe = |builtin: bool, path: &std::path::Path| {
+                if builtin {
+                    format!("built-in default (no file at {})", path.display())
+                } else {
+                    path.display().to_string()
+                }
+            };
+            let mapping = match snapsync::mapping::Mapping::for_config(&config.mapping) {
+                Ok((_, builtin)) => describe(builtin, &config.mapping.path),
+                Err(e) => {
+                    eprintln!("error: mapping.path: {e}");
+                    bad = true;
+                    String::new()
+                }
+            };
+            let routing = match snapsync::routing::Rules::for_config(&config.routing) {
+                Ok((_, builtin)) => describe(builtin, &config.routing.path),
+                Err(e) => {
+                    eprintln!("error: routing.path: {e}");
+                    bad = true;
+                    String::new()
+                }
+            };
+            if bad {
+                return ExitCode::from(INVALID);
+            }
             let source = args.config.as_deref().map_or("built-in defaults".into(), |p| p.display().to_string());
             println!("configuration ok ({source} with SNAPSYNC__* overrides)");
+            println!("mapping ok ({mapping})");
+            println!("routing ok ({routing})");
         }
         Action::Show => print!("{}", config.redacted_toml()),
     }

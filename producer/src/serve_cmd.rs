@@ -12,18 +12,16 @@ pub struct ServeArgs {
     /// The TOML file; without it, built-in defaults (a local sandbox) and the environment.
     #[arg(long, env = "SNAPSYNC_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Log lines as `text` (colour only on a terminal) or `json` (one object per line).
+    #[arg(long, value_name = "text|json", default_value = "text")]
+    log_format: snapsync::logging::LogFormat,
 }
 
 /// Exit code for a configuration that cannot be used (EX_CONFIG), as `config check`.
 const INVALID: u8 = 78;
 
 pub fn run(args: ServeArgs) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    snapsync::logging::init(args.log_format);
     let config = match Config::load(args.config.as_deref()) {
         Ok(config) => config,
         Err(err) => {

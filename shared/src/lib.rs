@@ -19,6 +19,7 @@
 pub mod config;
 pub mod errors;
 pub mod jobs;
+pub mod logging;
 pub mod mapping;
 pub mod ringcentral;
 pub mod routing;

@@ -137,3 +137,47 @@ fn show_of_a_cluster_url_hides_the_password_of_every_node() {
         assert!(stdout.contains(&format!("url = \"{shown}\"")), "{stdout}");
     }
 }
+
+#[test]
+fn check_loads_the_mapping_and_routing_files_as_the_workers_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A mapping path that does not exist fails the check (it passed before), naming it.
+    let missing = write(dir.path(), "missing.toml", "[mapping]\npath = \"/nonexistent/mapping.toml\"\n");
+    let out = snapsync(&["config", "check", "--config", &missing], &[]);
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("mapping.path") && stderr.contains("/nonexistent/mapping.toml"), "{stderr}");
+
+    // A routing file that does not parse, next to a good mapping: the routing one is named.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rules = write(dir.path(), "rules.toml", "this is = not [ toml\n");
+    let cfg = write(
+        dir.path(),
+        "cfg.toml",
+        &format!(
+            "[mapping]\npath = \"{}\"\n[routing]\npath = \"{rules}\"\n",
+            root.join("mapping/default.toml").display()
+        ),
+    );
+    let out = snapsync(&["config", "check", "--config", &cfg], &[]);
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("routing.path") && stderr.contains("rules.toml"), "{stderr}");
+    assert!(!stderr.contains("mapping.path"), "{stderr}");
+
+    // Both good: the check says which files it loaded.
+    let good = write(
+        dir.path(),
+        "good.toml",
+        &format!(
+            "[mapping]\npath = \"{}\"\n[routing]\npath = \"{}\"\n",
+            root.join("mapping/default.toml").display(),
+            root.join("routing/default.toml").display()
+        ),
+    );
+    let out = snapsync(&["config", "check", "--config", &good], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("mapping ok (") && stdout.contains("mapping/default.toml"), "{stdout}");
+    assert!(stdout.contains("routing ok ("), "{stdout}");
+}

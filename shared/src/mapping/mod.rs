@@ -43,6 +43,17 @@ impl Mapping {
     pub fn builtin() -> Result<Mapping, MappingError> {
         Mapping::parse("mapping/default.toml", DEFAULT_MAPPING)
     }
+
+    /// The mapping `[mapping] path` names, as every process loads it: the file, or the
+    /// built-in default when the path is the default one and no such file exists (a binary
+    /// run outside the repository). `true` with the built-in one.
+    pub fn for_config(config: &crate::config::MappingConfig) -> Result<(Mapping, bool), MappingError> {
+        let default = crate::config::MappingConfig::default().path;
+        if config.path == default && !config.path.exists() {
+            return Ok((Mapping::builtin()?, true));
+        }
+        Ok((Mapping::load(&config.path)?, false))
+    }
 }
 
 /// The one object the `account` resource maps from: account info

@@ -28,4 +28,14 @@ impl Rules {
     pub fn builtin() -> Result<Rules, RoutingError> {
         Rules::parse("routing/default.toml", DEFAULT_RULES)
     }
+
+    /// The rules `[routing] path` names, loaded as [`crate::mapping::Mapping::for_config`]
+    /// loads the mapping. `true` with the built-in ones.
+    pub fn for_config(config: &crate::config::RoutingConfig) -> Result<(Rules, bool), RoutingError> {
+        let default = crate::config::RoutingConfig::default().path;
+        if config.path == default && !config.path.exists() {
+            return Ok((Rules::builtin()?, true));
+        }
+        Ok((Rules::load(&config.path)?, false))
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
-use snapsync::config::{Config, MappingConfig, RoutingConfig, SyncConfig};
+use snapsync::config::{Config, SyncConfig};
 use snapsync::mapping::{Mapping, MappingError};
 use snapsync::ringcentral::{RcError, RcLimits, RcSettings, RingCentral};
 use snapsync::routing::{Router, RoutingError, Rules};
@@ -73,18 +73,14 @@ impl Context {
     /// Loads the mapping and routing files, connects to Redis (retrying while it is away,
     /// as the queue does) and builds both clients.
     pub async fn from_config(config: &Config) -> Result<Context, SetupError> {
-        let mapping = if uses_builtin(&config.mapping.path, &MappingConfig::default().path) {
+        let (mapping, builtin) = Mapping::for_config(&config.mapping)?;
+        if builtin {
             tracing::info!("no mapping file at the default path; using the built-in default mapping");
-            Mapping::builtin()?
-        } else {
-            Mapping::load(&config.mapping.path)?
-        };
-        let rules = if uses_builtin(&config.routing.path, &RoutingConfig::default().path) {
+        }
+        let (rules, builtin) = Rules::for_config(&config.routing)?;
+        if builtin {
             tracing::info!("no routing file at the default path; using the built-in default rules");
-            Rules::builtin()?
-        } else {
-            Rules::load(&config.routing.path)?
-        };
+        }
         let url = config.redis.url.expose_secret().to_owned();
         let queue = snapsync_queue::connect(&url, config.queue_config()).await?;
         let redacted = config.redis.redacted_url();
@@ -156,11 +152,4 @@ pub fn snapshots_budget(config: &Config) -> snapsync_queue::Budget {
     let tag = snapsync::ringcentral::limits::credential_tag(&[config.snapshots.api_key.expose_secret()]);
     let limits = &config.rate_limits.snapshots;
     snapsync_queue::Budget::new(format!("snapshots:{tag}"), limits.requests, limits.window)
-}
-
-/// The default file (`mapping/default.toml`, `routing/default.toml`) is built into the
-/// binary too: when the configured path is the default one and it is not there (the worker
-/// runs outside a checkout), the built-in copy is used. Any other path must exist.
-fn uses_builtin(path: &std::path::Path, default: &std::path::Path) -> bool {
-    path == default && !path.exists()
 }
