@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use snapsync::config::Config;
 use snapsync_demo::binaries::{self, PRODUCER, WORKER};
 use snapsync_demo::process::Proc;
-use snapsync_demo::progress::Progress;
+use snapsync_demo::progress::{Progress, Records};
 use snapsync_demo::redis;
 use snapsync_queue::Queue;
 use snapsync_sandbox::{Sandbox, SandboxConfig};
@@ -33,9 +33,10 @@ struct Args {
     /// (RingCentral's is 60; a short one makes the first sync take seconds, not minutes).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
     window_secs: u64,
-    /// How often contacts and locations are re-synced (they have no webhook events).
-    #[arg(long, default_value = "15s")]
-    every: String,
+    /// Overrides how often contacts and locations are re-synced (they have no webhook
+    /// events); without it the config file's `[schedules]` apply (15 s in `config/sandbox.toml`).
+    #[arg(long)]
+    every: Option<String>,
     /// Do not run `cargo build` first (the binaries are already next to this one).
     #[arg(long)]
     no_build: bool,
@@ -76,12 +77,15 @@ async fn main() -> anyhow::Result<()> {
     .context("cannot start the sandbox on the configured ports (is another demo running?)")?;
     say(&format!("sandbox: RingCentral {} | Snapshots {}", sandbox.rc_url(), sandbox.snapshots_url()));
 
-    let env = [
+    let mut env = vec![
         ("SNAPSYNC__RATE_LIMITS__RINGCENTRAL__WINDOW", format!("{}s", args.window_secs)),
-        ("SNAPSYNC__SCHEDULES__CONTACTS__EVERY", args.every.clone()),
-        ("SNAPSYNC__SCHEDULES__LOCATIONS__EVERY", args.every.clone()),
         ("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())),
     ];
+    if let Some(every) = &args.every {
+        say(&format!("--every {every}: overrides the contacts and locations schedules of {}", config_path.display()));
+        env.push(("SNAPSYNC__SCHEDULES__CONTACTS__EVERY", every.clone()));
+        env.push(("SNAPSYNC__SCHEDULES__LOCATIONS__EVERY", every.clone()));
+    }
     let command = |bin: &Path, serve: bool| {
         let mut cmd = Command::new(bin);
         if serve {
@@ -102,7 +106,10 @@ async fn main() -> anyhow::Result<()> {
 
     let queue = Queue::connect(&redis_url, config.queue_config()).await.context("cannot open the queue")?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
-    let outcome = watch(&mut procs, &queue, &http, &sandbox).await;
+    let admin = format!("http://{}/dashboard", config.admin.bind);
+    let outcome = watch(&mut procs, &queue, &http, &sandbox, &admin, &config_path).await;
+    // Keep the logs when a job died: its worker's log has the whole story.
+    let dead = queue.counts().await.map(|c| c.totals.dead).unwrap_or(0);
 
     say("stopping: SIGTERM to snapsync serve and the workers");
     for p in procs.iter_mut() {
@@ -118,6 +125,11 @@ async fn main() -> anyhow::Result<()> {
     }
     // Keep the logs when something went wrong.
     match outcome {
+        Ok(()) if dead > 0 => {
+            let kept = logs.keep();
+            say(&format!("stopped; {dead} job(s) died, so the logs are kept in {}", kept.display()));
+            Ok(())
+        }
         Ok(()) => {
             say("stopped");
             Ok(())
@@ -129,9 +141,17 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Prints progress every second until the first sync has settled, then the summary, then a
-/// line whenever something changes; returns on Ctrl-C/SIGTERM or when a child dies.
-async fn watch(procs: &mut [Proc], queue: &Queue, http: &reqwest::Client, sandbox: &Sandbox) -> anyhow::Result<()> {
+/// Prints progress every second until the first sync has settled, then the summary; from
+/// then on a line for each record that changed in Snapshots, and at any time a line for each
+/// job that died, with its reason. Returns on Ctrl-C/SIGTERM or when a child dies.
+async fn watch(
+    procs: &mut [Proc],
+    queue: &Queue,
+    http: &reqwest::Client,
+    sandbox: &Sandbox,
+    admin: &str,
+    config_path: &Path,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -139,7 +159,8 @@ async fn watch(procs: &mut [Proc], queue: &Queue, http: &reqwest::Client, sandbo
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut initial_done = false;
     let mut idle_polls = 0;
-    let mut last = Progress::default();
+    let mut dead_seen = std::collections::HashSet::new();
+    let mut records: Option<Records> = None;
     loop {
         tokio::select! {
             _ = term.recv() => return Ok(()),
@@ -153,22 +174,30 @@ async fn watch(procs: &mut [Proc], queue: &Queue, http: &reqwest::Client, sandbo
         }
         let now = Progress::read(queue, http, &sandbox.snapshots_url()).await;
         let secs = started.elapsed().as_secs();
+        for line in snapsync_demo::progress::new_dead_jobs(queue, &mut dead_seen).await {
+            println!("[{secs:>4}s] {line}");
+        }
         if !initial_done {
             println!("[{secs:>4}s] {now}");
             // Settled: the three syncs have run and the queue stayed empty for two polls.
             idle_polls = if now.idle() && now.done >= 3 && now.leads > 0 { idle_polls + 1 } else { 0 };
             if idle_polls >= 2 {
                 initial_done = true;
-                summary(&now, secs, sandbox);
+                summary(&now, secs, sandbox, admin, config_path);
+                records = Records::read(http, &sandbox.snapshots_url()).await;
             }
-        } else if now != last {
-            println!("[{secs:>4}s] {now}");
+        } else if let Some(latest) = Records::read(http, &sandbox.snapshots_url()).await {
+            if let Some(before) = &records {
+                for line in before.changes(&latest) {
+                    println!("[{secs:>4}s] {line}");
+                }
+            }
+            records = Some(latest);
         }
-        last = now;
     }
 }
 
-fn summary(p: &Progress, secs: u64, sandbox: &Sandbox) {
+fn summary(p: &Progress, secs: u64, sandbox: &Sandbox, admin: &str, config_path: &Path) {
     let rc = sandbox.rc_url();
     println!();
     println!("== initial sync done in {secs} s ==");
@@ -177,6 +206,8 @@ fn summary(p: &Progress, secs: u64, sandbox: &Sandbox) {
         p.locations, p.accounts, p.leads, p.activities
     );
     println!("   jobs: {} done, {} dead", p.done, p.dead);
+    println!("   dashboard: {admin} (token: `admin.token` in {})", config_path.display());
+    println!("   the queue from a shell: snapsync queue stats --config {}", config_path.display());
     println!();
     println!("Make a change in the sandbox and watch it arrive (Ctrl-C stops everything):");
     println!("  curl -s -XPOST {rc}/sandbox/extensions/400000101/contacts -H 'content-type: application/json' \\");

@@ -89,3 +89,80 @@ pub fn lead_email(c: &snapsync_sandbox::ringcentral::directory::ContactFields) -
         .filter_map(|e| e.as_deref().map(|e| e.trim().to_lowercase()))
         .find(|e| !e.is_empty())
 }
+
+/// Lines naming each dead job not named before: kind, id and why it died.
+pub async fn new_dead_jobs(queue: &Queue, seen: &mut std::collections::HashSet<String>) -> Vec<String> {
+    let Ok(page) = queue.list(snapsync_queue::JobState::Dead, None, 0, 100).await else { return Vec::new() };
+    let mut lines = Vec::new();
+    for job in page.jobs {
+        if seen.insert(job.id.0.clone()) {
+            let why = job.dead_reason.or(job.last_error).unwrap_or_else(|| "no reason recorded".into());
+            let why: String = why.chars().take(300).collect();
+            lines.push(format!("dead job: {} {}: {why}", job.kind, job.id.0));
+        }
+    }
+    lines
+}
+
+/// What the Snapshots stand-in holds, by collection and external id: each record's version
+/// and a label a person recognises.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    by_key: std::collections::BTreeMap<(String, String), (u64, String)>,
+}
+
+impl Records {
+    pub async fn read(http: &reqwest::Client, snapshots_url: &str) -> Option<Records> {
+        let records: Value =
+            http.get(format!("{snapshots_url}/sandbox/records")).send().await.ok()?.json().await.ok()?;
+        let mut by_key = std::collections::BTreeMap::new();
+        for collection in ["locations", "accounts", "leads", "activities"] {
+            for r in records[collection].as_array().into_iter().flatten() {
+                let id = r["external_id"].as_str().or(r["id"].as_str()).unwrap_or("?").to_owned();
+                let version = r["version"].as_u64().unwrap_or(0);
+                by_key.insert((collection.to_owned(), id), (version, label(collection, r)));
+            }
+        }
+        Some(Records { by_key })
+    }
+
+    /// One line per record created, changed or removed since `self`.
+    pub fn changes(&self, now: &Records) -> Vec<String> {
+        let mut lines = Vec::new();
+        for ((collection, id), (version, label)) in &now.by_key {
+            let kind = collection.trim_end_matches('s');
+            match self.by_key.get(&(collection.clone(), id.clone())) {
+                None => lines.push(format!("snapshots: new {kind} {label}")),
+                Some((v, old)) if v != version => {
+                    let renamed = if old != label { format!(" (was {old})") } else { String::new() };
+                    lines.push(format!("snapshots: {kind} {label} updated to version {version}{renamed}"));
+                }
+                Some(_) => {}
+            }
+        }
+        for ((collection, id), (_, label)) in &self.by_key {
+            if !now.by_key.contains_key(&(collection.clone(), id.clone())) {
+                lines.push(format!("snapshots: {} {label} removed", collection.trim_end_matches('s')));
+            }
+        }
+        lines
+    }
+}
+
+fn label(collection: &str, r: &Value) -> String {
+    let s = |k: &str| r[k].as_str().unwrap_or("").trim().to_owned();
+    let text = match collection {
+        "leads" => {
+            let name = format!("{} {}", s("first_name"), s("last_name")).trim().to_owned();
+            match (name.is_empty(), s("email")) {
+                (false, e) if !e.is_empty() => format!("{name} <{e}>"),
+                (false, _) => name,
+                (true, e) => e,
+            }
+        }
+        "activities" => format!("{} {}", s("type"), s("subject")).trim().to_owned(),
+        _ => s("name"),
+    };
+    let text = if text.is_empty() { s("external_id") } else { text };
+    format!("\"{}\"", text.chars().filter(|c| !c.is_control()).collect::<String>())
+}

@@ -4,7 +4,8 @@
 //! - `{prefix}:schedules` (hash, field = resource): the rule in force, as JSON
 //!   `{"enabled": true, "every_ms": 900000}` or `{"enabled": true, "cron": "*/15 * * * *"}`,
 //!   with when and by what it was last changed. Seeded from the configuration file on first
-//!   start (`HSETNX`: a later start with another file does not undo an operator's change;
+//!   start; at each start a rule that came from the file follows the file, while one an
+//!   operator set is kept (with a warning when the file says otherwise;
 //!   [`ScheduleStore::reset`] puts the file's rule back).
 //! - `{prefix}:schedules:runs` (hash, field = resource): the last tick enqueued and its job.
 //!
@@ -122,14 +123,40 @@ impl ScheduleStore {
         ScheduleStore { conn, rules: format!("{prefix}:schedules"), runs: format!("{prefix}:schedules:runs") }
     }
 
-    /// Writes the file's rule of every resource that has none in Redis yet.
+    /// Brings the file's rules in: a resource with no rule in Redis gets the file's; one whose
+    /// rule came from the file (`updated_by = "config"`) follows the file when it changed; one
+    /// an operator set (CLI, API, dashboard) keeps it, with a warning naming the difference
+    /// (`snapsync schedule reset` puts the file's back).
     pub async fn seed(&self, config: &SchedulesConfig, now_ms: i64) -> Result<(), redis::RedisError> {
-        let mut pipe = redis::pipe();
         for r in Resource::ALL {
-            let rule = LiveSchedule::from_config(config.get(r), now_ms);
-            pipe.hset_nx(&self.rules, r.as_str(), serde_json::to_string(&rule).unwrap_or_default()).ignore();
+            let file = LiveSchedule::from_config(config.get(r), now_ms);
+            let text = serde_json::to_string(&file).unwrap_or_default();
+            match self.get(r).await? {
+                None => {
+                    let _: bool = self.conn.clone().hset_nx(&self.rules, r.as_str(), text).await?;
+                }
+                Some(live) if live.updated_by == "config" => {
+                    if (live.enabled, live.schedule()) != (file.enabled, file.schedule()) {
+                        tracing::info!(resource = r.as_str(), was = %live.describe(), now = %file.describe(), "schedule follows the changed configuration file");
+                        self.put(r, &file).await?;
+                    }
+                }
+                Some(live) => {
+                    if (live.enabled, live.schedule()) != (file.enabled, file.schedule()) {
+                        tracing::warn!(
+                            resource = r.as_str(),
+                            live = %live.describe(),
+                            live_enabled = live.enabled,
+                            by = %live.updated_by,
+                            file = %file.describe(),
+                            "schedule kept as an operator set it, not as the configuration file says (`snapsync schedule reset {}` restores the file's)",
+                            r.as_str()
+                        );
+                    }
+                }
+            }
         }
-        pipe.query_async::<()>(&mut self.conn.clone()).await
+        Ok(())
     }
 
     /// The rule in force (`None`: never seeded, or unreadable).
