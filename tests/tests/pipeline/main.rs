@@ -2,6 +2,7 @@
 
 mod pipeline_changes;
 mod pipeline_chaos;
+mod pipeline_cli;
 mod pipeline_config;
 mod pipeline_limits;
 mod pipeline_oauth;
