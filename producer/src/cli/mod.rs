@@ -66,11 +66,12 @@ impl Failure {
     }
 }
 
-/// Loads the configuration, connects to the queue and runs `body` on a single-threaded runtime.
-/// `body` returns the exit code it wants (0, or 1 when a named job was missing).
+/// Loads the configuration, connects to the queue and runs `body` on a single-threaded runtime,
+/// giving it the queue and Redis's redacted URL (for [`queue_failure`]). `body` returns the exit
+/// code it wants (0, or 1 when a named job was missing).
 pub fn with_queue<F, Fut>(common: &Common, body: F) -> ExitCode
 where
-    F: FnOnce(Queue) -> Fut,
+    F: FnOnce(Queue, String) -> Fut,
     Fut: Future<Output = Result<u8, Failure>>,
 {
     let config = match Config::load(common.config.as_deref()) {
@@ -92,7 +93,7 @@ where
         let queue = Queue::connect(config.redis.url.expose_secret(), config.queue_config())
             .await
             .map_err(|e| queue_failure(&shown, e))?;
-        body(queue).await
+        body(queue, shown.clone()).await
     });
     match result {
         Ok(code) => ExitCode::from(code),

@@ -88,8 +88,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 pub fn run(args: QueueArgs) -> ExitCode {
     let json = args.common.json;
-    with_queue(&args.common, move |queue| async move {
-        let shown = queue.conn().redacted_url().to_string();
+    with_queue(&args.common, move |queue, shown| async move {
         let fail = |e: QueueError| queue_failure(&shown, e);
         match args.action {
             Action::Stats => {
@@ -209,7 +208,11 @@ fn print_listing(listing: &ops::Listing, json: bool) -> Result<(), Failure> {
                 format!("{}/{}", j.attempts, j.max_attempts),
                 when,
                 or_dash(j.worker.as_deref()),
-                or_dash(j.dead_reason.as_deref().or(j.last_error.as_deref()).map(|e| shorten(e, 60)).as_deref()),
+                // Dead: why, then the error.
+                match (&j.dead_reason, &j.last_error) {
+                    (Some(why), Some(e)) => shorten(&format!("{why}: {e}"), 80),
+                    (why, e) => or_dash(why.as_deref().or(e.as_deref()).map(|e| shorten(e, 80)).as_deref()),
+                },
             ]
         })
         .collect();

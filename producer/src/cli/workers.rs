@@ -19,8 +19,7 @@ pub struct WorkersArgs {
 
 pub fn run(args: WorkersArgs) -> ExitCode {
     let json = args.common.json;
-    with_queue(&args.common, move |queue| async move {
-        let shown = queue.conn().redacted_url().to_string();
+    with_queue(&args.common, move |queue, shown| async move {
         let report = ops::workers(&queue).await.map_err(|e: QueueError| queue_failure(&shown, e))?;
         if json {
             print_json(&report)?;

@@ -169,7 +169,9 @@ async fn the_operator_commands_show_and_change_the_queue() {
     let none = cli_ok(&file, &["queue", "ls", "--state", "scheduled", "--kind", "cleanup", "--json"], 0).json();
     assert_eq!(none["jobs"], json!([]));
     let text = cli_ok(&file, &["queue", "ls", "--state", "dead"], 0).stdout;
-    for (id, kind, err) in [(&dead1, "webhook", "permanent error"), (&dead3, "cleanup", "permanent error")] {
+    for (id, kind, err) in
+        [(&dead1, "webhook", "permanent error: boom: bad request"), (&dead3, "cleanup", "permanent error: gone")]
+    {
         let row = text.lines().find(|l| l.starts_with(&id.0)).unwrap_or_else(|| panic!("no row for {id}:\n{text}"));
         assert!(row.contains(kind) && row.contains(err) && row.contains("1/"), "{row}");
     }
@@ -265,6 +267,14 @@ async fn the_operator_commands_show_and_change_the_queue() {
     assert!(queue.get(&dead1).await.expect("get").is_none(), "discarded but still there");
     let out = cli_ok(&file, &["queue", "discard", &dead1.0], 1);
     assert!(out.stdout.contains("not found"), "{}", out.stdout);
+    // The retried jobs went to the head of the line and are the oldest there; the discarded
+    // one's id is still in the ready list but counted and reported nowhere.
+    let s = cli_ok(&file, &["queue", "stats", "--json"], 0).json();
+    assert_eq!(
+        (s["totals"]["ready"].as_u64(), s["oldest_ready"]["id"].as_str()),
+        (Some(3), Some(dead2.0.as_str())),
+        "{s}"
+    );
 
     // purge: the age filter keeps fresh jobs, without it all go; only done or dead
     let out = cli_ok(&file, &["queue", "purge", "--state", "dead", "--older-than", "7d", "--json"], 0).json();
