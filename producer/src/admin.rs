@@ -18,9 +18,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use snapsync::config::SchedulesConfig;
-use snapsync_queue::{JobId, JobState, Queue, RetryOutcome};
+use snapsync_queue::{JobId, JobState, Queue};
 use subtle::ConstantTimeEq;
 
+use crate::ops;
 use crate::schedules::{self, ScheduleChangeError, ScheduleStore};
 
 /// Admin requests are small JSON documents.
@@ -95,33 +96,28 @@ fn now_ms() -> i64 {
 }
 
 async fn queue_stats(State(s): State<AdminState>) -> Response {
-    let counts = match s.queue.counts().await {
-        Ok(c) => c,
-        Err(e) => return unavailable("queue stats", &e),
-    };
-    let paused = match s.queue.is_paused().await {
-        Ok(p) => p,
-        Err(e) => return unavailable("queue stats", &e),
-    };
-    Json(json!({ "counts": counts, "ready": counts.ready(), "paused": paused })).into_response()
+    match ops::stats(&s.queue).await {
+        Ok(stats) => Json(stats).into_response(),
+        Err(e) => unavailable("queue stats", &e),
+    }
 }
 
 async fn queue_pause(State(s): State<AdminState>) -> Response {
-    match s.queue.pause().await {
-        Ok(changed) => Json(json!({ "paused": true, "changed": changed })).into_response(),
+    match ops::pause(&s.queue).await {
+        Ok(report) => Json(report).into_response(),
         Err(e) => unavailable("queue pause", &e),
     }
 }
 
 async fn queue_resume(State(s): State<AdminState>) -> Response {
-    match s.queue.resume().await {
-        Ok(changed) => Json(json!({ "paused": false, "changed": changed })).into_response(),
+    match ops::resume(&s.queue).await {
+        Ok(report) => Json(report).into_response(),
         Err(e) => unavailable("queue resume", &e),
     }
 }
 
 async fn workers(State(s): State<AdminState>) -> Response {
-    match s.queue.workers().await {
+    match ops::workers(&s.queue).await {
         Ok(w) => Json(w).into_response(),
         Err(e) => unavailable("workers", &e),
     }
@@ -276,22 +272,26 @@ async fn jobs_list(
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "cursor must be the next_cursor of an earlier page"),
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    match s.queue.list(state, q.kind.as_deref().filter(|k| !k.is_empty()), offset, limit).await {
-        Ok(page) => {
-            let jobs: Vec<Value> = page.jobs.iter().map(summary_json).collect();
-            Json(json!({ "jobs": jobs, "next_cursor": page.next_offset.map(|n| n.to_string()) })).into_response()
-        }
+    match ops::list(&s.queue, state, q.kind.as_deref().filter(|k| !k.is_empty()), offset, limit).await {
+        Ok(listing) => without_leases(Json(listing)),
         Err(e) => unavailable("job list", &e),
     }
 }
 
-/// A job summary without its lease token (a worker's credential for its run).
-fn summary_json(j: &snapsync_queue::JobSummary) -> Value {
-    let mut v = serde_json::to_value(j).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.remove("lease");
+/// The JSON answer with every `lease` field removed: a lease token is a worker's credential
+/// for its run (whoever holds it can settle the run), not something to show.
+fn without_leases(body: Json<impl serde::Serialize>) -> Response {
+    let mut v = serde_json::to_value(&body.0).unwrap_or(Value::Null);
+    // A job (`show`) or a page of them (`ls`); never inside a payload.
+    if let Some(map) = v.as_object_mut() {
+        map.remove("lease");
+        for job in map.get_mut("jobs").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(job) = job.as_object_mut() {
+                job.remove("lease");
+            }
+        }
     }
-    v
+    Json(v).into_response()
 }
 
 fn job_id(id: &str) -> Option<JobId> {
@@ -302,22 +302,8 @@ fn job_id(id: &str) -> Option<JobId> {
 
 async fn job_show(State(s): State<AdminState>, Path(id): Path<String>) -> Response {
     let Some(id) = job_id(&id) else { return error(StatusCode::NOT_FOUND, "no such job") };
-    match s.queue.get(&id).await {
-        Ok(Some(d)) => {
-            let payload = serde_json::from_str::<Value>(&d.payload)
-                .map(|mut v| {
-                    crate::redact::redact(&mut v);
-                    v
-                })
-                .unwrap_or_else(|_| Value::String("(not JSON; not shown)".into()));
-            Json(json!({
-                "job": summary_json(&d.summary),
-                "payload": payload,
-                "unique_key": d.unique_key,
-                "history": d.history,
-            }))
-            .into_response()
-        }
+    match ops::show(&s.queue, &id).await {
+        Ok(Some(view)) => without_leases(Json(view)),
         Ok(None) => error(StatusCode::NOT_FOUND, "no such job"),
         Err(e) => unavailable("job show", &e),
     }
@@ -325,11 +311,11 @@ async fn job_show(State(s): State<AdminState>, Path(id): Path<String>) -> Respon
 
 async fn job_retry(State(s): State<AdminState>, Path(id): Path<String>) -> Response {
     let Some(id) = job_id(&id) else { return error(StatusCode::NOT_FOUND, "no such job") };
-    match s.queue.retry(&id).await {
-        Ok(RetryOutcome::NotFound) => error(StatusCode::NOT_FOUND, "no such job"),
-        Ok(outcome) => {
-            tracing::info!(job = %id.0, outcome = ?outcome, "job retried through the admin API");
-            Json(json!({ "id": id.0, "outcome": format!("{outcome:?}").to_lowercase() })).into_response()
+    match ops::retry(&s.queue, std::slice::from_ref(&id)).await {
+        Ok(report) if report.not_found > 0 => error(StatusCode::NOT_FOUND, "no such job"),
+        Ok(report) => {
+            tracing::info!(job = %id.0, retried = report.retried, "job retry through the admin API");
+            Json(report).into_response()
         }
         Err(e) => unavailable("job retry", &e),
     }
@@ -337,12 +323,12 @@ async fn job_retry(State(s): State<AdminState>, Path(id): Path<String>) -> Respo
 
 async fn job_discard(State(s): State<AdminState>, Path(id): Path<String>) -> Response {
     let Some(id) = job_id(&id) else { return error(StatusCode::NOT_FOUND, "no such job") };
-    match s.queue.discard(&id).await {
-        Ok(Some(was)) => {
-            tracing::info!(job = %id.0, was = was.as_str(), "job discarded through the admin API");
-            Json(json!({ "id": id.0, "was": was.as_str() })).into_response()
+    match ops::discard(&s.queue, std::slice::from_ref(&id)).await {
+        Ok(report) if report.not_found > 0 => error(StatusCode::NOT_FOUND, "no such job"),
+        Ok(report) => {
+            tracing::info!(job = %id.0, "job discarded through the admin API");
+            Json(report).into_response()
         }
-        Ok(None) => error(StatusCode::NOT_FOUND, "no such job"),
         Err(e) => unavailable("job discard", &e),
     }
 }
@@ -359,26 +345,13 @@ async fn jobs_retry_dead(State(s): State<AdminState>, body: Option<Json<Value>>)
         Some(Ok(b)) => b,
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "expected a JSON body {} or {\"kind\": \"...\"}"),
     };
-    let mut retried = 0u64;
-    // Page through the dead set from the start each time: retried jobs leave it.
-    loop {
-        let page = match s.queue.list(JobState::Dead, body.kind.as_deref(), 0, 500).await {
-            Ok(p) => p,
-            Err(e) => return unavailable("retry dead", &e),
-        };
-        if page.jobs.is_empty() {
-            break;
+    match ops::retry_all_dead(&s.queue, body.kind.as_deref()).await {
+        Ok(report) => {
+            tracing::info!(retried = report.retried, "dead jobs retried through the admin API");
+            Json(report).into_response()
         }
-        for j in &page.jobs {
-            match s.queue.retry(&j.id).await {
-                Ok(RetryOutcome::NotFound) => {}
-                Ok(_) => retried += 1,
-                Err(e) => return unavailable("retry dead", &e),
-            }
-        }
+        Err(e) => unavailable("retry dead", &e),
     }
-    tracing::info!(retried, kind = body.kind.as_deref().unwrap_or("*"), "dead jobs retried through the admin API");
-    Json(json!({ "retried": retried })).into_response()
 }
 
 #[derive(Deserialize)]

@@ -15,11 +15,14 @@
 //! - [`http`]: routes: `POST /webhooks/ringcentral`, `GET /healthz`, `GET /readyz`.
 //! - [`events`]: notification envelopes → jobs.
 //! - [`scheduler`]: tick-keyed schedule jobs, once per tick across replicas.
+//! - [`ops`]: the operator's verbs on the queue and the workers (stats, list, show with the
+//!   payload redacted, retry, discard, purge, pause, resume, workers) as serializable reports,
+//!   for the CLI (`snapsync queue …`, `snapsync workers`) and the admin HTTP API.
 
 pub mod admin;
 pub mod events;
 pub mod http;
-pub mod redact;
+pub mod ops;
 pub mod scheduler;
 pub mod schedules;
 

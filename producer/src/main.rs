@@ -1,7 +1,9 @@
 //! `snapsync`: the producer and operator CLI: `serve` runs the webhook receiver, the
 //! subscription lifecycle and the scheduler (`snapsync_producer`); `config` checks and shows
-//! the configuration.
+//! the configuration; `queue` and `workers` inspect and control the job queue (`cli`, over
+//! `snapsync_producer::ops`; their exit codes are documented in `cli/mod.rs` and `--help`).
 
+mod cli;
 mod config_cmd;
 mod serve_cmd;
 
@@ -23,11 +25,17 @@ enum Command {
     Config(config_cmd::ConfigArgs),
     /// Run the producer: webhooks, subscription, scheduler, health (until SIGTERM/SIGINT).
     Serve(serve_cmd::ServeArgs),
+    /// Inspect and control the job queue: stats, ls, show, retry, discard, purge, pause, resume.
+    Queue(cli::queue::QueueArgs),
+    /// The live workers: host, pid, jobs in flight, last heartbeat.
+    Workers(cli::workers::WorkersArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Config(args) => config_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Queue(args) => cli::queue::run(args),
+        Command::Workers(args) => cli::workers::run(args),
     }
 }

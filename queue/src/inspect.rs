@@ -1,8 +1,8 @@
-//! Reading the queue: counts per state and kind, pages of jobs by state (optionally one kind),
-//! one job with its payload and attempt history. For the CLI, the admin HTTP API and the dashboard.
+//! Reading the queue: counts per state and kind, the oldest ready job, pages of jobs by state
+//! (optionally one kind), one job with its payload and attempt history. For the CLI, the admin HTTP API and the dashboard.
 //!
 //! Every call is bounded whatever the backlog: counts are `LLEN`/`ZCARD` plus the `counts` hash
-//! (O(kinds)); pages are cut inside Redis (`LRANGE`/`ZRANGE`/`ZREVRANGE` with offsets) and a
+//! (O(kinds)); the oldest ready job is one script over the next [`OLDEST_SCAN`] in line; pages are cut inside Redis (`LRANGE`/`ZRANGE`/`ZREVRANGE` with offsets) and a
 //! kind filter walks the state's list in chunks of [`LIST_CHUNK`] up to [`SCAN_BUDGET`] entries
 //! per call, handing back a cursor to continue. Nothing here uses `KEYS` or `SCAN`.
 
@@ -20,6 +20,8 @@ pub const LIST_CHUNK: usize = 500;
 pub const SCAN_BUDGET: usize = 5_000;
 /// Largest page `list` returns; a larger `limit` is cut to this.
 pub const MAX_PAGE: usize = 1_000;
+/// Entries at the head of the ready line [`Queue::oldest_ready`] looks at.
+pub const OLDEST_SCAN: usize = 100;
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -183,6 +185,17 @@ pub struct JobDetail {
     pub history: Vec<Attempt>,
 }
 
+/// The ready job waiting longest, as [`Queue::oldest_ready`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OldestReady {
+    pub id: JobId,
+    pub kind: String,
+    /// When it was enqueued (a delayed job: when it was enqueued, not when it became due).
+    pub created_ms: u64,
+    /// Redis's clock minus `created_ms`.
+    pub age_ms: u64,
+}
+
 /// One page of a state's jobs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {
@@ -230,6 +243,36 @@ impl Queue {
             *by_kind.entry(kind.to_string()).or_default().slot(state) += n as u64;
         }
         Ok(Counts { totals: StateCounts { ready, scheduled, snoozed, running, done, dead }, by_kind, paused })
+    }
+
+    /// The ready job enqueued longest ago among the next [`OLDEST_SCAN`] in line, and Redis's
+    /// clock; `None` when none of them is a live ready job. One read-only script call, O(100)
+    /// whatever the backlog. The ready list is in enqueue order (retries and handed-back jobs
+    /// go to its head, due scheduled jobs to its tail), so the head holds the longest-waiting
+    /// jobs except for due delayed jobs still deeper in the line, whose age counts from their
+    /// enqueue, not from when they became due.
+    pub async fn oldest_ready(&self) -> Result<Option<OldestReady>, QueueError> {
+        let mut inv = self.call(&self.scripts.oldest, &[]);
+        inv.arg(OLDEST_SCAN);
+        let reply: Vec<redis::Value> =
+            inv.invoke_async(&mut self.conn_mut()).await.map_err(QueueError::redis("oldest_ready"))?;
+        let number = |v: Option<&redis::Value>| match v {
+            Some(redis::Value::Int(n)) => u64::try_from(*n).ok(),
+            Some(v @ redis::Value::BulkString(_)) => crate::storage::string(v).parse().ok(),
+            _ => None,
+        };
+        let Some(now) = number(reply.first()) else {
+            return Err(QueueError::Reply { op: "oldest_ready", detail: "missing clock".into() });
+        };
+        let (Some(id), Some(created), Some(kind)) = (reply.get(1), number(reply.get(2)), reply.get(3)) else {
+            return Ok(None);
+        };
+        Ok(Some(OldestReady {
+            id: JobId(crate::storage::string(id)),
+            kind: crate::storage::string(kind),
+            created_ms: created,
+            age_ms: now.saturating_sub(created),
+        }))
     }
 
     /// A page of the jobs in `state`, optionally only those of `kind`, starting `offset` entries

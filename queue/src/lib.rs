@@ -20,7 +20,8 @@
 //! - [`storage`]: [`Queue`] and its moves (enqueue, reserve, reclaim, start, ack, fail, snooze,
 //!   release, heartbeat, recover) and the [`Waiter`] that blocks an idle worker until work arrives.
 //! - [`backoff`](mod@backoff): retry delays (exponential, capped, equal jitter) and the [`horizon`] they cover.
-//! - [`inspect`]: counts per state and kind, pages of jobs by state and kind, one job with history.
+//! - [`inspect`]: counts per state and kind, the oldest ready job, pages of jobs by state and
+//!   kind, one job with history.
 //! - [`admin`]: retry, discard, purge done or dead jobs, pause and resume.
 //! - [`live_workers`]: the live-worker registry (who heartbeats, holding what; who went silent).
 //! - [`locks`]: [`LeaseLocks`], locks tied to a run's lease (renewed with it, gone with it).
@@ -58,7 +59,7 @@ pub use backoff::{backoff, backoff_ceiling, horizon};
 pub use config::QueueConfig;
 pub use conn::{is_connection_error, ConnOptions, RedisConn};
 pub use error::QueueError;
-pub use inspect::{Attempt, Counts, JobDetail, JobState, JobSummary, Page, StateCounts, UnknownState};
+pub use inspect::{Attempt, Counts, JobDetail, JobState, JobSummary, OldestReady, Page, StateCounts, UnknownState};
 pub use limits::{with_class, with_patience, Budget, BudgetStats, Class, LimitError, Limiter, LimiterOptions, Permit};
 pub use live_workers::{GoneWorker, LiveWorker, Workers};
 pub use locks::{LeaseLocks, LockError, LockGuard};

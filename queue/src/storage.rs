@@ -49,6 +49,7 @@ pub(crate) struct Scripts {
     pub purge: Script,
     pub pause: Script,
     pub workers: Script,
+    pub oldest: Script,
 }
 
 impl Scripts {
@@ -69,6 +70,7 @@ impl Scripts {
             purge: script(include_str!("lua/admin_purge.lua")),
             pause: script(include_str!("lua/admin_pause.lua")),
             workers: script(include_str!("lua/inspect_workers.lua")),
+            oldest: script(include_str!("lua/inspect_oldest.lua")),
         }
     }
 }

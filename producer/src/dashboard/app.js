@@ -59,7 +59,7 @@ async function loadOverview() {
   const cards = $("counts");
   cards.replaceChildren();
   for (const st of STATES) {
-    const n = st === "ready" ? s.ready : s.counts.totals[st];
+    const n = s.totals[st];
     const card = el("div", null, { class: "card", "data-state": st });
     card.append(el("b", n), el("span", st));
     cards.append(card);
@@ -67,7 +67,7 @@ async function loadOverview() {
   $("paused").textContent = s.paused ? "(paused)" : "";
   $("pause-toggle").textContent = s.paused ? "Resume" : "Pause";
   $("pause-toggle").dataset.paused = s.paused ? "1" : "";
-  const kinds = Object.keys(s.counts.by_kind).sort();
+  const kinds = Object.keys(s.by_kind).sort();
   const select = $("kind");
   const have = new Set([...select.options].map((o) => o.value));
   for (const k of kinds) if (!have.has(k)) select.append(el("option", k, { value: k }));
@@ -123,28 +123,28 @@ async function loadJobs() {
     rows.append(row([el("code", j.id), j.kind, j.state, j.attempts + "/" + j.max_attempts, short, actions]));
   }
   if (page.jobs.length === 0) rows.append(row(["no " + view.state + " jobs", "", "", "", "", ""]));
-  view.next = page.next_cursor;
+  view.next = page.next_cursor === null || page.next_cursor === undefined ? null : String(page.next_cursor);
   $("next-page").disabled = !page.next_cursor;
 }
 
 async function showJob(id) {
-  const d = await api("GET", "/admin/jobs/" + encodeURIComponent(id));
+  const j = await api("GET", "/admin/jobs/" + encodeURIComponent(id));
   const box = $("detail");
   box.replaceChildren();
   box.classList.remove("hidden");
-  const j = d.job;
   box.append(el("h2", "Job " + j.id + " (" + j.kind + ", " + j.state + ")"));
   const facts = el("table");
   for (const [k, v] of [["attempts", j.attempts + "/" + j.max_attempts], ["created", when(j.created_ms)], ["due", when(j.due_ms)],
     ["finished", when(j.finished_ms)], ["worker", j.worker], ["last error", j.last_error], ["dead reason", j.dead_reason],
-    ["snoozes", j.snoozes], ["snooze reason", j.snooze_reason], ["unique key", d.unique_key]]) {
+    ["snoozes", j.snoozes], ["snooze reason", j.snooze_reason], ["unique key", j.unique_key]]) {
     if (v !== null && v !== undefined && v !== "") facts.append(row([k, String(v)]));
   }
   box.append(facts, el("h2", "Attempts"));
   const hist = el("table");
   hist.append(row(["#", "at", "worker", "error"]));
-  for (const a of d.history) hist.append(row([a.attempt, when(a.at_ms), a.worker, a.error || "ok"]));
-  box.append(hist, el("h2", "Payload (secrets redacted)"), el("pre", JSON.stringify(d.payload, null, 2)));
+  for (const a of j.attempts_history) hist.append(row([a.attempt, when(a.at_ms), a.worker, a.error || "ok"]));
+  box.append(hist, el("p", j.note, { class: "muted" }), el("h2", "Payload (secrets redacted)"),
+    el("pre", j.payload === null ? "(not JSON; not shown)" : JSON.stringify(j.payload, null, 2)));
 }
 
 async function retry(id) { await api("POST", "/admin/jobs/" + encodeURIComponent(id) + "/retry"); await refresh(); }
@@ -176,7 +176,7 @@ async function loadWorkers() {
   const rows = $("worker-rows");
   rows.replaceChildren();
   for (const x of w.live || []) {
-    const age = Math.max(0, Math.round((w.now_ms - x.last_beat_ms) / 1000));
+    const age = Math.round(x.last_beat_age_ms / 1000);
     rows.append(row([x.id, x.host, x.pid, x.inflight.length + " of " + x.concurrency, age + " s ago"]));
   }
   if (!(w.live || []).length) rows.append(row(["no live worker", "", "", "", ""]));

@@ -35,6 +35,7 @@ use std::path::Path;
 
 pub use error::{ConfigError, Problem};
 pub use layers::ENV_PREFIX;
+pub use reader::parse_duration;
 pub use sections::*;
 
 use snapsync_queue::QueueConfig;

@@ -218,8 +218,9 @@ fn collect_unknown(
     }
 }
 
-/// `"500ms"`, `"30s"`, `"5m"`, `"1h"`, `"1h 30m"` (humantime's grammar).
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+/// `"500ms"`, `"30s"`, `"5m"`, `"1h"`, `"7d"`, `"1h 30m"` (humantime's grammar): how every
+/// duration of the configuration is written, and the CLI's (`--older-than`).
+pub fn parse_duration(text: &str) -> Option<Duration> {
     humantime::parse_duration(text.trim()).ok()
 }
 

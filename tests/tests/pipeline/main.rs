@@ -3,6 +3,7 @@
 mod pipeline_admin;
 mod pipeline_changes;
 mod pipeline_chaos;
+mod pipeline_cli;
 mod pipeline_config;
 mod pipeline_dashboard;
 mod pipeline_limits;
