@@ -29,6 +29,8 @@ enum Command {
     Queue(cli::queue::QueueArgs),
     /// The live workers: host, pid, jobs in flight, last heartbeat.
     Workers(cli::workers::WorkersArgs),
+    /// The sync schedules, live: ls, set, pause, resume, reset, run (no restart needed).
+    Schedule(cli::schedule::ScheduleArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +39,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Queue(args) => cli::queue::run(args),
         Command::Workers(args) => cli::workers::run(args),
+        Command::Schedule(args) => cli::schedule::run(args),
     }
 }

@@ -1,5 +1,6 @@
-//! The operator commands `snapsync queue …` and `snapsync workers`: argument parsing and
-//! printing around [`snapsync_producer::ops`], which does the work.
+//! The operator commands `snapsync queue …`, `snapsync workers` and `snapsync schedule …`:
+//! argument parsing and printing around [`snapsync_producer::ops`] and
+//! [`snapsync_producer::schedules`], which do the work.
 //!
 //! Exit codes (the same for every command here, listed in each command's `--help`):
 //! - 0: success;
@@ -14,6 +15,7 @@
 //! redacted URL).
 
 pub mod queue;
+pub mod schedule;
 pub mod table;
 pub mod workers;
 
@@ -74,6 +76,15 @@ where
     F: FnOnce(Queue, String) -> Fut,
     Fut: Future<Output = Result<u8, Failure>>,
 {
+    with_queue_config(common, |queue, _config, shown| body(queue, shown))
+}
+
+/// [`with_queue`], also giving `body` the loaded configuration.
+pub fn with_queue_config<F, Fut>(common: &Common, body: F) -> ExitCode
+where
+    F: FnOnce(Queue, Config, String) -> Fut,
+    Fut: Future<Output = Result<u8, Failure>>,
+{
     let config = match Config::load(common.config.as_deref()) {
         Ok(config) => config,
         Err(err) => {
@@ -93,7 +104,7 @@ where
         let queue = Queue::connect(config.redis.url.expose_secret(), config.queue_config())
             .await
             .map_err(|e| queue_failure(&shown, e))?;
-        body(queue, shown.clone()).await
+        body(queue, config.clone(), shown.clone()).await
     });
     match result {
         Ok(code) => ExitCode::from(code),

@@ -338,3 +338,65 @@ fn unreachable_redis_is_69_and_a_bad_config_78_each_one_line_without_secrets() {
         assert!(help.contains(line), "--help does not document {line}:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn schedule_commands_show_and_change_the_live_schedules() {
+    bins();
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let file = config_file(
+        dir.path(),
+        &format!(
+            "[redis]\nurl = \"{}\"\n[queue]\nprefix = \"schedtest\"\n[schedules.contacts]\nevery = \"15m\"\n",
+            redis.url()
+        ),
+    );
+    // Before any producer seeded Redis, `ls` shows the file's rules.
+    let out = cli_ok(&file, &["schedule", "ls", "--json"], 0);
+    let v: Value = serde_json::from_str(&out.stdout).expect("json");
+    let contacts = v["schedules"].as_array().expect("list").iter().find(|s| s["resource"] == "contacts").cloned();
+    let contacts = contacts.expect("contacts");
+    assert_eq!(
+        (contacts["every_ms"].as_u64(), contacts["enabled"].as_bool()),
+        (Some(900_000), Some(true)),
+        "{contacts}"
+    );
+    assert!(contacts["next_run_ms"].as_i64().is_some(), "{contacts}");
+
+    let out = cli_ok(&file, &["schedule", "set", "contacts", "--every", "5m"], 0);
+    assert!(out.stdout.contains("contacts: every 5m (on)"), "{}", out.stdout);
+    let out = cli_ok(&file, &["schedule", "pause", "contacts", "--json"], 0);
+    let v: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!((v["schedule"]["every_ms"].as_u64(), v["schedule"]["enabled"].as_bool()), (Some(300_000), Some(false)));
+    assert_eq!(v["schedule"]["updated_by"], "cli");
+    let out = cli_ok(&file, &["schedule", "ls"], 0);
+    let line = out.stdout.lines().find(|l| l.starts_with("contacts")).expect("contacts row").to_owned();
+    assert!(line.contains("every 5m") && line.contains("paused") && line.contains("cli"), "{line}");
+    cli_ok(&file, &["schedule", "set", "locations", "--cron", "*/10 * * * *"], 0);
+    let out = cli_ok(&file, &["schedule", "reset", "contacts", "--json"], 0);
+    let v: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(
+        (v["schedule"]["every_ms"].as_u64(), v["schedule"]["updated_by"].as_str()),
+        (Some(900_000), Some("config"))
+    );
+
+    // `run` enqueues one sync now.
+    let out = cli_ok(&file, &["schedule", "run", "accounts", "--json"], 0);
+    let v: Value = serde_json::from_str(&out.stdout).expect("json");
+    let id = JobId(v["job"].as_str().expect("job id").to_owned());
+    let config = Config::load(Some(&file)).expect("config");
+    let queue = Queue::connect(&redis.url(), config.queue_config()).await.expect("queue");
+    let job = queue.get(&id).await.expect("get").expect("the job exists");
+    assert_eq!((job.summary.kind.as_str(), job.summary.state), ("sync_account", JobState::Ready));
+
+    // Refusals: exit 2 with the reason.
+    for (args, why) in [
+        (vec!["schedule", "set", "planets", "--every", "1m"], "unknown resource"),
+        (vec!["schedule", "set", "contacts", "--every", "10ms"], "at least 1s"),
+        (vec!["schedule", "set", "contacts", "--cron", "not cron"], "does not parse"),
+        (vec!["schedule", "set", "contacts", "--every", "soon"], "not a duration"),
+    ] {
+        let out = cli_ok(&file, &args, 2);
+        assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
+    }
+}
