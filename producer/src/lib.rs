@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use snapsync::config::Config;
-use snapsync::ringcentral::{RcError, RcLimits, RcSettings, RingCentral};
+use snapsync::ringcentral::{RcError, RingCentral};
 use snapsync::subscription::{self, SubscriptionSpec};
 use snapsync_queue::{ConnOptions, Queue, QueueError, RedisConn};
 use tokio::net::TcpListener;
@@ -131,24 +131,10 @@ pub async fn run_with(
         stop.clone(),
     ))];
     if options.subscribe {
-        let rc = RingCentral::new(
-            RcSettings {
-                server_url: config.ringcentral.server_url.to_string(),
-                client_id: config.ringcentral.client_id.clone(),
-                client_secret: config.ringcentral.client_secret.clone(),
-                jwt: config.ringcentral.jwt.clone(),
-            },
-            redis.clone(),
-            &config.queue.prefix,
-        )
-        .map_err(|source| ServeError::RingCentral { source })?
         // The producer's subscription calls count against the same budgets as the workers'.
-        .with_limits(RcLimits::new(
-            queue.limiter(config.rate_limits.limiter_options()),
-            &config.rate_limits.ringcentral,
-            &config.ringcentral.client_id,
-            &config.ringcentral.jwt,
-        ));
+        let limiter = queue.limiter(config.rate_limits.limiter_options());
+        let rc = snapsync::clients::ringcentral(&config, redis.clone(), limiter)
+            .map_err(|source| ServeError::RingCentral { source })?;
         let spec = SubscriptionSpec::new(
             config.ringcentral.webhook_address.as_str(),
             config.ringcentral.verification_token.clone(),

@@ -31,6 +31,8 @@ enum Command {
     Workers(cli::workers::WorkersArgs),
     /// The sync schedules, live: ls, set, pause, resume, reset, run (no restart needed).
     Schedule(cli::schedule::ScheduleArgs),
+    /// Check the mapping and routing against Snapshots; preview what a sync would write.
+    Mapping(cli::mapping::MappingArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +42,6 @@ fn main() -> ExitCode {
         Command::Queue(args) => cli::queue::run(args),
         Command::Workers(args) => cli::workers::run(args),
         Command::Schedule(args) => cli::schedule::run(args),
+        Command::Mapping(args) => cli::mapping::run(args),
     }
 }

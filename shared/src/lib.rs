@@ -16,6 +16,7 @@
 //!
 //! The job queue itself is the `snapsync-queue` crate (`docs/queue.md`).
 
+pub mod clients;
 pub mod config;
 pub mod errors;
 pub mod jobs;

@@ -111,6 +111,16 @@ impl RingCentral {
         })
     }
 
+    /// A full sync (FSync) whatever token is stored, for reading an address book without
+    /// syncing it (`snapsync mapping check --preview`): its token, if finished, would only
+    /// commit where none is stored.
+    pub async fn full_contact_sync(&self, extension_id: &str) -> Result<ContactSync<'_>, RcError> {
+        let mut sync = self.contact_sync(extension_id).await?;
+        sync.previous = None;
+        sync.kind = SyncKind::Full;
+        Ok(sync)
+    }
+
     /// The whole sync at once (every page): what [`RingCentral::contact_sync`] reads,
     /// collected.
     pub async fn sync_contacts(&self, extension_id: &str) -> Result<ContactChanges, RcError> {

@@ -400,3 +400,53 @@ async fn schedule_commands_show_and_change_the_live_schedules() {
         assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
     }
 }
+
+/// Issue 9: `snapsync mapping check --preview` against the sandbox: the leads a sync would
+/// write for real (stand-in) contacts, with owner and rule, and nothing written; a rules
+/// file naming an owner Snapshots does not have fails the check, naming file, rule and owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mapping_check_previews_the_leads_a_sync_would_write_and_writes_nothing() {
+    use crate::pipeline_support::{Options, System};
+    let sys = System::start(Options { every: None, workers: 0, ..Options::default() }).await;
+    let out = cli_ok(&sys.config_file, &["mapping", "check", "--preview", "3", "--json"], 0);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    assert_eq!(v["problems"], json!([]), "{v}");
+    let previews = v["previews"].as_array().expect("previews");
+    assert_eq!(previews.len(), 3, "{v}");
+    for p in previews {
+        let ext = p["external_id"].as_str().expect("external id");
+        assert_eq!(ext, format!("ringcentral:contact:{}", p["contact_id"].as_str().expect("contact id")));
+        assert_eq!(p["lead"]["external_id"], ext);
+        assert!(p["lead"]["owner"].as_str().is_some_and(|o| o.starts_with("own_")), "{p}");
+        assert!(p["rule"].as_str().is_some_and(|r| !r.is_empty()), "{p}");
+    }
+    // The table form names the rule of each.
+    let out = cli_ok(&sys.config_file, &["mapping", "check", "--preview", "2"], 0);
+    assert!(out.stdout.contains("2 contacts would become these leads (nothing was written)"), "{}", out.stdout);
+    assert!(out.stdout.contains("mapping check ok"), "{}", out.stdout);
+    assert_eq!(sys.writes_total().await, 0, "the preview wrote to Snapshots");
+
+    // An owner Snapshots does not know: exit 78, the problem named.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rules = std::fs::read_to_string(root.join("routing/default.toml")).expect("rules");
+    let bad_rules = sys.dir.path().join("bad-rules.toml");
+    std::fs::write(&bad_rules, rules.replacen("owner = \"own_03\"", "owner = \"own_99\"", 1)).expect("write");
+    let text = std::fs::read_to_string(&sys.config_file).expect("config");
+    let bad_config = sys.dir.path().join("bad-routing.toml");
+    let text = match text.find("[routing]") {
+        Some(at) => {
+            let rest = &text[at..];
+            let end = rest[1..].find("\n[").map_or(text.len(), |e| at + 1 + e);
+            format!("{}{}", &text[..at], &text[end..])
+        }
+        None => text,
+    };
+    std::fs::write(&bad_config, format!("{text}\n[routing]\npath = \"{}\"\n", bad_rules.display())).expect("write");
+    let out = cli_ok(&bad_config, &["mapping", "check"], 78);
+    assert!(
+        out.stdout.contains("hooli-key-account") && out.stdout.contains("own_99") && out.stdout.contains("unknown"),
+        "{}",
+        out.stdout
+    );
+    sys.stop().await;
+}

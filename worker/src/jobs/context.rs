@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use snapsync::config::{Config, SyncConfig};
 use snapsync::mapping::{Mapping, MappingError};
-use snapsync::ringcentral::{RcError, RcLimits, RcSettings, RingCentral};
+use snapsync::ringcentral::{RcError, RingCentral};
 use snapsync::routing::{Router, RoutingError, Rules};
 use snapsync::snapshots::{Owner, SnapshotsClient, SnapshotsError};
 use snapsync::subscription::SubscriptionSpec;
@@ -89,27 +89,10 @@ impl Context {
             .await
             .map_err(|source| SetupError::Redis { url: redacted, source })?;
         let prefix = config.queue.prefix.clone();
-        let rc_settings = RcSettings {
-            server_url: config.ringcentral.server_url.to_string(),
-            client_id: config.ringcentral.client_id.clone(),
-            client_secret: config.ringcentral.client_secret.clone(),
-            jwt: config.ringcentral.jwt.clone(),
-        };
         // Every call of both clients takes a permit of a budget shared by all processes.
         let limiter = queue.limiter(config.rate_limits.limiter_options());
-        let rc = RingCentral::new(rc_settings, redis.clone(), &prefix)?.with_limits(RcLimits::new(
-            limiter.clone(),
-            &config.rate_limits.ringcentral,
-            &config.ringcentral.client_id,
-            &config.ringcentral.jwt,
-        ));
-        let snapshots = SnapshotsClient::new(
-            config.snapshots.base_url.as_str(),
-            config.snapshots.api_key.clone(),
-            redis.clone(),
-            prefix.clone(),
-        )?
-        .with_limits(limiter, snapshots_budget(config));
+        let rc = snapsync::clients::ringcentral(config, redis.clone(), limiter.clone())?;
+        let snapshots = snapsync::clients::snapshots(config, redis.clone(), limiter)?;
         let router = Router::new(rules, redis.clone(), prefix.clone());
         Ok(Context {
             rc,
@@ -149,7 +132,5 @@ impl Context {
 
 /// The Snapshots API key's budget (named by a one-way tag of the key, never the key).
 pub fn snapshots_budget(config: &Config) -> snapsync_queue::Budget {
-    let tag = snapsync::ringcentral::limits::credential_tag(&[config.snapshots.api_key.expose_secret()]);
-    let limits = &config.rate_limits.snapshots;
-    snapsync_queue::Budget::new(format!("snapshots:{tag}"), limits.requests, limits.window)
+    snapsync::clients::snapshots_budget(config)
 }
