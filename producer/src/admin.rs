@@ -31,6 +31,9 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct AdminState {
     pub queue: Queue,
+    /// For the sync results (`snapsync::sync_results`), under `prefix`.
+    pub redis: snapsync_queue::RedisConn,
+    pub prefix: String,
     pub schedules: ScheduleStore,
     pub schedules_config: SchedulesConfig,
     pub token: SecretString,
@@ -47,6 +50,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/jobs/{id}/retry", post(job_retry))
         .route("/admin/jobs/{id}/discard", post(job_discard))
         .route("/admin/throughput", get(throughput))
+        .route("/admin/syncs", get(syncs))
         .route("/admin/workers", get(workers))
         .route("/admin/budgets", get(budgets))
         .route("/admin/schedules", get(schedules_list))
@@ -370,6 +374,13 @@ async fn throughput(
     }
 }
 
+async fn syncs(State(s): State<AdminState>) -> Response {
+    match snapsync::sync_results::read_all(&s.redis, &s.prefix).await {
+        Ok(last) => Json(json!({ "syncs": last })).into_response(),
+        Err(e) => unavailable("sync results", &e),
+    }
+}
+
 async fn openapi() -> Response {
     Json(openapi_document()).into_response()
 }
@@ -426,6 +437,7 @@ pub fn openapi_document() -> Value {
             "/admin/jobs/{id}": { "get": with_id("A job: summary, payload (secrets redacted), every attempt", "the job") },
             "/admin/jobs/{id}/retry": { "post": with_id("Put a job back on ready now (a dead one with its attempts reset)", "what retry did") },
             "/admin/jobs/{id}/discard": { "post": with_id("Remove a job wherever it is", "the state it was in") },
+            "/admin/syncs": { "get": common("The last sync of each resource: created, updated, unchanged, deleted, failed", "syncs") },
             "/admin/throughput": { "get": common("Jobs done and dead per minute (as far as retention keeps them)", "minutes") },
             "/admin/workers": { "get": common("Live workers: host, pid, in-flight jobs, last heartbeat", "workers") },
             "/admin/budgets": { "get": common("Each rate-limit budget: limit, use in the current window, waits, pauses", "budgets") },

@@ -119,6 +119,8 @@ pub async fn run_with(
     }
     let admin_state = admin::AdminState {
         queue: queue.clone(),
+        redis: redis.clone(),
+        prefix: config.queue.prefix.clone(),
         schedules: store.clone(),
         schedules_config: config.schedules.clone(),
         token: config.admin.token.clone(),

@@ -179,6 +179,10 @@ pub struct UpsertContact {
     /// or delayed behind a newer one, is skipped as stale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_at: Option<String>,
+    /// The contacts sync (its job id) that queued this upsert: its outcome is counted in that
+    /// sync's results (`created`, `updated`, `unchanged`, `deleted`, `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 /// `voicemail_follow_up`: the message `message_id` of `extension_id` (carried, or read from

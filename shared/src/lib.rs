@@ -26,3 +26,4 @@ pub mod ringcentral;
 pub mod routing;
 pub mod snapshots;
 pub mod subscription;
+pub mod sync_results;

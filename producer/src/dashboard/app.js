@@ -182,6 +182,16 @@ async function loadWorkers() {
   if (!(w.live || []).length) rows.append(row(["no live worker", "", "", "", ""]));
 }
 
+async function loadSyncs() {
+  const r = await api("GET", "/admin/syncs");
+  const rows = $("sync-rows");
+  rows.replaceChildren();
+  for (const [resource, x] of Object.entries(r.syncs)) {
+    rows.append(row([resource, when(x.started_ms), x.finished_ms ? when(x.finished_ms) : "running", x.created, x.updated, x.unchanged, x.deleted, x.failed]));
+  }
+  if (!Object.keys(r.syncs).length) rows.append(row(["no sync yet", "", "", "", "", "", "", ""]));
+}
+
 async function loadBudgets() {
   const b = await api("GET", "/admin/budgets");
   const rows = $("budget-rows");
@@ -192,7 +202,7 @@ async function loadBudgets() {
 
 async function refresh() {
   try {
-    await Promise.all([loadOverview(), loadJobs(), loadSchedules(), loadWorkers(), loadBudgets()]);
+    await Promise.all([loadOverview(), loadSyncs(), loadJobs(), loadSchedules(), loadWorkers(), loadBudgets()]);
     $("updated").textContent = "updated " + new Date().toLocaleTimeString();
     $("error").textContent = "";
   } catch (e) { $("error").textContent = e.message; }

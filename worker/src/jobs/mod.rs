@@ -21,6 +21,7 @@ pub mod renew_subscription;
 pub mod sync_account;
 pub mod sync_contacts;
 pub mod sync_locations;
+pub mod sync_results;
 pub mod upsert_contact;
 pub mod voicemail_follow_up;
 

@@ -12,6 +12,7 @@ use snapsync_queue::JobError;
 use snapsync_queue::JobMeta;
 
 pub async fn run(ctx: &Context, _payload: SyncAccount, job: &JobMeta) -> Result<(), JobError> {
+    let started = super::sync_results::now_ms();
     let info = ctx.rc.account_info().await.map_err(|e| job_error("reading account info", &e.into()))?;
     let address = ctx.rc.business_address().await.map_err(|e| job_error("reading the business address", &e.into()))?;
     let operator = match info.operator.as_ref().and_then(|o| o.id.as_deref()) {
@@ -36,5 +37,8 @@ pub async fn run(ctx: &Context, _payload: SyncAccount, job: &JobMeta) -> Result<
         .await
         .map_err(|e| job_error(&record, &e.into()))?;
     tracing::info!(record = %record, outcome = ?outcome, "account synced");
+    let mut tally = super::Tally::default();
+    tally.count(&outcome);
+    super::sync_results::finished(ctx, "accounts", job, started, &tally, 0).await;
     Ok(())
 }

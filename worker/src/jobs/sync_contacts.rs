@@ -29,7 +29,7 @@ use snapsync_queue::JobMeta;
 pub async fn run(ctx: &Context, payload: SyncContacts, job: &JobMeta) -> Result<(), JobError> {
     match &payload.extension_id {
         None => fan_out_extensions(ctx, &payload, job).await,
-        Some(ext) => sync_extension(ctx, ext, payload.extension_site.as_ref()).await,
+        Some(ext) => sync_extension(ctx, ext, payload.extension_site.as_ref(), &job.id.0).await.map(|_| ()),
     }
 }
 
@@ -79,18 +79,21 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
     // books) and Snapshots sat idle for a window. Each page's contacts are queued as it is
     // read.
     let mut failed = Vec::new();
-    let mut read = 0;
+    let (mut read, mut queued) = (0, 0u64);
+    let started = super::sync_results::now_ms();
+    super::sync_results::contacts(ctx, job, started, None).await;
     for ext in wanted {
         let site = ExtensionSite { id: ext.site.as_ref().and_then(|s| s.id.clone()) };
         // Waits for Heavy permits in place (a snooze would leave the book half read).
         let synced = snapsync_queue::with_patience(
             snapsync::ringcentral::limits::PAGE_PATIENCE,
-            sync_extension(ctx, &ext.id, Some(&site)),
+            sync_extension(ctx, &ext.id, Some(&site), &job.id.0),
         )
         .await;
         match synced {
-            Ok(()) => {
+            Ok(n) => {
                 read += 1;
+                queued += n as u64;
                 let _: () = redis::pipe()
                     .sadd(&done_key, &ext.id)
                     .ignore()
@@ -132,6 +135,7 @@ async fn fan_out_extensions(ctx: &Context, payload: &SyncContacts, job: &JobMeta
     let _: i64 = redis::AsyncCommands::del(&mut conn, &done_key)
         .await
         .map_err(|e| job_error("clearing sync progress", &e.into()))?;
+    super::sync_results::contacts(ctx, job, started, Some(queued)).await;
     tracing::info!(
         extensions = extensions.len(),
         read,
@@ -150,7 +154,14 @@ fn pending_key(ctx: &Context, ext: &str) -> String {
     ctx.key(&format!("contacts-sync:pending:{ext}"))
 }
 
-async fn sync_extension(ctx: &Context, ext: &str, listed_site: Option<&ExtensionSite>) -> Result<(), JobError> {
+/// Reads one book and queues its changes, counted in the results of sync `run`; returns how
+/// many upserts it queued.
+async fn sync_extension(
+    ctx: &Context,
+    ext: &str,
+    listed_site: Option<&ExtensionSite>,
+    run: &str,
+) -> Result<usize, JobError> {
     let name = format!("extension {ext}");
     let site_id = match listed_site {
         Some(site) => site.id.clone(),
@@ -183,6 +194,7 @@ async fn sync_extension(ctx: &Context, ext: &str, listed_site: Option<&Extension
                 contact: Some(contact_json),
                 site_id: site_id.clone(),
                 read_at: page.sync_time.clone(),
+                run: Some(run.to_owned()),
             };
             jobs.push(NewJob::new(JobKind::UpsertContact.as_str(), p.encode()).unique(unique));
         }
@@ -208,5 +220,5 @@ async fn sync_extension(ctx: &Context, ext: &str, listed_site: Option<&Extension
         token_committed = committed,
         "contacts synced"
     );
-    Ok(())
+    Ok(fresh)
 }

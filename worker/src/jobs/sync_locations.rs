@@ -28,6 +28,7 @@ pub async fn run(ctx: &Context, _payload: SyncLocations, job: &JobMeta) -> Resul
     let sites = ctx.rc.sites().await.map_err(|e| job_error("reading sites", &e.into()))?;
     let emergency =
         ctx.rc.emergency_locations(&[]).await.map_err(|e| job_error("reading emergency locations", &e.into()))?;
+    let started = super::sync_results::now_ms();
     let mut tally = Tally::default();
     let mut failures: Vec<(String, HandlerError)> = Vec::new();
     let mut current = HashSet::new();
@@ -86,6 +87,7 @@ pub async fn run(ctx: &Context, _payload: SyncLocations, job: &JobMeta) -> Resul
         failed = failures.len(),
         "locations synced"
     );
+    super::sync_results::finished(ctx, "locations", job, started, &tally, failures.len()).await;
     match combine(sites.len() + emergency.len(), &failures) {
         Some(e) => Err(e),
         None => Ok(()),

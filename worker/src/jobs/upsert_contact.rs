@@ -35,7 +35,12 @@ pub async fn run(ctx: &Context, payload: UpsertContact, job: &JobMeta) -> Result
         Some(c) => c,
         None => read_contact(ctx, &payload).await.map_err(|e| job_error(&name, &e))?,
     };
-    upsert(ctx, &payload, &contact, &payload.contact_id, job).await.map_err(|e| job_error(&name, &e))
+    let result = upsert(ctx, &payload, &contact, &payload.contact_id, job).await.map_err(|e| job_error(&name, &e));
+    match &result {
+        Ok(field) => super::sync_results::count(ctx, payload.run.as_deref(), field).await,
+        Err(e) => super::sync_results::count_failure(ctx, payload.run.as_deref(), job, e).await,
+    }
+    result.map(|_| ())
 }
 
 /// The contact from RingCentral (`address-book/contact/{id}`, Heavy) when the payload does
@@ -64,16 +69,17 @@ async fn read_contact(ctx: &Context, payload: &UpsertContact) -> Result<Value, H
     }
 }
 
+/// Writes the lead (or applies the deletion); returns the sync results' field it counts in.
 async fn upsert(
     ctx: &Context,
     payload: &UpsertContact,
     contact: &Value,
     id: &str,
     job: &JobMeta,
-) -> Result<(), HandlerError> {
+) -> Result<&'static str, HandlerError> {
     let deleted = matches!(contact.get("availability").and_then(Value::as_str), Some("Deleted" | "Purged"));
     if deleted {
-        return delete(ctx, id, job).await;
+        return delete(ctx, id, job).await.map(|_| "deleted");
     }
     let mapped = ctx.mapping.map(Resource::LeadFromContact, contact)?;
     for note in &mapped.notes {
@@ -86,7 +92,7 @@ async fn upsert(
         claim_lead_email(&mut conn, &ctx.prefix, email.as_deref(), id).await?
     {
         tracing::info!(contact_id = %id, "duplicate of contact {contact_id} (same email); no second lead");
-        return Ok(());
+        return Ok("unchanged");
     }
     if let Some(email) = &email {
         let _: () = conn.set(contact_email_key(ctx, id), email).await?;
@@ -117,7 +123,12 @@ async fn upsert(
         let _: () = conn.set(phone_key(ctx, &phone), &mapped.external_id).await?;
     }
     tracing::info!(contact_id = %id, outcome = ?outcome, "lead upserted");
-    Ok(())
+    use snapsync::snapshots::UpsertOutcome;
+    Ok(match outcome {
+        UpsertOutcome::Created { .. } => "created",
+        UpsertOutcome::Updated { .. } => "updated",
+        UpsertOutcome::Unchanged { .. } | UpsertOutcome::Stale { .. } => "unchanged",
+    })
 }
 
 async fn delete(ctx: &Context, id: &str, job: &JobMeta) -> Result<(), HandlerError> {

@@ -70,9 +70,19 @@ async fn initial_sync_lands_everything_once_and_a_rerun_writes_nothing() {
 
     let before = p.writes().await;
     assert_eq!(before["total"].as_u64(), Some((LOCATIONS + 1 + expected) as u64), "{before}");
+    // The sync results operators see: what each resource's last sync did.
+    let last = snapsync::sync_results::read_all(&p.ctx.redis, &p.ctx.prefix).await.expect("sync results");
+    let (loc, acc, con) = (&last["locations"], &last["accounts"], &last["contacts"]);
+    assert_eq!((loc.created, loc.updated, loc.failed), (LOCATIONS as u64, 0, 0), "{loc:?}");
+    assert_eq!(acc.created, 1, "{acc:?}");
+    assert_eq!(con.created, expected as u64, "{con:?}");
+    assert!(con.queued.is_some_and(|q| q == con.created + con.unchanged), "every queued upsert counted: {con:?}");
     initial_sync(&p).await;
     let after = p.writes().await;
     assert_eq!(after["total"], before["total"], "a rerun with no source change wrote: {before} → {after}");
+    let last = snapsync::sync_results::read_all(&p.ctx.redis, &p.ctx.prefix).await.expect("sync results");
+    let loc = &last["locations"];
+    assert_eq!((loc.created, loc.updated, loc.unchanged), (0, 0, LOCATIONS as u64), "the rerun: {loc:?}");
     assert_no_duplicates(&p.records().await, "leads");
     p.stop().await;
 }
