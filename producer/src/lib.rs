@@ -12,7 +12,7 @@
 //! retries and rate limits like every other RingCentral call.
 //!
 //! # Layout
-//! - [`http`]: routes: `POST /webhooks/ringcentral`, `GET /healthz`, `GET /readyz`.
+//! - [`http`]: routes: `POST /webhooks/ringcentral`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
 //! - [`events`]: notification envelopes → jobs.
 //! - [`scheduler`]: tick-keyed schedule jobs, once per tick across replicas.
 
@@ -64,11 +64,13 @@ pub struct Options {
     /// Keep the webhook subscription in place at start (off for tests of other parts).
     pub subscribe: bool,
     pub clock: scheduler::Clock,
+    /// The installed Prometheus recorder, served on `GET /metrics` (`None`: no such route).
+    pub metrics: Option<snapsync::telemetry::Metrics>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { subscribe: true, clock: scheduler::system_clock() }
+        Options { subscribe: true, clock: scheduler::system_clock(), metrics: None }
     }
 }
 
@@ -123,7 +125,12 @@ pub async fn run_with(
         let lock = subscription::lock_key(&config.queue.prefix);
         tasks.push(tokio::spawn(keep_subscribed(rc, redis.clone(), lock, spec, stop.clone())));
     }
-    let state = http::AppState { queue, redis, verification_token: config.ringcentral.verification_token.clone() };
+    let state = http::AppState {
+        queue,
+        redis,
+        verification_token: config.ringcentral.verification_token.clone(),
+        metrics: options.metrics.clone().map(http::MetricsState::new),
+    };
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "snapsync producer serving");
     let stopper = stop.clone();
