@@ -4,6 +4,7 @@ mod pipeline_changes;
 mod pipeline_chaos;
 mod pipeline_config;
 mod pipeline_limits;
+mod pipeline_metrics;
 mod pipeline_oauth;
 mod pipeline_outage;
 mod pipeline_schedule;
