@@ -39,7 +39,40 @@ pub fn install() -> Result<Metrics, BuildError> {
         return Ok(m.clone());
     }
     let handle = PrometheusBuilder::new().set_buckets(&SECONDS_BUCKETS)?.install_recorder()?;
+    describe();
     Ok(INSTALLED.get_or_init(|| Metrics { handle }).clone())
+}
+
+/// The `# HELP` lines (`docs/metrics.md` has the full story).
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_gauge!("snapsync_queue_jobs", "Jobs per state and kind (read from Redis at scrape time).");
+    describe_gauge!("snapsync_queue_due_jobs", "Scheduled or snoozed jobs already due, not yet promoted to ready.");
+    describe_gauge!("snapsync_queue_paused", "1 while the queue is paused.");
+    describe_gauge!("snapsync_rate_limit_budget_limit", "Calls per window in force for the budget.");
+    describe_gauge!("snapsync_rate_limit_budget_used", "Permits handed out in the budget's current window.");
+    describe_gauge!("snapsync_rate_limit_budget_window_seconds", Unit::Seconds, "The budget's window.");
+    describe_gauge!("snapsync_rate_limit_budget_paused_seconds", Unit::Seconds, "Left of the budget's 429 pause.");
+    describe_counter!("snapsync_rate_limit_budget_granted_total", "Permits granted by the budget, all processes.");
+    describe_counter!("snapsync_rate_limit_budget_waits_total", "Waits the budget imposed, all processes.");
+    describe_counter!("snapsync_rate_limit_budget_pauses_total", "429 pauses of the budget, all processes.");
+    describe_counter!("snapsync_webhook_requests_total", "Webhook answers by HTTP status.");
+    describe_counter!("snapsync_metrics_refresh_errors_total", "Scrapes whose Redis reads failed.");
+    describe_counter!("snapsync_jobs_processed_total", "Job runs that succeeded.");
+    describe_counter!("snapsync_jobs_failed_total", "Job runs recorded as a failed attempt.");
+    describe_counter!("snapsync_jobs_retried_total", "Failed job runs scheduled again.");
+    describe_counter!("snapsync_jobs_snoozed_total", "Job runs that snoozed (uncharged waits).");
+    describe_counter!("snapsync_jobs_dead_total", "Failed job runs that moved their job to dead.");
+    describe_histogram!("snapsync_job_duration_seconds", Unit::Seconds, "Time a job run's handler ran.");
+    describe_histogram!(
+        "snapsync_job_queue_latency_seconds",
+        Unit::Seconds,
+        "From a job's enqueue to the start of its first run."
+    );
+    describe_counter!("snapsync_api_requests_total", "HTTP requests to RingCentral and Snapshots by group and status.");
+    describe_counter!("snapsync_rate_limit_waits_total", "Times this process was told to wait by a budget.");
+    describe_counter!("snapsync_rate_limit_pauses_total", "429s by which this process paused a budget.");
+    describe_counter!("snapsync_token_refreshes_total", "RingCentral access tokens obtained by this process.");
 }
 
 /// One HTTP request to an API answered with `status` (`None`: no answer, a transport error):
