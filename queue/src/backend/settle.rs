@@ -151,11 +151,11 @@ async fn one(shared: &Shared, settle: Settle) {
                     metrics::counter!("snapsync_jobs_failed_total", "kind" => kind()).increment(1);
                     metrics::counter!("snapsync_jobs_dead_total", "kind" => kind()).increment(1);
                 }
-                SnoozeOutcome::BoundPassed(_) => {
+                SnoozeOutcome::BoundPassed(FailOutcome::Scheduled { .. }) => {
                     metrics::counter!("snapsync_jobs_failed_total", "kind" => kind()).increment(1);
                     metrics::counter!("snapsync_jobs_retried_total", "kind" => kind()).increment(1);
                 }
-                SnoozeOutcome::NotLeased => {}
+                SnoozeOutcome::BoundPassed(FailOutcome::NotLeased) | SnoozeOutcome::NotLeased => {}
             }
             match outcome {
                 SnoozeOutcome::Snoozed { after } => {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use snapsync::jobs::{Payload, SyncLocations, Trigger};
 use snapsync_queue::NewJob;
 
@@ -241,15 +241,28 @@ async fn metrics_of_serve_and_worker_parse_and_move_as_jobs_run() {
         assert!(!text.contains(secret) && !serve_text.contains(secret), "{secret:?} appears in /metrics");
     }
 
-    // More work moves the counters: a second locations sync, enqueued as an operator would.
+    // More work moves the counters: a second locations sync, enqueued as an operator would,
+    // whose first read of RingCentral's sites gets a 500 (a failed attempt, retried) and the
+    // next a 429 (the budget paused for everyone). Its Snapshots writes are no-ops by now (the
+    // records are up to date), so the faults go to RingCentral.
     let before_runs = w.sum("snapsync_jobs_processed_total", &[("kind", "sync_locations")]);
+    let rule = json!({"route": "GET /restapi/v1.0/account/*/sites", "statuses": [500, 429]});
+    sys.rc(reqwest::Method::POST, "/sandbox/faults", Some(rule)).await;
     let payload = SyncLocations { v: 1, trigger: Trigger::Manual }.encode();
     sys.queue.enqueue(NewJob::new(SyncLocations::KIND.as_str(), payload)).await.expect("enqueue");
-    wait("the worker's processed_total to move", || async {
-        let (_, w) = scrape(&sys, &worker_metrics).await?;
-        (w.sum("snapsync_jobs_processed_total", &[("kind", "sync_locations")]) > before_runs).then_some(())
+    let (text, w) = wait("the worker's processed_total to move", || async {
+        let (text, w) = scrape(&sys, &worker_metrics).await?;
+        (w.sum("snapsync_jobs_processed_total", &[("kind", "sync_locations")]) > before_runs).then_some((text, w))
     })
     .await;
+    let kind = [("kind", "sync_locations")];
+    assert!(w.sum("snapsync_jobs_failed_total", &kind) >= 1.0, "the 500 was not a failed attempt:\n{text}");
+    assert!(w.sum("snapsync_jobs_retried_total", &kind) >= 1.0, "the failed attempt was not retried");
+    assert_eq!(w.sum("snapsync_jobs_dead_total", &[]), 0.0);
+    assert!(w.sum("snapsync_api_requests_total", &[("api", "ringcentral"), ("status", "500")]) >= 1.0, "{text}");
+    assert!(w.sum("snapsync_api_requests_total", &[("api", "ringcentral"), ("status", "429")]) >= 1.0, "{text}");
+    let paused = w.label_values("snapsync_rate_limit_pauses_total", "budget");
+    assert!(paused.iter().any(|b| b.starts_with("ringcentral:")), "no RingCentral pause counted: {paused:?}");
     wait("the producer's gauges back at 0", || async {
         let (_, s) = scrape(&sys, &serve_metrics).await?;
         (outstanding(&s) == 0.0).then_some(())
