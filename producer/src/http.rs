@@ -1,20 +1,26 @@
-//! The producer's HTTP routes: `POST /webhooks/ringcentral`, `GET /healthz`, `GET /readyz`.
+//! The producer's HTTP routes: `POST /webhooks/ringcentral`, `GET /healthz`, `GET /readyz`,
+//! and `GET /metrics` (Prometheus, `docs/metrics.md`) when a recorder is installed.
 //!
 //! The webhook answers 200 only after Redis holds the job (or already held it: a re-sent
 //! `uuid` is a dedup no-op), 503 with `Retry-After` when Redis cannot be reached so
 //! RingCentral re-sends, 401 on a missing or wrong `Verification-Token` (compared in
 //! constant time), 413 above [`BODY_LIMIT`], 400 on a body that is not a notification.
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+use snapsync::telemetry::{self, Metrics};
+use snapsync_queue::inspect::JobState;
 use snapsync_queue::{Enqueued, Queue, RedisConn};
 use subtle::ConstantTimeEq;
 
@@ -39,15 +45,92 @@ pub struct AppState {
     /// password included), so `/readyz` turns 200 again once Redis is fixed.
     pub redis: RedisConn,
     pub verification_token: SecretString,
+    /// `GET /metrics` is served when set.
+    pub metrics: Option<MetricsState>,
 }
 
+/// The recorder, and the kinds seen so far (a kind whose jobs are all gone reads 0, not its
+/// last value).
+#[derive(Clone)]
+pub struct MetricsState {
+    metrics: Metrics,
+    kinds: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl MetricsState {
+    pub fn new(metrics: Metrics) -> MetricsState {
+        MetricsState { metrics, kinds: Arc::default() }
+    }
+}
+
+/// The queue and budget reads of one scrape wait at most this for Redis.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(WEBHOOK_PATH, post(webhook))
+    let mut router = Router::new()
+        .route(WEBHOOK_PATH, post(webhook).layer(middleware::from_fn(count_webhook)))
         .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
-        .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
+        .route("/readyz", get(readyz));
+    if state.metrics.is_some() {
+        router = router.route("/metrics", get(metrics));
+    }
+    router.layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(state)
+}
+
+/// `snapsync_webhook_requests_total{status}`: every answer of the webhook route, refusals by
+/// the body limit included.
+async fn count_webhook(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    metrics::counter!("snapsync_webhook_requests_total", "status" => resp.status().as_u16().to_string()).increment(1);
+    resp
+}
+
+/// Refreshes the queue and budget gauges from Redis, then renders every metric. A Redis that
+/// does not answer leaves the gauges at their last values and counts a scrape error.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let Some(m) = &state.metrics else { return StatusCode::NOT_FOUND.into_response() };
+    if let Err(e) = tokio::time::timeout(SCRAPE_TIMEOUT, refresh_gauges(&state.queue, m)).await.unwrap_or_else(|_| {
+        Err(snapsync_queue::QueueError::Reply { op: "metrics", detail: "no answer from redis in time".into() })
+    }) {
+        tracing::warn!(error = %e, "metrics: cannot read the queue; gauges keep their last values");
+        metrics::counter!("snapsync_metrics_refresh_errors_total").increment(1);
+    }
+    ([(header::CONTENT_TYPE, telemetry::CONTENT_TYPE)], m.metrics.render()).into_response()
+}
+
+async fn refresh_gauges(queue: &Queue, m: &MetricsState) -> Result<(), snapsync_queue::QueueError> {
+    let counts = queue.counts().await?;
+    let due = queue.due().await?;
+    let budgets = queue.budgets().await?;
+    let kinds: Vec<String> = {
+        let mut seen = m.kinds.lock().unwrap_or_else(|e| e.into_inner());
+        seen.extend(counts.by_kind.keys().cloned());
+        seen.iter().cloned().collect()
+    };
+    for kind in kinds {
+        let c = counts.by_kind.get(&kind).copied().unwrap_or_default();
+        for state in JobState::ALL {
+            metrics::gauge!("snapsync_queue_jobs", "state" => state.as_str(), "kind" => kind.clone())
+                .set(c.get(state) as f64);
+        }
+    }
+    metrics::gauge!("snapsync_queue_due_jobs", "state" => "scheduled").set(due.scheduled as f64);
+    metrics::gauge!("snapsync_queue_due_jobs", "state" => "snoozed").set(due.snoozed as f64);
+    metrics::gauge!("snapsync_queue_paused").set(if counts.paused { 1.0 } else { 0.0 });
+    for b in budgets {
+        let name = || b.name.clone();
+        metrics::gauge!("snapsync_rate_limit_budget_limit", "budget" => name()).set(f64::from(b.limit));
+        metrics::gauge!("snapsync_rate_limit_budget_used", "budget" => name()).set(f64::from(b.used));
+        metrics::gauge!("snapsync_rate_limit_budget_window_seconds", "budget" => name())
+            .set(b.window_ms as f64 / 1000.0);
+        metrics::gauge!("snapsync_rate_limit_budget_paused_seconds", "budget" => name())
+            .set(b.paused_for_ms as f64 / 1000.0);
+        // Totals kept in Redis for all processes together: counters set to the stored value.
+        metrics::counter!("snapsync_rate_limit_budget_granted_total", "budget" => name()).absolute(b.granted);
+        metrics::counter!("snapsync_rate_limit_budget_waits_total", "budget" => name()).absolute(b.waits);
+        metrics::counter!("snapsync_rate_limit_budget_pauses_total", "budget" => name()).absolute(b.pauses);
+    }
+    Ok(())
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {

@@ -12,7 +12,7 @@
 //! retries and rate limits like every other RingCentral call.
 //!
 //! # Layout
-//! - [`http`]: routes: `POST /webhooks/ringcentral`, `GET /healthz`, `GET /readyz`.
+//! - [`http`]: routes: `POST /webhooks/ringcentral`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
 //! - [`events`]: notification envelopes → jobs.
 //! - [`scheduler`]: tick-keyed schedule jobs, once per tick across replicas.
 //! - [`ops`]: the operator's verbs on the queue and the workers (stats, list, show with the
@@ -76,11 +76,13 @@ pub struct Options {
     /// Keep the webhook subscription in place at start (off for tests of other parts).
     pub subscribe: bool,
     pub clock: scheduler::Clock,
+    /// The installed Prometheus recorder, served on `GET /metrics` (`None`: no such route).
+    pub metrics: Option<snapsync::telemetry::Metrics>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { subscribe: true, clock: scheduler::system_clock() }
+        Options { subscribe: true, clock: scheduler::system_clock(), metrics: None }
     }
 }
 
@@ -144,7 +146,12 @@ pub async fn run_with(
         let lock = subscription::lock_key(&config.queue.prefix);
         tasks.push(tokio::spawn(keep_subscribed(rc, redis.clone(), lock, spec, stop.clone())));
     }
-    let state = http::AppState { queue, redis, verification_token: config.ringcentral.verification_token.clone() };
+    let state = http::AppState {
+        queue,
+        redis,
+        verification_token: config.ringcentral.verification_token.clone(),
+        metrics: options.metrics.clone().map(http::MetricsState::new),
+    };
     let addr = listener.local_addr().ok();
     let admin_addr = admin_listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string());
     tracing::info!(?addr, admin = %admin_addr, "snapsync producer serving");

@@ -45,7 +45,15 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        match snapsync_producer::run(config, listener, stop_signal()).await {
+        let metrics = match snapsync::telemetry::install() {
+            Ok(m) => m,
+            Err(err) => {
+                eprintln!("error: cannot install the metrics recorder: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let options = snapsync_producer::Options { metrics: Some(metrics), ..snapsync_producer::Options::default() };
+        match snapsync_producer::run_with(config, listener, stop_signal(), options).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("error: {err}");

@@ -59,7 +59,9 @@ pub use backoff::{backoff, backoff_ceiling, horizon};
 pub use config::QueueConfig;
 pub use conn::{is_connection_error, ConnOptions, RedisConn};
 pub use error::QueueError;
-pub use inspect::{Attempt, Counts, JobDetail, JobState, JobSummary, OldestReady, Page, StateCounts, UnknownState};
+pub use inspect::{
+    Attempt, Counts, DueCounts, JobDetail, JobState, JobSummary, OldestReady, Page, StateCounts, UnknownState,
+};
 pub use limits::{with_class, with_patience, Budget, BudgetStats, Class, LimitError, Limiter, LimiterOptions, Permit};
 pub use live_workers::{GoneWorker, LiveWorker, Workers};
 pub use locks::{LeaseLocks, LockError, LockGuard};

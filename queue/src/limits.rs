@@ -271,6 +271,9 @@ impl Limiter {
             }
             let wait = Duration::from_millis(wait_ms.max(1) as u64);
             let paused = used < 0;
+            // As the budget's `waits` field counts them (Redis said "not yet"). Budget names
+            // are fixed per deployment and carry a hash, never a credential.
+            metrics::counter!("snapsync_rate_limit_waits_total", "budget" => budget.name.clone()).increment(1);
             {
                 let until = Instant::now() + wait;
                 let later = |cur: Option<(Instant, bool)>| match cur {
@@ -381,6 +384,7 @@ impl Limiter {
             .await
             .map_err(|source| LimitError::Redis { budget: budget.name.clone(), source })?;
         let left = Duration::from_millis(left.max(0) as u64);
+        metrics::counter!("snapsync_rate_limit_pauses_total", "budget" => budget.name.clone()).increment(1);
         let local = self.local(budget);
         let until = Instant::now() + left;
         *local.blocked.lock().unwrap_or_else(|e| e.into_inner()) = [Some((until, true)), Some((until, true))];

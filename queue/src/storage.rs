@@ -266,7 +266,7 @@ impl Queue {
             paused: int(&reply[1]) == 1,
             more: int(&reply[2]) == 1,
         };
-        for f in reply[3..].chunks_exact(6) {
+        for f in reply[3..].chunks_exact(7) {
             out.jobs.push(Leased {
                 id: JobId(string(&f[0])),
                 lease: LeaseToken(int(&f[1]).max(0) as u64),
@@ -274,6 +274,7 @@ impl Queue {
                 max_attempts: int(&f[3]).max(0) as u32,
                 kind: string(&f[4]),
                 payload: string(&f[5]),
+                created_ms: int(&f[6]).max(0) as u64,
             });
         }
         Ok(out)

@@ -169,6 +169,8 @@ pub struct Leased {
     /// charged only when they start ([`crate::Queue::start`]), which confirms the number.
     pub attempt: u32,
     pub max_attempts: u32,
+    /// When the job was enqueued (ms since the epoch, Redis's clock).
+    pub created_ms: u64,
 }
 
 impl Leased {

@@ -13,6 +13,7 @@
 //! - [`mapping`]: RingCentral → Snapshots field mapping from a checked mapping file.
 //! - [`routing`]: owner routing of new leads from a checked rules file.
 //! - [`subscription`]: the webhook subscription's lifecycle (reuse, renew, recreate, no duplicates).
+//! - [`telemetry`]: the Prometheus recorder the binaries install and serve (`docs/metrics.md`).
 //!
 //! The job queue itself is the `snapsync-queue` crate (`docs/queue.md`).
 
@@ -27,3 +28,4 @@ pub mod routing;
 pub mod snapshots;
 pub mod subscription;
 pub mod sync_results;
+pub mod telemetry;

@@ -41,12 +41,19 @@ struct Cli {
     /// On SIGTERM, how long running jobs may take to finish (overrides `worker.shutdown_deadline`).
     #[arg(long)]
     shutdown_secs: Option<u64>,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `127.0.0.1:0`
+    /// (overrides `worker.metrics_bind`).
+    #[arg(long)]
+    metrics_bind: Option<std::net::SocketAddr>,
+    /// Log lines as `text` (colour only on a terminal) or `json` (one object per line).
+    #[arg(long, value_name = "text|json", default_value = "text")]
+    log_format: snapsync::logging::LogFormat,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(env_filter()).init();
     let cli = Cli::parse();
+    snapsync::logging::init(cli.log_format);
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(url) = cli.redis_url {
         config.redis.url = url.into();
@@ -74,8 +81,14 @@ async fn main() -> anyhow::Result<()> {
     if let Some(secs) = cli.shutdown_secs {
         config.worker.shutdown_deadline = Duration::from_secs(secs);
     }
+    if let Some(addr) = cli.metrics_bind {
+        config.worker.metrics_bind = Some(addr);
+    }
     // Before anything connects: a flag out of range is refused at startup, naming its key.
     config.validate()?;
+    if let Some(bind) = config.worker.metrics_bind {
+        serve_metrics(bind).await?;
+    }
     let ctx = Arc::new(Context::from_config(&config).await?);
     let options = WorkerOptions {
         concurrency: config.worker.concurrency,
@@ -89,6 +102,28 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn env_filter() -> tracing_subscriber::EnvFilter {
-    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())
+/// Installs the Prometheus recorder and serves `GET /metrics` on `bind` in the background (for
+/// the life of the process: a scrape during the shutdown drain still answers).
+async fn serve_metrics(bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    use axum::http::header::CONTENT_TYPE;
+    use snapsync::telemetry;
+    let metrics = telemetry::install().map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on worker.metrics_bind {bind}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move { ([(CONTENT_TYPE, telemetry::CONTENT_TYPE)], metrics.render()) }
+        }),
+    );
+    tracing::info!(metrics_addr = %addr, "worker serving metrics on GET /metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }

@@ -29,11 +29,16 @@ impl Serve {
 
 /// Starts `snapsync serve` against the Redis at `redis_url` and waits for `/readyz` 200.
 pub(crate) async fn spawn_url(redis_url: &str, sandbox: &Sandbox) -> Serve {
+    spawn_with(redis_url, sandbox, &[]).await
+}
+
+/// [`spawn_url`] with more arguments to `snapsync serve`.
+pub(crate) async fn spawn_with(redis_url: &str, sandbox: &Sandbox, args: &[&str]) -> Serve {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let creds = sandbox.credentials();
     let text = format!(
-        "[redis]\nurl = \"{}\"\n[http]\nbind = \"127.0.0.1:{port}\"\n[ringcentral]\nserver_url = \"{}\"\n\
+        "[redis]\nurl = \"{}\"\n[http]\nbind = \"127.0.0.1:{port}\"\n[admin]\nbind = \"127.0.0.1:0\"\n[ringcentral]\nserver_url = \"{}\"\n\
          webhook_address = \"http://127.0.0.1:{port}/webhooks/ringcentral\"\nverification_token = \"{TOKEN}\"\n\
          client_id = \"{}\"\nclient_secret = \"{}\"\njwt = \"{}\"\n\
          [schedules.locations]\nenabled = false\n[schedules.accounts]\nenabled = false\n\
@@ -50,7 +55,9 @@ pub(crate) async fn spawn_url(redis_url: &str, sandbox: &Sandbox) -> Serve {
     let child = Command::new(env!("CARGO_BIN_EXE_snapsync"))
         .args(["serve", "--config"])
         .arg(&file)
+        .args(args)
         .env("RUST_LOG", "debug")
+        .env_remove("NO_COLOR")
         .env_remove("SNAPSYNC_CONFIG")
         .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log))
@@ -171,4 +178,26 @@ fn serve_with_an_invalid_config_exits_78_before_connecting() {
         .expect("run snapsync serve");
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("schedules.contacts.cron"));
+}
+
+#[tokio::test]
+async fn logs_are_plain_text_off_a_terminal_and_one_json_object_per_line_with_log_format_json() {
+    let redis = RedisServer::start();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    // Text to a file: no colour codes (NO_COLOR is unset: the output is simply no terminal).
+    let text = spawn_with(&redis.url(), &sandbox, &[]).await;
+    wait_until("the serving line", DEADLINE, || text.log().contains("snapsync producer serving").then_some(()));
+    assert!(!text.log().contains('\u{1b}'), "ANSI codes in a log file:\n{}", text.log());
+    stop(text, Signal::SIGTERM);
+    // JSON: every line one object with a level and a message.
+    let json = spawn_with(&redis.url(), &sandbox, &["--log-format", "json"]).await;
+    wait_until("the serving line", DEADLINE, || json.log().contains("snapsync producer serving").then_some(()));
+    let log = json.log();
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["level"].is_string() && v["fields"]["message"].is_string(), "{line}");
+    }
+    assert!(!log.contains('\u{1b}'), "{log}");
+    stop(json, Signal::SIGTERM);
+    sandbox.stop().await;
 }

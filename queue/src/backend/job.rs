@@ -20,6 +20,16 @@ pub struct JobMeta {
     /// Locks tied to this run's lease (renewed with it, gone with it): take one before writing
     /// a record another run may be writing too.
     pub locks: LeaseLocks,
+    /// When the job was enqueued (ms since the epoch, Redis's clock).
+    pub created_ms: u64,
+}
+
+/// Seconds from `ms` (since the epoch) to now; 0 when the clocks disagree the other way.
+pub(crate) fn since_ms(ms: u64) -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis().min(u128::from(u64::MAX)) as u64);
+    now.saturating_sub(ms) as f64 / 1000.0
 }
 
 impl JobMeta {
@@ -32,6 +42,7 @@ impl JobMeta {
             worker: worker.clone(),
             lease: job.lease,
             locks,
+            created_ms: job.created_ms,
         }
     }
 

@@ -129,6 +129,13 @@ where
                 tracing::warn!(job_id = %meta.id, "lease lost before the run started; not running it");
                 return Err(Box::new(LeaseLost) as BoxDynError);
             }
+            if meta.attempt <= 1 {
+                // From enqueue to the first run's start (a snoozed first run counts again when
+                // it starts again: its wait was for a rate limit or a lock, not a failure).
+                metrics::histogram!("snapsync_job_queue_latency_seconds", "kind" => meta.kind.clone())
+                    .record(crate::backend::job::since_ms(meta.created_ms));
+            }
+            let run_started = std::time::Instant::now();
             let result: Result<S::Response, BoxDynError> = match started {
                 Err(panic) => Err(Box::new(Panicked::from_payload(&*panic))),
                 Ok(fut) => tokio::select! {
@@ -140,6 +147,11 @@ where
                     _ = shared.abort.cancelled() => Err(Box::new(Interrupted)),
                 },
             };
+            metrics::histogram!("snapsync_job_duration_seconds", "kind" => meta.kind.clone())
+                .record(run_started.elapsed().as_secs_f64());
+            if result.is_ok() {
+                metrics::counter!("snapsync_jobs_processed_total", "kind" => meta.kind.clone()).increment(1);
+            }
             let settle = match &result {
                 Ok(_) => Some(Settle::Ack(meta.lease_ref())),
                 Err(e) if e.is::<LeaseLost>() => None,

@@ -108,6 +108,18 @@ async fn one(shared: &Shared, settle: Settle) {
                 retrying("recording a failed attempt", || shared.queue.fail(&lease, meta.attempt, failure.clone()))
                     .await;
             shared.end(meta.lease);
+            let kind = || meta.kind.clone();
+            match outcome {
+                FailOutcome::Scheduled { .. } => {
+                    metrics::counter!("snapsync_jobs_failed_total", "kind" => kind()).increment(1);
+                    metrics::counter!("snapsync_jobs_retried_total", "kind" => kind()).increment(1);
+                }
+                FailOutcome::Dead => {
+                    metrics::counter!("snapsync_jobs_failed_total", "kind" => kind()).increment(1);
+                    metrics::counter!("snapsync_jobs_dead_total", "kind" => kind()).increment(1);
+                }
+                FailOutcome::NotLeased => {}
+            }
             let error = match &failure {
                 Failure::Retry { error, .. } | Failure::Permanent { error } => error.as_str(),
             };
@@ -130,6 +142,21 @@ async fn one(shared: &Shared, settle: Settle) {
             let outcome =
                 retrying("snoozing a job", || shared.queue.snooze(&lease, meta.attempt, after, &reason)).await;
             shared.end(meta.lease);
+            let kind = || meta.kind.clone();
+            match outcome {
+                SnoozeOutcome::Snoozed { .. } => {
+                    metrics::counter!("snapsync_jobs_snoozed_total", "kind" => kind()).increment(1)
+                }
+                SnoozeOutcome::BoundPassed(FailOutcome::Dead) => {
+                    metrics::counter!("snapsync_jobs_failed_total", "kind" => kind()).increment(1);
+                    metrics::counter!("snapsync_jobs_dead_total", "kind" => kind()).increment(1);
+                }
+                SnoozeOutcome::BoundPassed(FailOutcome::Scheduled { .. }) => {
+                    metrics::counter!("snapsync_jobs_failed_total", "kind" => kind()).increment(1);
+                    metrics::counter!("snapsync_jobs_retried_total", "kind" => kind()).increment(1);
+                }
+                SnoozeOutcome::BoundPassed(FailOutcome::NotLeased) | SnoozeOutcome::NotLeased => {}
+            }
             match outcome {
                 SnoozeOutcome::Snoozed { after } => {
                     shared.rearm.notify_one();

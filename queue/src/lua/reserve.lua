@@ -3,7 +3,8 @@
 --   lost can hand them back: `reclaim`).
 -- Returns: ms until the next scheduled or snoozed job is due (-1 = none), paused (0/1),
 --   more (1 = stale ids used up this call's budget while more ids wait: call again at once),
---   then per job: id, lease token, attempt this run will be, max attempts, kind, payload.
+--   then per job: id, lease token, attempt this run will be, max attempts, kind, payload,
+--   created (ms).
 local worker, lease, k = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local promote, budget, receipt, rttl = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
 local function next_due()
@@ -93,6 +94,7 @@ if #got > 0 then
     out[#out + 1] = r.m
     out[#out + 1] = r.k
     out[#out + 1] = payloads[i] or ''
+    out[#out + 1] = r.c
     parts[#parts + 1] = id .. ':' .. r.l
   end
   call_many('HSET', K.rec, sets, true)

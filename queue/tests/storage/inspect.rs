@@ -6,10 +6,12 @@
 use std::time::Duration;
 
 use crate::support::{
-    ack_ids, config, enqueue, enqueue_n, info, queue, queue_with, refs, registry_score, reserve, reserve_only,
-    wait_for_redis_clock_past,
+    ack_ids, config, enqueue, enqueue_n, info, queue, queue_with, redis_now_ms, refs, registry_score, reserve,
+    reserve_only, wait_for_redis_clock_past,
 };
-use snapsync_queue::{Failure, JobId, JobState, NewJob, QueueConfig, RetryOutcome, StateCounts, WorkerId, WorkerInfo};
+use snapsync_queue::{
+    DueCounts, Failure, JobId, JobState, NewJob, QueueConfig, RetryOutcome, StateCounts, WorkerId, WorkerInfo,
+};
 use snapsync_testkit::{wait_until_async, RedisServer};
 
 const PATIENCE: Duration = Duration::from_secs(5);
@@ -352,4 +354,32 @@ async fn a_worker_holding_more_than_one_calls_leases_is_listed_with_the_first_th
     let first: Vec<JobId> = jobs[..1_000].iter().map(|j| j.id.clone()).collect();
     // Not the second call's 500: the registry record is written once per beat, by the first.
     assert_eq!(me.inflight, first);
+}
+
+#[tokio::test]
+async fn due_counts_scheduled_and_snoozed_jobs_past_their_time_and_reserve_reports_created() {
+    let redis = RedisServer::start();
+    let q = queue(&redis, "due").await;
+    let w = WorkerId::generate();
+    let t0 = redis_now_ms(&q).await;
+    enqueue(&q, NewJob::new("a", "{}")).await;
+    let leased = reserve(&q, &w, 1).await;
+    assert_eq!(leased.len(), 1);
+    // The reserve hands back when the job was enqueued (Redis's clock), for the queue latency.
+    let created = leased[0].created_ms;
+    assert!(created >= t0 && created <= redis_now_ms(&q).await, "created {created}, t0 {t0}");
+    q.snooze(&leased[0].lease_ref(), 1, Duration::from_millis(1), "busy").await.unwrap();
+    enqueue(&q, NewJob::new("b", "{}").delayed(Duration::from_secs(3600))).await;
+    enqueue(&q, NewJob::new("b", "{}").delayed(Duration::from_millis(1))).await;
+    let t1 = redis_now_ms(&q).await;
+    wait_for_redis_clock_past(&q, t1 + 5).await;
+    // Due but not yet promoted (no reserve ran): still counted in their states.
+    assert_eq!(q.due().await.unwrap(), DueCounts { scheduled: 1, snoozed: 1 });
+    let c = q.counts().await.unwrap();
+    assert_eq!((c.totals.scheduled, c.totals.snoozed), (2, 1));
+    // A reserve promotes them; the job due in an hour stays scheduled and not due.
+    let taken = reserve(&q, &w, 10).await;
+    assert_eq!(taken.len(), 2);
+    assert_eq!(q.due().await.unwrap(), DueCounts::default());
+    assert_eq!(q.counts().await.unwrap().totals.scheduled, 1);
 }

@@ -37,6 +37,7 @@ pub(crate) fn build(r: &mut Reader) -> Config {
             prefetch: r.count("worker.prefetch", d.worker.prefetch),
             lease: r.duration("worker.lease", d.worker.lease),
             shutdown_deadline: r.duration("worker.shutdown_deadline", d.worker.shutdown_deadline),
+            metrics_bind: r.optional_socket("worker.metrics_bind", d.worker.metrics_bind),
         },
         queue: QueueSection {
             prefix: r.string("queue.prefix", &d.queue.prefix),

@@ -142,6 +142,19 @@ impl Reader {
         })
     }
 
+    /// An address and port, or `""` for none.
+    pub fn optional_socket(&mut self, key: &str, default: Option<SocketAddr>) -> Option<SocketAddr> {
+        let expected = "an address and port like \"127.0.0.1:9090\", or \"\" for none";
+        self.field(key, default, false, expected, |v, _| {
+            let text = v.as_str()?.trim();
+            if text.is_empty() {
+                Some(None)
+            } else {
+                text.parse().ok().map(Some)
+            }
+        })
+    }
+
     pub fn duration(&mut self, key: &str, default: Duration) -> Duration {
         self.field(key, default, false, DURATION_FORM, |v, _| v.as_str().and_then(parse_duration))
     }

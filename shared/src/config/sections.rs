@@ -300,6 +300,8 @@ pub struct WorkerConfig {
     /// A reserved job's lease; a crashed worker's job returns within 1.5 × lease.
     pub lease: Duration,
     pub shutdown_deadline: Duration,
+    /// Where to serve `GET /metrics` (Prometheus); `None` (the default, or `""`) serves nothing.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Default for WorkerConfig {
@@ -309,6 +311,7 @@ impl Default for WorkerConfig {
             prefetch: 16,
             lease: Duration::from_secs(15),
             shutdown_deadline: Duration::from_secs(30),
+            metrics_bind: None,
         }
     }
 }

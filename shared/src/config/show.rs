@@ -114,6 +114,7 @@ impl Config {
                 ("prefetch", int(w.prefetch as u64)),
                 ("lease", duration(w.lease)),
                 ("shutdown_deadline", duration(w.shutdown_deadline)),
+                ("metrics_bind", text(w.metrics_bind.map(|a| a.to_string()).unwrap_or_default())),
             ]),
         );
         let q = &self.queue;

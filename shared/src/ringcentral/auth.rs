@@ -94,6 +94,9 @@ impl RingCentral {
         };
         match renewed {
             Ok(pair) => {
+                // A new access token from `/oauth/token`, by refresh or by a fresh login.
+                let grant = if refresh.is_some() { "refresh_token" } else { "jwt" };
+                metrics::counter!("snapsync_token_refreshes_total", "grant" => grant).increment(1);
                 store.put(&pair).await?;
                 Ok(pair.access)
             }
@@ -138,11 +141,13 @@ impl RingCentral {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
+                crate::telemetry::api_request("ringcentral", "auth", None);
                 self.settle("auth", permit, None, false).await;
                 return Err(RcError::from_reqwest("POST", TOKEN_PATH, e));
             }
         };
         let status = response.status();
+        crate::telemetry::api_request("ringcentral", "auth", Some(status.as_u16()));
         let headers = response.headers().clone();
         let rate = RateInfo::from_headers(&headers);
         if let Some(rate) = &rate {

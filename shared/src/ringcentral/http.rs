@@ -100,11 +100,13 @@ impl RingCentral {
         let response = match req.send().await {
             Ok(r) => r,
             Err(e) => {
+                crate::telemetry::api_request("ringcentral", group, None);
                 self.settle(group, permit, None, false).await;
                 return Err(RcError::from_reqwest(method, &path, e));
             }
         };
         let status = response.status();
+        crate::telemetry::api_request("ringcentral", group, Some(status.as_u16()));
         let headers = response.headers().clone();
         let rate = RateInfo::from_headers(&headers);
         if let Some(r) = &rate {

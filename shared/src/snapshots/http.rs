@@ -112,11 +112,13 @@ impl SnapshotsClient {
         let resp = match req.send().await {
             Ok(r) => r,
             Err(source) => {
+                crate::telemetry::api_request("snapshots", "default", None);
                 self.follow_headers(permit, None, &HeaderMap::new()).await;
                 return Err(SnapshotsError::Transport { op: op.clone(), source });
             }
         };
         let status = resp.status();
+        crate::telemetry::api_request("snapshots", "default", Some(status.as_u16()));
         let headers = resp.headers().clone();
         self.follow_headers(permit, Some(status), &headers).await;
         let body = resp.bytes().await.map_err(|source| SnapshotsError::Transport { op: op.clone(), source })?.to_vec();

@@ -276,3 +276,11 @@ fn a_bad_cluster_url_is_refused_naming_redis_url() {
         assert!(msg.contains("1 problem:"), "{msg}");
     }
 }
+
+#[test]
+fn a_bad_worker_metrics_bind_is_named() {
+    let err = Config::from_toml_str("[worker]\nmetrics_bind = \"localhost\"\n", env(&[])).expect_err("refused");
+    let msg = err.to_string();
+    assert!(msg.contains("`worker.metrics_bind`"), "{msg}");
+    assert!(msg.contains("an address and port"), "{msg}");
+}

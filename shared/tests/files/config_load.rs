@@ -211,3 +211,20 @@ fn leaf_keys(table: &toml::Table, prefix: &str) -> Vec<String> {
     keys.sort();
     keys
 }
+
+#[test]
+fn worker_metrics_bind_is_off_by_default_set_by_file_or_env_and_shown() {
+    assert_eq!(Config::default().worker.metrics_bind, None);
+    assert!(Config::default().redacted_toml().contains("metrics_bind = \"\""));
+    let file = "[worker]\nmetrics_bind = \"127.0.0.1:0\"\n";
+    let config = Config::from_toml_str(file, env(&[])).expect("loads");
+    assert_eq!(config.worker.metrics_bind, Some("127.0.0.1:0".parse().unwrap()));
+    // What `config show` prints loads back to the same address.
+    let shown = config.redacted_toml();
+    assert!(shown.contains("metrics_bind = \"127.0.0.1:0\""), "{shown}");
+    let env_set = Config::from_toml_str("", env(&[("SNAPSYNC__WORKER__METRICS_BIND", "0.0.0.0:9464")])).expect("loads");
+    assert_eq!(env_set.worker.metrics_bind, Some("0.0.0.0:9464".parse().unwrap()));
+    // An empty value switches a file's listener off.
+    let cleared = Config::from_toml_str(file, env(&[("SNAPSYNC__WORKER__METRICS_BIND", "")])).expect("loads");
+    assert_eq!(cleared.worker.metrics_bind, None);
+}
