@@ -105,18 +105,11 @@ pub fn run(args: ScheduleArgs) -> ExitCode {
                     .map_err(|e| change_failure(e, &shown))?;
                 (r, rule)
             }
-            Action::Pause { resource: name } => {
-                let r = resource(&name)?;
+            Action::Pause { resource: ref name } | Action::Resume { resource: ref name } => {
+                let on = matches!(args.action, Action::Resume { .. });
+                let r = resource(name)?;
                 let rule = store
-                    .set_enabled(r, false, &config.schedules, "cli", now_ms())
-                    .await
-                    .map_err(|e| redis_failure(&shown, &e))?;
-                (r, rule)
-            }
-            Action::Resume { resource: name } => {
-                let r = resource(&name)?;
-                let rule = store
-                    .set_enabled(r, true, &config.schedules, "cli", now_ms())
+                    .set_enabled(r, on, &config.schedules, "cli", now_ms())
                     .await
                     .map_err(|e| redis_failure(&shown, &e))?;
                 (r, rule)
