@@ -66,8 +66,35 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/openapi.json", get(openapi))
         .merge(api)
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such admin route") })
+        .layer(middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+/// Axum's own refusals (a body over the limit, a method not allowed, a body that is not
+/// JSON) are plain text; every admin error is JSON, with a fixed message.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "request body too large",
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this route",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "expected Content-Type: application/json",
+        s if s.is_client_error() => "bad request",
+        _ => "internal error",
+    };
+    let mut out = error(status, message);
+    if let Some(allow) = resp.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
 }
 
 pub fn error(status: StatusCode, message: &str) -> Response {

@@ -112,5 +112,14 @@ async fn the_admin_api_wants_its_token_and_answers_every_documented_route() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = call(&sys, &base, Method::GET, "/admin/nothing-here", t, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Axum's own refusals come back as JSON too (`call` asserts the content type).
+    let (status, body) = call(&sys, &base, Method::DELETE, "/admin/queue/stats", t, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method not allowed on this route"))
+    );
+    let huge = json!({ "every": "x".repeat(64 * 1024) });
+    let (status, body) = call(&sys, &base, Method::PUT, "/admin/schedules/locations", t, Some(huge)).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("request body too large")));
     sys.stop().await;
 }

@@ -372,6 +372,9 @@ async fn schedule_commands_show_and_change_the_live_schedules() {
     let out = cli_ok(&file, &["schedule", "ls"], 0);
     let line = out.stdout.lines().find(|l| l.starts_with("contacts")).expect("contacts row").to_owned();
     assert!(line.contains("every 5m") && line.contains("paused") && line.contains("cli"), "{line}");
+    let out = cli_ok(&file, &["schedule", "resume", "contacts", "--json"], 0);
+    let v: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!((v["schedule"]["every_ms"].as_u64(), v["schedule"]["enabled"].as_bool()), (Some(300_000), Some(true)));
     cli_ok(&file, &["schedule", "set", "locations", "--cron", "*/10 * * * *"], 0);
     let out = cli_ok(&file, &["schedule", "reset", "contacts", "--json"], 0);
     let v: Value = serde_json::from_str(&out.stdout).expect("json");
