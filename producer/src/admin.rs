@@ -73,7 +73,7 @@ pub fn router(state: AdminState) -> Router {
 
 /// Axum's own refusals (a body over the limit, a method not allowed, a body that is not
 /// JSON) are plain text; every admin error is JSON, with a fixed message.
-async fn json_errors(resp: Response) -> Response {
+pub async fn json_errors(resp: Response) -> Response {
     let status = resp.status();
     let is_json = resp
         .headers()
@@ -87,6 +87,7 @@ async fn json_errors(resp: Response) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => "request body too large",
         StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this route",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "expected Content-Type: application/json",
+        StatusCode::REQUEST_TIMEOUT => "the request did not complete in time",
         s if s.is_client_error() => "bad request",
         _ => "internal error",
     };

@@ -7,6 +7,7 @@
 //! constant time), 413 above [`BODY_LIMIT`], 400 on a body that is not a notification.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,7 +75,58 @@ pub fn router(state: AppState) -> Router {
     if state.metrics.is_some() {
         router = router.route("/metrics", get(metrics));
     }
-    router.layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(state)
+    router
+        .layer(middleware::map_response(crate::admin::json_errors))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// A value a caller sent, fit for a log line: control characters (CR, LF, ESC, …) written
+/// as escapes, at most [`LOGGED_CHARS`] characters.
+pub fn clean(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == LOGGED_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The longest caller-sent value a log line carries.
+pub const LOGGED_CHARS: usize = 200;
+
+/// Refused webhooks (missing or wrong token) are counted and logged at most once per
+/// [`REFUSAL_LOG_EVERY`], with the count since the last line: a flood of them does not
+/// flood the log.
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+static REFUSAL_LOGGED_AT: AtomicU64 = AtomicU64::new(0);
+pub const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(60);
+
+fn note_refusal() {
+    REFUSED.fetch_add(1, Ordering::Relaxed);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let last = REFUSAL_LOGGED_AT.load(Ordering::Relaxed);
+    let due = last == 0 || now.saturating_sub(last) >= REFUSAL_LOG_EVERY.as_millis() as u64;
+    if due && REFUSAL_LOGGED_AT.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        let refused = REFUSED.swap(0, Ordering::Relaxed);
+        tracing::warn!(refused, "webhooks refused: missing or wrong Verification-Token (logged at most once a minute)");
+    }
+}
+
+/// `Content-Type: application/json` (parameters such as `charset` allowed).
+fn json_content(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// `snapsync_webhook_requests_total{status}`: every answer of the webhook route, refusals by
@@ -155,8 +207,11 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         return resp;
     }
     if !token_ok(&headers, &state.verification_token) {
-        tracing::warn!("webhook refused: missing or wrong Verification-Token");
+        note_refusal();
         return error(StatusCode::UNAUTHORIZED, "missing or wrong Verification-Token");
+    }
+    if !json_content(&headers) {
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json");
     }
     let envelope = match events::parse(&body) {
         Ok(e) => e,
@@ -165,7 +220,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let job = match events::map(&envelope) {
         Ok(Mapped::Job(job)) => job,
         Ok(Mapped::Ignored(why)) => {
-            tracing::info!(uuid = %envelope.uuid, event = %envelope.event, why, "notification ignored");
+            tracing::info!(uuid = %clean(&envelope.uuid), event = %clean(&envelope.event), why, "notification ignored");
             return (StatusCode::OK, Json(json!({ "ignored": why }))).into_response();
         }
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
@@ -174,15 +229,15 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     match tokio::time::timeout(ENQUEUE_TIMEOUT, state.queue.enqueue(job)).await {
         Ok(Ok(outcome)) => {
             let duplicate = matches!(outcome, Enqueued::Duplicate(_));
-            tracing::info!(uuid = %envelope.uuid, kind, job = %outcome.id().0, duplicate, "notification enqueued");
+            tracing::info!(uuid = %clean(&envelope.uuid), kind, job = %outcome.id().0, duplicate, "notification enqueued");
             (StatusCode::OK, Json(json!({ "job": outcome.id().0, "duplicate": duplicate }))).into_response()
         }
         Ok(Err(e)) => {
-            tracing::error!(uuid = %envelope.uuid, error = %e, "cannot enqueue notification; answering 503");
+            tracing::error!(uuid = %clean(&envelope.uuid), error = %e, "cannot enqueue notification; answering 503");
             unavailable()
         }
         Err(_) => {
-            tracing::error!(uuid = %envelope.uuid, "redis did not answer in time; answering 503");
+            tracing::error!(uuid = %clean(&envelope.uuid), "redis did not answer in time; answering 503");
             unavailable()
         }
     }

@@ -20,6 +20,7 @@
 //!   for the CLI (`snapsync queue …`, `snapsync workers`) and the admin HTTP API.
 
 pub mod admin;
+pub mod edge;
 pub mod events;
 pub mod http;
 pub mod ops;
@@ -78,13 +79,18 @@ pub struct Options {
     pub clock: scheduler::Clock,
     /// The installed Prometheus recorder, served on `GET /metrics` (`None`: no such route).
     pub metrics: Option<snapsync::telemetry::Metrics>,
+    /// The public listener's timeouts and connection limit.
+    pub edge: edge::EdgeLimits,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { subscribe: true, clock: scheduler::system_clock(), metrics: None }
+        Options { subscribe: true, clock: scheduler::system_clock(), metrics: None, edge: edge::EdgeLimits::default() }
     }
 }
+
+/// How long requests in flight may take to finish once `serve` is told to stop.
+const DRAIN: Duration = Duration::from_secs(15);
 
 /// Runs the producer on `listener` until `shutdown` resolves; then stops accepting, lets
 /// in-flight requests finish, and stops the scheduler.
@@ -157,22 +163,32 @@ pub async fn run_with(
     tracing::info!(?addr, admin = %admin_addr, "snapsync producer serving");
     let admin_stop = stop.clone();
     tasks.push(tokio::spawn(async move {
-        let served = axum::serve(admin_listener, admin::router(admin_state))
-            .with_graceful_shutdown(async move { admin_stop.cancelled().await })
-            .await;
+        let served = edge::serve(
+            admin_listener,
+            admin::router(admin_state),
+            edge::EdgeLimits::default(),
+            async move { admin_stop.cancelled().await },
+            DRAIN,
+        )
+        .await;
         if let Err(e) = served {
             tracing::error!(error = %e, "admin API stopped");
         }
     }));
     let stopper = stop.clone();
-    let served = axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(async move {
+    let served = edge::serve(
+        listener,
+        http::router(state),
+        options.edge,
+        async move {
             tokio::select! {
                 _ = shutdown => {}
                 _ = stopper.cancelled() => {}
             }
-        })
-        .await;
+        },
+        DRAIN,
+    )
+    .await;
     stop.cancel();
     for task in tasks {
         let _ = task.await;

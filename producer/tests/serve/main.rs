@@ -2,6 +2,7 @@
 
 mod common;
 mod config_cli;
+mod serve_edge;
 mod serve_process;
 mod serve_redis_auth;
 mod serve_scheduler;

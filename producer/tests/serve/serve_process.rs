@@ -201,3 +201,39 @@ async fn logs_are_plain_text_off_a_terminal_and_one_json_object_per_line_with_lo
     stop(json, Signal::SIGTERM);
     sandbox.stop().await;
 }
+
+#[tokio::test]
+async fn a_hostile_uuid_leaves_one_clean_log_line_and_refusals_are_logged_sampled() {
+    let redis = RedisServer::start();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let serve = spawn(&redis, &sandbox).await;
+    let http = reqwest::Client::new();
+    // A uuid carrying CR, LF and an ANSI escape (valid JSON escapes): it must not forge a
+    // log line or colour the terminal of whoever reads the log.
+    let body = r#"{"uuid":"evil\r\nFORGED LINE level=ERROR\u001b[31m","event":"/restapi/v1.0/account/400000001/extension/400000101/voicemail","body":{"id":"82063400004","type":"VoiceMail"}}"#;
+    let resp = http
+        .post(format!("{}/webhooks/ringcentral", serve.base))
+        .header("Verification-Token", TOKEN)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap_or_default());
+    wait_until("the enqueued line", DEADLINE, || serve.log().contains("notification enqueued").then_some(()));
+    // Fifty refused webhooks: one log line for them, not fifty.
+    for _ in 0..50 {
+        let r = http.post(format!("{}/webhooks/ringcentral", serve.base)).body("{}").send().await.expect("post");
+        assert_eq!(r.status(), 401);
+    }
+    let log = stop(serve, Signal::SIGTERM);
+    let enqueued: Vec<&str> = log.lines().filter(|l| l.contains("notification enqueued")).collect();
+    assert_eq!(enqueued.len(), 1, "{log}");
+    assert!(enqueued[0].contains(r"evil\r\nFORGED LINE level=ERROR\u{1b}[31m"), "{}", enqueued[0]);
+    assert!(!log.lines().any(|l| l.starts_with("FORGED")), "a forged line:\n{log}");
+    assert!(!log.contains('\u{1b}'), "an escape sequence reached the log");
+    let refusals = log.lines().filter(|l| l.contains("refused")).count();
+    assert_eq!(refusals, 1, "refused webhooks logged {refusals} times:\n{log}");
+    assert!(log.contains("refused=1"), "the first refusal is logged with its count: {log}");
+    sandbox.stop().await;
+}

@@ -50,7 +50,7 @@ async fn two_replicas_enqueue_each_tick_once() {
 
 fn fixed(at_ms: u64) -> Options {
     let at = UNIX_EPOCH + Duration::from_millis(at_ms);
-    Options { subscribe: false, clock: Arc::new(move || at), metrics: None }
+    Options { subscribe: false, clock: Arc::new(move || at), ..Options::default() }
 }
 
 #[tokio::test]
