@@ -6,8 +6,6 @@
 //! Errors are `{"error": "..."}` with a fixed message per failure: Redis's words, internal
 //! errors and secrets go to the log only. Bodies above [`BODY_LIMIT`] are refused.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -22,6 +20,7 @@ use snapsync_queue::{JobId, JobState, Queue};
 use subtle::ConstantTimeEq;
 
 use crate::ops;
+use crate::scheduler::unix_ms as now_ms;
 use crate::schedules::{self, ScheduleChangeError, ScheduleStore};
 
 /// Admin requests are small JSON documents.
@@ -66,7 +65,6 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/openapi.json", get(openapi))
         .merge(api)
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such admin route") })
-        .layer(middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -121,10 +119,6 @@ async fn require_token(State(state): State<AdminState>, req: Request, next: Next
     let mut resp = error(StatusCode::UNAUTHORIZED, message);
     resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     resp
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 async fn queue_stats(State(s): State<AdminState>) -> Response {
@@ -305,25 +299,9 @@ async fn jobs_list(
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     match ops::list(&s.queue, state, q.kind.as_deref().filter(|k| !k.is_empty()), offset, limit).await {
-        Ok(listing) => without_leases(Json(listing)),
+        Ok(listing) => Json(listing).into_response(),
         Err(e) => unavailable("job list", &e),
     }
-}
-
-/// The JSON answer with every `lease` field removed: a lease token is a worker's credential
-/// for its run (whoever holds it can settle the run), not something to show.
-fn without_leases(body: Json<impl serde::Serialize>) -> Response {
-    let mut v = serde_json::to_value(&body.0).unwrap_or(Value::Null);
-    // A job (`show`) or a page of them (`ls`); never inside a payload.
-    if let Some(map) = v.as_object_mut() {
-        map.remove("lease");
-        for job in map.get_mut("jobs").and_then(Value::as_array_mut).into_iter().flatten() {
-            if let Some(job) = job.as_object_mut() {
-                job.remove("lease");
-            }
-        }
-    }
-    Json(v).into_response()
 }
 
 fn job_id(id: &str) -> Option<JobId> {
@@ -335,7 +313,7 @@ fn job_id(id: &str) -> Option<JobId> {
 async fn job_show(State(s): State<AdminState>, Path(id): Path<String>) -> Response {
     let Some(id) = job_id(&id) else { return error(StatusCode::NOT_FOUND, "no such job") };
     match ops::show(&s.queue, &id).await {
-        Ok(Some(view)) => without_leases(Json(view)),
+        Ok(Some(view)) => Json(view).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, "no such job"),
         Err(e) => unavailable("job show", &e),
     }

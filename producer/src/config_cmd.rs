@@ -41,13 +41,7 @@ pub fn run(args: ConfigArgs) -> ExitCode {
             // The files every worker loads at start, loaded the same way: a missing or bad one
             // fails here, not at the first job.
             let mut bad = false;
-            let describe = |builtin: bool, path: &std::path::Path| {
-                if builtin {
-                    format!("built-in default (no file at {})", path.display())
-                } else {
-                    path.display().to_string()
-                }
-            };
+            let describe = crate::cli::mapping::describe;
             let mapping = match snapsync::mapping::Mapping::for_config(&config.mapping) {
                 Ok((_, builtin)) => describe(builtin, &config.mapping.path),
                 Err(e) => {

@@ -75,10 +75,8 @@ pub fn router(state: AppState) -> Router {
     if state.metrics.is_some() {
         router = router.route("/metrics", get(metrics));
     }
-    router
-        .layer(middleware::map_response(crate::admin::json_errors))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
+    // (`edge::serve` turns axum's own plain-text refusals into JSON, for every route.)
+    router.layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(state)
 }
 
 /// A value a caller sent, fit for a log line: control characters (CR, LF, ESC, …) written

@@ -12,7 +12,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use snapsync_queue::{
-    Attempt, JobId, JobState, JobSummary, OldestReady, Queue, QueueError, RetryOutcome, StateCounts, WorkerId,
+    Attempt, GoneWorker, JobId, JobState, JobSummary, LiveWorker, OldestReady, Queue, QueueError, RetryOutcome,
+    StateCounts,
 };
 
 /// What replaces a redacted value.
@@ -231,26 +232,13 @@ pub async fn resume(queue: &Queue) -> Result<PauseReport, QueueError> {
     Ok(PauseReport { paused: false, changed })
 }
 
-/// One live worker in `workers`.
+/// One live worker in `workers`: the registry's record and its heartbeat's age.
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkerView {
-    pub id: WorkerId,
-    pub host: String,
-    pub pid: u32,
-    pub started_ms: u64,
-    pub concurrency: usize,
-    pub last_beat_ms: u64,
+    #[serde(flatten)]
+    pub worker: LiveWorker,
     /// Redis's clock minus `last_beat_ms`.
     pub last_beat_age_ms: u64,
-    /// Jobs it held a lease on at its last heartbeat.
-    pub inflight: Vec<JobId>,
-}
-
-/// A worker that went silent, reported once (the registry forgets it as it is reported).
-#[derive(Debug, Clone, Serialize)]
-pub struct GoneView {
-    pub id: WorkerId,
-    pub last_beat_ms: u64,
 }
 
 /// `workers`.
@@ -259,30 +247,19 @@ pub struct WorkersReport {
     pub now_ms: u64,
     /// Most recent heartbeat first.
     pub live: Vec<WorkerView>,
-    pub gone: Vec<GoneView>,
+    /// Workers that went silent, reported once (the registry forgets them as it reports them).
+    pub gone: Vec<GoneWorker>,
 }
 
 pub async fn workers(queue: &Queue) -> Result<WorkersReport, QueueError> {
     let w = queue.workers().await?;
     let now = w.now_ms;
-    Ok(WorkersReport {
-        now_ms: now,
-        live: w
-            .live
-            .into_iter()
-            .map(|l| WorkerView {
-                id: l.id,
-                host: l.host,
-                pid: l.pid,
-                started_ms: l.started_ms,
-                concurrency: l.concurrency,
-                last_beat_ms: l.last_beat_ms,
-                last_beat_age_ms: now.saturating_sub(l.last_beat_ms),
-                inflight: l.inflight,
-            })
-            .collect(),
-        gone: w.gone.into_iter().map(|g| GoneView { id: g.id, last_beat_ms: g.last_beat_ms }).collect(),
-    })
+    let live = w
+        .live
+        .into_iter()
+        .map(|worker| WorkerView { last_beat_age_ms: now.saturating_sub(worker.last_beat_ms), worker })
+        .collect();
+    Ok(WorkersReport { now_ms: now, live, gone: w.gone })
 }
 
 #[cfg(test)]

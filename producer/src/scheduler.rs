@@ -134,6 +134,11 @@ pub fn now_ms(clock: &Clock) -> i64 {
     millis(clock())
 }
 
+/// The system clock's now, in Unix ms.
+pub fn unix_ms() -> i64 {
+    millis(SystemTime::now())
+}
+
 fn millis(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

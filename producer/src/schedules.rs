@@ -14,6 +14,7 @@
 //! intervals, cron in UTC), so replicas that read the same rule compute the same tick and
 //! the tick's unique key still makes one job of it.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use redis::AsyncCommands;
@@ -241,17 +242,24 @@ impl ScheduleStore {
         Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
     }
 
-    /// Every resource's rule (the file's where Redis has none), last run and next tick.
+    /// Every resource's rule (the file's where Redis has none), last run and next tick: two
+    /// reads, whatever the number of resources.
     pub async fn list(&self, config: &SchedulesConfig, now_ms: i64) -> Result<Vec<ScheduleView>, redis::RedisError> {
+        let (rules, runs): (HashMap<String, String>, HashMap<String, String>) =
+            redis::pipe().hgetall(&self.rules).hgetall(&self.runs).query_async(&mut self.conn.clone()).await?;
         let mut out = Vec::new();
         for r in Resource::ALL {
-            let rule = self.get(r).await?.unwrap_or_else(|| LiveSchedule::from_config(config.get(r), now_ms));
+            let rule = rules
+                .get(r.as_str())
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_else(|| LiveSchedule::from_config(config.get(r), now_ms));
             let next_run_ms = if rule.enabled {
                 Ticks::new(r, &rule.schedule()).ok().and_then(|t| t.next_after(now_ms))
             } else {
                 None
             };
-            out.push(ScheduleView { resource: r.as_str(), last_run: self.last_run(r).await?, next_run_ms, rule });
+            let last_run = runs.get(r.as_str()).and_then(|s| serde_json::from_str(s).ok());
+            out.push(ScheduleView { resource: r.as_str(), last_run, next_run_ms, rule });
         }
         Ok(out)
     }

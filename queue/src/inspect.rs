@@ -161,7 +161,9 @@ pub struct JobSummary {
     pub due_ms: Option<u64>,
     /// Running: when its lease runs out unless the worker heartbeats.
     pub lease_until_ms: Option<u64>,
-    /// Running: the lease's fencing token.
+    /// Running: the lease's fencing token. Never serialized: it is the running worker's
+    /// credential for its run (whoever holds it can settle the run), so no report shows it.
+    #[serde(skip_serializing, default)]
     pub lease: Option<LeaseToken>,
     /// Running: whether the leased run has started (false while it waits in a prefetch buffer).
     pub started: bool,

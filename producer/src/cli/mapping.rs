@@ -8,15 +8,13 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::Value;
 use snapsync::mapping::{Mapping, Resource};
 use snapsync::routing::{Assign, Router, Rules};
-use snapsync_queue::{ConnOptions, RedisConn};
 
 use super::table::render;
-use super::{print_json, with_queue_config, Common, Failure, EXIT_CODES, INVALID_CONFIG, SOFTWARE, UNAVAILABLE};
+use super::{failure, print_json, with_queue_config, Common, EXIT_CODES, INVALID_CONFIG, SOFTWARE};
 
 #[derive(Args)]
 #[command(after_help = EXIT_CODES)]
@@ -62,11 +60,8 @@ struct Preview {
     notes: Vec<String>,
 }
 
-fn failure(code: u8, what: &str, e: &dyn std::fmt::Display) -> Failure {
-    Failure { code, message: format!("{what}: {}", e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")) }
-}
-
-fn describe(builtin: bool, path: &std::path::Path) -> String {
+/// Where a mapping or rules file came from, for people.
+pub fn describe(builtin: bool, path: &std::path::Path) -> String {
     if builtin {
         format!("built-in default (no file at {})", path.display())
     } else {
@@ -77,14 +72,12 @@ fn describe(builtin: bool, path: &std::path::Path) -> String {
 pub fn run(args: MappingArgs) -> ExitCode {
     let json = args.common.json;
     let Action::Check { preview } = args.action;
-    with_queue_config(&args.common, move |queue, config, shown| async move {
+    with_queue_config(&args.common, move |queue, config, _shown| async move {
         let (mapping, m_builtin) =
             Mapping::for_config(&config.mapping).map_err(|e| failure(INVALID_CONFIG, "mapping.path", &e))?;
         let (rules, r_builtin) =
             Rules::for_config(&config.routing).map_err(|e| failure(INVALID_CONFIG, "routing.path", &e))?;
-        let redis = RedisConn::connect(config.redis.url.expose_secret(), ConnOptions::default())
-            .await
-            .map_err(|e| failure(UNAVAILABLE, &format!("cannot reach redis at {shown}"), &e))?;
+        let redis = queue.conn().clone();
         let limiter = queue.limiter(config.rate_limits.limiter_options());
         let snapshots = snapsync::clients::snapshots(&config, redis.clone(), limiter.clone())
             .map_err(|e| failure(INVALID_CONFIG, "snapshots", &e))?;
@@ -135,13 +128,15 @@ pub fn run(args: MappingArgs) -> ExitCode {
                 .await
                 .map_err(|e| failure(SOFTWARE, "ringcentral: listing user extensions", &e))?;
             'books: for ext in &users {
-                let mut sync = rc.contact_sync(&ext.id).await.map_err(|e| failure(SOFTWARE, "ringcentral", &e))?;
-                // The first page only, and its token is never committed.
-                let Some(page) =
-                    sync.next_page().await.map_err(|e| failure(SOFTWARE, "ringcentral: address book", &e))?
-                else {
-                    continue;
-                };
+                // A full read whatever token a sync stored (an incremental one would show only
+                // the latest changes); the first page only, its token never committed. It waits
+                // for its Heavy permit as long as a sync's later page would.
+                let mut sync = rc.full_contact_sync(&ext.id).await.map_err(|e| failure(SOFTWARE, "ringcentral", &e))?;
+                let page =
+                    snapsync_queue::with_patience(snapsync::ringcentral::limits::PAGE_PATIENCE, sync.next_page())
+                        .await
+                        .map_err(|e| failure(SOFTWARE, "ringcentral: address book", &e))?;
+                let Some(page) = page else { continue };
                 let site = ext.site.as_ref().and_then(|s| s.id.clone());
                 for contact in page.contacts.iter().filter(|c| !c.is_deleted()) {
                     let source = serde_json::to_value(contact).unwrap_or(Value::Null);

@@ -130,6 +130,21 @@ fn one_line(err: &dyn std::fmt::Display) -> String {
     err.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A [`Failure`] with `code`: `what`, then `err` on one line.
+pub fn failure(code: u8, what: &str, err: &dyn std::fmt::Display) -> Failure {
+    Failure { code, message: format!("{what}: {}", one_line(err)) }
+}
+
+/// A Redis error of a command's own reads and writes as a [`Failure`]: 69 when Redis cannot
+/// be reached, 70 otherwise; Redis is named by `shown`, its redacted URL.
+pub fn redis_failure(shown: &str, err: &redis::RedisError) -> Failure {
+    if snapsync_queue::is_connection_error(err) {
+        failure(UNAVAILABLE, &format!("cannot reach redis at {shown}"), err)
+    } else {
+        failure(SOFTWARE, &format!("redis at {shown}"), err)
+    }
+}
+
 /// Prints `report` as pretty JSON (one document).
 pub fn print_json<T: Serialize>(report: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(report)

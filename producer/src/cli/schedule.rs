@@ -3,16 +3,14 @@
 //! every producer replica, without a restart.
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
-use secrecy::ExposeSecret;
 use serde_json::json;
+use snapsync_producer::scheduler::unix_ms as now_ms;
 use snapsync_producer::schedules::{self, ScheduleChangeError, ScheduleStore};
-use snapsync_queue::{ConnOptions, RedisConn};
 
 use super::table::render;
-use super::{print_json, queue_failure, time, with_queue_config, Common, Failure, EXIT_CODES, SOFTWARE, UNAVAILABLE};
+use super::{print_json, queue_failure, redis_failure, time, with_queue_config, Common, Failure, EXIT_CODES};
 
 #[derive(Args)]
 #[command(after_help = EXIT_CODES)]
@@ -46,10 +44,6 @@ enum Action {
     Run { resource: String },
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
 fn change_failure(e: ScheduleChangeError, shown: &str) -> Failure {
     match e {
         ScheduleChangeError::Redis(e) => redis_failure(shown, &e),
@@ -57,22 +51,10 @@ fn change_failure(e: ScheduleChangeError, shown: &str) -> Failure {
     }
 }
 
-fn redis_failure(shown: &str, e: &redis::RedisError) -> Failure {
-    let text = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-    if snapsync_queue::is_connection_error(e) {
-        Failure { code: UNAVAILABLE, message: format!("cannot reach redis at {shown}: {text}") }
-    } else {
-        Failure { code: SOFTWARE, message: format!("redis at {shown}: {text}") }
-    }
-}
-
 pub fn run(args: ScheduleArgs) -> ExitCode {
     let json = args.common.json;
     with_queue_config(&args.common, move |queue, config, shown| async move {
-        let conn = RedisConn::connect(config.redis.url.expose_secret(), ConnOptions::default())
-            .await
-            .map_err(|e| redis_failure(&shown, &e))?;
-        let store = ScheduleStore::new(conn, &config.queue.prefix);
+        let store = ScheduleStore::new(queue.conn().clone(), &config.queue.prefix);
         let resource = |name: &str| schedules::resource(name).map_err(|e| Failure { code: 2, message: e.to_string() });
         let rule = match args.action {
             Action::Ls => {

@@ -28,7 +28,8 @@ pub fn run(args: WorkersArgs) -> ExitCode {
         let rows: Vec<Vec<String>> = report
             .live
             .iter()
-            .map(|w| {
+            .map(|v| {
+                let w = &v.worker;
                 let ids: Vec<&str> = w.inflight.iter().map(|id| id.0.as_str()).collect();
                 vec![
                     w.id.0.clone(),
@@ -36,7 +37,7 @@ pub fn run(args: WorkersArgs) -> ExitCode {
                     w.pid.to_string(),
                     w.concurrency.to_string(),
                     w.inflight.len().to_string(),
-                    format!("{} ago", age(w.last_beat_age_ms)),
+                    format!("{} ago", age(v.last_beat_age_ms)),
                     time(Some(w.started_ms)),
                     if ids.is_empty() { "-".to_string() } else { ids.join(",") },
                 ]

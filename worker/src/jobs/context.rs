@@ -129,8 +129,3 @@ impl Context {
         format!("{}:{rest}", self.prefix)
     }
 }
-
-/// The Snapshots API key's budget (named by a one-way tag of the key, never the key).
-pub fn snapshots_budget(config: &Config) -> snapsync_queue::Budget {
-    snapsync::clients::snapshots_budget(config)
-}
