@@ -237,3 +237,66 @@ async fn a_hostile_uuid_leaves_one_clean_log_line_and_refusals_are_logged_sample
     assert!(log.contains("refused=1"), "the first refusal is logged with its count: {log}");
     sandbox.stop().await;
 }
+
+/// Resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_half_open_connections_are_dropped_and_serve_s_memory_returns_to_its_baseline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let redis = RedisServer::start();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let serve = spawn(&redis, &sandbox).await;
+    let pid = serve.child.id();
+    let http = reqwest::Client::new();
+    // Warm up, so the baseline holds what serving allocates anyway.
+    for _ in 0..20 {
+        let r = http.post(format!("{}/webhooks/ringcentral", serve.base)).body("{}").send().await.expect("post");
+        assert_eq!(r.status(), 401);
+    }
+    let baseline = rss_kib(pid);
+
+    // 1,000 clients that send half a request head and then nothing.
+    let addr = serve.base.trim_start_matches("http://").to_owned();
+    let mut conns = Vec::new();
+    for _ in 0..1000 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+        s.write_all(b"POST /webhooks/ringcentral HTTP/1.1\r\nHost: x\r\nContent-Type: appl").await.expect("write");
+        conns.push(s);
+    }
+    let held = rss_kib(pid);
+    // serve's header timeout is 10 s: each connection is closed without a response by then.
+    let reads = conns.into_iter().map(|mut s| {
+        tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            let read = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf)).await;
+            matches!(read, Ok(Ok(0)) | Ok(Err(_)))
+        })
+    });
+    let mut closed = 0;
+    for r in reads.collect::<Vec<_>>() {
+        closed += usize::from(r.await.expect("reader"));
+    }
+    assert_eq!(closed, 1000, "connections serve closed within its header timeout");
+
+    // Memory comes back to within 10 % of the baseline (polled: the trim runs as they close).
+    let limit = baseline + baseline / 10;
+    let after = wait_until_async("serve's memory back within 10 % of its baseline", DEADLINE, || async {
+        let now = rss_kib(pid);
+        (now <= limit).then_some(now)
+    })
+    .await;
+    eprintln!("serve RSS: baseline {baseline} KiB, 1,000 connections held {held} KiB, after {after} KiB");
+    // And it still serves.
+    let r = http.post(format!("{}/webhooks/ringcentral", serve.base)).body("{}").send().await.expect("post");
+    assert_eq!(r.status(), 401);
+    stop(serve, Signal::SIGTERM);
+    sandbox.stop().await;
+}
