@@ -89,14 +89,20 @@ impl RingCentral {
         let renewed = match refresh {
             Some(token) => match self.token_request("refresh_token", &[("refresh_token", token)]).await {
                 Err(e) if is_dead_refresh_token(&e) => {
-                    tracing::info!(
-                        code = e.error_code().unwrap_or(""),
-                        "ringcentral refresh token rejected; logging in"
-                    );
+                    if self.inner.auth == AuthFlow::Jwt {
+                        tracing::info!(
+                            code = e.error_code().unwrap_or(""),
+                            "ringcentral refresh token rejected; logging in"
+                        );
+                    }
                     if self.inner.auth == AuthFlow::AuthorizationCode {
                         // Nobody can use this pair again: forget it, so no process presents
                         // the dead refresh token again until `snapsync login` stores a new one.
                         store.clear().await?;
+                        tracing::warn!(
+                            code = e.error_code().unwrap_or(""),
+                            "ringcentral refresh token rejected and no JWT to log in with: the stored pair is deleted; run `snapsync login`"
+                        );
                     }
                     self.login(e.error_code().unwrap_or("rejected")).await
                 }
@@ -115,8 +121,10 @@ impl RingCentral {
                 Ok(pair.access)
             }
             // Nothing was sent, so nothing to back off from: the jobs wait for an operator.
+            // Said once as a warning when the refresh token was found dead; each job that
+            // snoozes for it says so in its snooze reason.
             Err(e @ RcError::LoginRequired { .. }) => {
-                tracing::warn!(error = %e, "ringcentral needs a new login");
+                tracing::debug!(error = %e, "ringcentral needs a new login");
                 Err(e)
             }
             Err(e) => {

@@ -7,7 +7,9 @@
 //!
 //! The callback port is found by binding 127.0.0.1:0 (`free_port`), registered with the
 //! sandbox (`PUT /sandbox/oauth/redirect-uris`) and configured as `ringcentral.redirect_uri`.
-//! The "browser" is a real HTTP client following the authorize redirect to the callback.
+//! The main test's browser is a real headless Chromium (through chromedriver, as in
+//! `pipeline_dashboard`) opening the printed URL on a `localhost` redirect URI; the others
+//! follow the redirect with an HTTP client, so they can see (and alter) the code and state.
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -101,11 +103,77 @@ impl Drop for Login {
     }
 }
 
+/// A headless Chromium driven through chromedriver (W3C WebDriver).
+struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    base: String,
+    session: String,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian's chromium-driver)");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        wait("chromedriver to answer", || async {
+            let v: Value = http.get(format!("{base}/status")).send().await.ok()?.json().await.ok()?;
+            v["value"]["ready"].as_bool().filter(|r| *r)
+        })
+        .await;
+        let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        } } } });
+        let created: Value =
+            http.post(format!("{base}/session")).json(&caps).send().await.expect("session").json().await.expect("json");
+        let session =
+            created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_owned();
+        Browser { driver, http, base, session }
+    }
+
+    async fn cmd(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}/session/{}{path}", self.base, self.session));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.expect("webdriver").json().await.expect("json");
+        v["value"].clone()
+    }
+
+    /// Opens `url` (following its redirects) and returns the text of the page's `h1`.
+    async fn open(&self, url: &str) -> String {
+        self.cmd(Method::POST, "/url", Some(json!({ "url": url }))).await;
+        let h1 = wait("the page's heading", || async {
+            let v = self.cmd(Method::POST, "/element", Some(json!({"using": "css selector", "value": "h1"}))).await;
+            v["element-6066-11e4-a52e-4f735466cecf"].as_str().map(str::to_owned)
+        })
+        .await;
+        self.cmd(Method::GET, &format!("/element/{h1}/text"), None).await.as_str().unwrap_or("").to_owned()
+    }
+
+    async fn stop(mut self) {
+        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
 /// No producer, no workers yet; `ringcentral.auth = "authorization_code"` without a JWT,
 /// with a fresh callback port registered at the sandbox. `public`: no client secret.
 async fn system(public: bool) -> (System, String) {
+    system_on("127.0.0.1", public).await
+}
+
+async fn system_on(host: &str, public: bool) -> (System, String) {
     let sys = System::start(Options { every: None, producers: 0, workers: 0, ..Options::default() }).await;
-    let redirect = format!("http://127.0.0.1:{}/oauth2callback", free_port());
+    let redirect = format!("http://{host}:{}/oauth2callback", free_port());
     sys.rc(Method::PUT, "/sandbox/oauth/redirect-uris", Some(json!({ "redirect_uris": [redirect] }))).await;
     let text = std::fs::read_to_string(&sys.config_file).expect("read config");
     let secret = if public { "client_secret = \"\"\n" } else { "" };
@@ -191,9 +259,21 @@ async fn run_jobs(sys: &System, n: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_stores_a_pair_the_workers_use_and_refresh() {
-    // A public app: no client secret, `client_id` in the token requests' body.
-    let (mut sys, _) = system(true).await;
-    let pair = login(&sys).await;
+    // A public app: no client secret, `client_id` in the token requests' body. The redirect
+    // URI names `localhost`, which the browser may reach on 127.0.0.1 or [::1].
+    let (mut sys, _) = system_on("localhost", true).await;
+    let browser = Browser::start().await;
+    let login = Login::start(&sys, "30s");
+    let heading = browser.open(&login.url().await).await;
+    assert_eq!(heading, "Logged in", "the browser's page");
+    let (exit, report, output) = login.finish().await;
+    browser.stop().await;
+    assert_eq!(exit, 0, "snapsync login: {output}");
+    assert_eq!(report["ok"], true, "{report}");
+    let pair = stored_pair(&sys).await.expect("a stored pair");
+    for secret in [&pair["access_token"], &pair["refresh_token"]] {
+        assert!(!output.contains(secret.as_str().unwrap()), "a token was printed: {output}");
+    }
     let stats = oauth_stats(&sys).await;
     assert_eq!((stats["logins"].as_u64(), stats["refreshes"].as_u64()), (Some(1), Some(0)), "{stats}");
 
