@@ -87,16 +87,17 @@ pub fn run(args: LoginArgs) -> ExitCode {
     let json = args.common.json;
     let timeout = args.timeout;
     with_queue_config(&args.common, move |queue, config, shown| async move {
-        if config.ringcentral.auth != AuthFlow::AuthorizationCode {
-            return Err(Failure {
+        let result = if config.ringcentral.auth != AuthFlow::AuthorizationCode {
+            Err(Failure {
                 code: INVALID_CONFIG,
                 message: format!(
                     "ringcentral.auth is \"{}\": the processes log in by themselves with the JWT; set ringcentral.auth = \"authorization_code\" to use `snapsync login`",
                     config.ringcentral.auth.as_str()
                 ),
-            });
-        }
-        let result = login(&queue, &config, timeout).await;
+            })
+        } else {
+            login(&queue, &config, timeout).await
+        };
         if json {
             let report = match &result {
                 Ok(outcome) => Report { ok: true, code: 0, error: None, stored: Some(outcome), redis: &shown },
@@ -108,7 +109,7 @@ pub fn run(args: LoginArgs) -> ExitCode {
             println!("access token expires {} (the processes refresh it)", time(Some(o.access_expires_ms)));
             if o.refresh_token {
                 println!(
-                    "refresh token expires {}: run `snapsync login` again by then",
+                    "refresh token expires {} unless a refresh renews it first (each refresh does)",
                     time(Some(o.refresh_expires_ms))
                 );
             } else {

@@ -89,22 +89,20 @@ impl RingCentral {
         let renewed = match refresh {
             Some(token) => match self.token_request("refresh_token", &[("refresh_token", token)]).await {
                 Err(e) if is_dead_refresh_token(&e) => {
-                    if self.inner.auth == AuthFlow::Jwt {
-                        tracing::info!(
-                            code = e.error_code().unwrap_or(""),
-                            "ringcentral refresh token rejected; logging in"
-                        );
+                    let code = e.error_code().unwrap_or("");
+                    match self.inner.auth {
+                        AuthFlow::Jwt => tracing::info!(code, "ringcentral refresh token rejected; logging in"),
+                        AuthFlow::AuthorizationCode => {
+                            // Nobody can use this pair again: forget it, so no process presents
+                            // the dead refresh token again until `snapsync login` stores a new one.
+                            store.clear().await?;
+                            tracing::warn!(
+                                code,
+                                "ringcentral refresh token rejected and no JWT to log in with: the stored pair is deleted; run `snapsync login`"
+                            );
+                        }
                     }
-                    if self.inner.auth == AuthFlow::AuthorizationCode {
-                        // Nobody can use this pair again: forget it, so no process presents
-                        // the dead refresh token again until `snapsync login` stores a new one.
-                        store.clear().await?;
-                        tracing::warn!(
-                            code = e.error_code().unwrap_or(""),
-                            "ringcentral refresh token rejected and no JWT to log in with: the stored pair is deleted; run `snapsync login`"
-                        );
-                    }
-                    self.login(e.error_code().unwrap_or("rejected")).await
+                    self.login(&format!("the refresh token was rejected: {code}")).await
                 }
                 other => other,
             },
@@ -140,8 +138,8 @@ impl RingCentral {
         }
     }
 
-    /// A new pair without a refresh token: the JWT bearer grant, or (authorization code)
-    /// [`RcError::LoginRequired`] saying `why`.
+    /// A new pair when there is no refresh token to present (`why`): the JWT bearer grant,
+    /// or (authorization code) [`RcError::LoginRequired`] saying `why`.
     async fn login(&self, why: &str) -> Result<TokenPair, RcError> {
         match self.inner.auth {
             AuthFlow::Jwt => {

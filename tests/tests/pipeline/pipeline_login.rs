@@ -431,7 +431,7 @@ async fn login_with_the_jwt_flow_configured_is_refused() {
     let sys = System::start(Options { every: None, producers: 0, workers: 0, ..Options::default() }).await;
     let (producer, _) = bins();
     let out = Command::new(producer)
-        .args(["login", "--config"])
+        .args(["login", "--json", "--config"])
         .arg(&sys.config_file)
         .env_remove("SNAPSYNC_CONFIG")
         .output()
@@ -439,5 +439,8 @@ async fn login_with_the_jwt_flow_configured_is_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(78), "{stderr}");
     assert!(stderr.contains("ringcentral.auth is \"jwt\""), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!((report["ok"].as_bool(), report["code"].as_u64()), (Some(false), Some(78)), "{report}");
+    assert!(!stderr.contains("/restapi/oauth/authorize"), "no URL printed: {stderr}");
     sys.stop().await;
 }
