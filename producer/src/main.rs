@@ -1,6 +1,7 @@
 //! `snapsync`: the producer and operator CLI: `serve` runs the webhook receiver, the
 //! subscription lifecycle and the scheduler (`snapsync_producer`); `config` checks and shows
-//! the configuration; `queue` and `workers` inspect and control the job queue (`cli`, over
+//! the configuration; `login` gets a RingCentral token pair in a browser (authorization
+//! code with PKCE, `cli/login.rs`); `queue` and `workers` inspect and control the job queue (`cli`, over
 //! `snapsync_producer::ops`; their exit codes are documented in `cli/mod.rs` and `--help`).
 
 mod cli;
@@ -33,6 +34,9 @@ enum Command {
     Schedule(cli::schedule::ScheduleArgs),
     /// Check the mapping and routing against Snapshots; preview what a sync would write.
     Mapping(cli::mapping::MappingArgs),
+    /// Log in to RingCentral in a browser (authorization code with PKCE) and store the
+    /// token pair for every process; for ringcentral.auth = "authorization_code".
+    Login(cli::login::LoginArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +47,6 @@ fn main() -> ExitCode {
         Command::Workers(args) => cli::workers::run(args),
         Command::Schedule(args) => cli::schedule::run(args),
         Command::Mapping(args) => cli::mapping::run(args),
+        Command::Login(args) => cli::login::run(args),
     }
 }

@@ -21,6 +21,7 @@ async fn main() -> Result<(), String> {
         client_id: var("RC_CLIENT_ID")?,
         client_secret: SecretString::from(var("RC_CLIENT_SECRET")?),
         jwt: SecretString::from(var("RC_JWT")?),
+        auth: Default::default(),
     };
     let conn = snapsync_queue::RedisConn::connect(&var("REDIS_URL")?, snapsync_queue::ConnOptions::default())
         .await

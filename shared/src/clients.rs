@@ -16,6 +16,7 @@ pub fn ringcentral(config: &Config, redis: RedisConn, limiter: Limiter) -> Resul
         client_id: config.ringcentral.client_id.clone(),
         client_secret: config.ringcentral.client_secret.clone(),
         jwt: config.ringcentral.jwt.clone(),
+        auth: config.ringcentral.auth,
     };
     Ok(RingCentral::new(settings, redis, &config.queue.prefix)?.with_limits(RcLimits::new(
         limiter,

@@ -212,6 +212,12 @@ impl Classify for RcError {
             RcError::TokenWait { .. } => {
                 Classification::snooze("waiting for another process's ringcentral login", spread(TOKEN_WAIT))
             }
+            // No token until an operator runs `snapsync login`: the job waits for it (a
+            // snooze, no attempt spent; past `retry.max_snoozed` the queue counts it as a
+            // failed attempt, so a login never done still surfaces as dead jobs).
+            RcError::LoginRequired { .. } => {
+                Classification::snooze("ringcentral needs `snapsync login`", spread(LOGIN_WAIT))
+            }
             RcError::AuthBackoff { retryable: true, retry_after, .. } => {
                 Classification::snooze("ringcentral login backing off", spread(*retry_after))
             }
@@ -236,6 +242,10 @@ impl Classify for QueueError {
 
 /// How long a job waits before looking again for the token another process is getting.
 const TOKEN_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a job waits before looking again for the pair `snapsync login` stores (only
+/// Redis is read meanwhile; nothing is sent to RingCentral without a pair).
+const LOGIN_WAIT: Duration = Duration::from_secs(5);
 
 /// How long a job waits when another writer keeps changing the record it writes.
 const CONCURRENT_UPDATE_WAIT: Duration = Duration::from_secs(1);

@@ -14,6 +14,7 @@
 //! Errors are one line on stderr, `error: …`, never with a secret (Redis is named by its
 //! redacted URL).
 
+pub mod login;
 pub mod mapping;
 pub mod queue;
 pub mod schedule;

@@ -49,6 +49,7 @@ async fn world() -> World {
             client_id: creds.client_id.clone(),
             client_secret: SecretString::from(creds.client_secret.clone()),
             jwt: SecretString::from(creds.jwt.clone()),
+            auth: Default::default(),
         },
         conn.clone(),
         "snapsync",

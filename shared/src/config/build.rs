@@ -21,7 +21,11 @@ pub(crate) fn build(r: &mut Reader) -> Config {
             server_url: r.url("ringcentral.server_url", SANDBOX_RINGCENTRAL_URL),
             client_id: r.string("ringcentral.client_id", SANDBOX_CLIENT_ID),
             client_secret: r.secret("ringcentral.client_secret", SANDBOX_CLIENT_SECRET),
+            auth: r.field("ringcentral.auth", AuthFlow::Jwt, false, "\"jwt\" or \"authorization_code\"", |v, _| {
+                v.as_str().and_then(AuthFlow::parse)
+            }),
             jwt: r.secret("ringcentral.jwt", SANDBOX_JWT),
+            redirect_uri: r.url("ringcentral.redirect_uri", DEFAULT_REDIRECT_URI),
             webhook_address: r.url("ringcentral.webhook_address", DEFAULT_WEBHOOK_ADDRESS),
             verification_token: r.secret("ringcentral.verification_token", DEFAULT_VERIFICATION_TOKEN),
         },

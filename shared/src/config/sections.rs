@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::jobs::JobKind;
+pub use crate::ringcentral::AuthFlow;
 
 /// Private Redis for local runs. Never 6379: the machine's shared Redis must not be a
 /// default that a test or a demo could write into.
@@ -22,6 +23,8 @@ pub const SANDBOX_SNAPSHOTS_URL: &str = "http://127.0.0.1:18081";
 pub const SANDBOX_CLIENT_ID: &str = "sandbox-client-id";
 pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
 pub const SANDBOX_JWT: &str = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzYW5kYm94LWFkbWluIn0.sandbox";
+/// The sandbox app's first registered redirect URI (RingCentral's console suggests the same).
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:5000/oauth2callback";
 pub const SANDBOX_SNAPSHOTS_API_KEY: &str = "sandbox-snapshots-key";
 /// Local-only defaults; `validate` refuses the admin one on a non-loopback bind.
 pub const DEFAULT_ADMIN_TOKEN: &str = "sandbox-admin-token";
@@ -73,13 +76,22 @@ impl Default for AdminConfig {
     }
 }
 
-/// `[ringcentral]`: the API, the JWT-grant app credentials, and the webhook subscription.
+/// `[ringcentral]`: the API, the app credentials and how tokens are obtained, and the
+/// webhook subscription.
 #[derive(Clone)]
 pub struct RingCentralConfig {
     pub server_url: Url,
     pub client_id: String,
+    /// Empty for a public app (authorization code with PKCE only).
     pub client_secret: SecretString,
+    /// `"jwt"`: every process logs in with `jwt`; `"authorization_code"`: an operator runs
+    /// `snapsync login` (PKCE), the processes refresh the pair it stored.
+    pub auth: AuthFlow,
+    /// Needed only with `auth = "jwt"`.
     pub jwt: SecretString,
+    /// Where RingCentral sends the browser back to `snapsync login` (registered for the
+    /// app; an http:// loopback address the command listens on).
+    pub redirect_uri: Url,
     /// The public URL RingCentral delivers webhooks to (reaches `http.bind`).
     pub webhook_address: Url,
     /// Sent with the subscription; RingCentral echoes it in `Verification-Token`.
@@ -92,7 +104,9 @@ impl Default for RingCentralConfig {
             server_url: default_url(SANDBOX_RINGCENTRAL_URL),
             client_id: SANDBOX_CLIENT_ID.into(),
             client_secret: SecretString::from(SANDBOX_CLIENT_SECRET),
+            auth: AuthFlow::Jwt,
             jwt: SecretString::from(SANDBOX_JWT),
+            redirect_uri: default_url(DEFAULT_REDIRECT_URI),
             webhook_address: default_url(DEFAULT_WEBHOOK_ADDRESS),
             verification_token: SecretString::from(DEFAULT_VERIFICATION_TOKEN),
         }

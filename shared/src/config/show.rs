@@ -53,7 +53,9 @@ impl Config {
                 ("server_url", text(rc.server_url.as_str())),
                 ("client_id", text(rc.client_id.as_str())),
                 ("client_secret", text(REDACTED)),
+                ("auth", text(rc.auth.as_str())),
                 ("jwt", text(REDACTED)),
+                ("redirect_uri", text(rc.redirect_uri.as_str())),
                 ("webhook_address", text(rc.webhook_address.as_str())),
                 ("verification_token", text(REDACTED)),
             ]),
@@ -192,7 +194,9 @@ impl fmt::Debug for RingCentralConfig {
             .field("server_url", &self.server_url.as_str())
             .field("client_id", &self.client_id)
             .field("client_secret", &Redacted)
+            .field("auth", &self.auth.as_str())
             .field("jwt", &Redacted)
+            .field("redirect_uri", &self.redirect_uri.as_str())
             .field("webhook_address", &self.webhook_address.as_str())
             .field("verification_token", &Redacted)
             .finish()

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::error::Problem;
 use super::redis_url;
-use super::sections::{Schedule, DEFAULT_ADMIN_TOKEN};
+use super::sections::{AuthFlow, Schedule, DEFAULT_ADMIN_TOKEN};
 use super::Config;
 
 const REDACTED: &str = "[redacted]";
@@ -45,8 +45,14 @@ pub(crate) fn problems(c: &Config) -> Vec<Problem> {
     if c.ringcentral.client_id.trim().is_empty() {
         p.push(Problem::invalid("ringcentral.client_id", "\"\"", "the app's client id"));
     }
-    non_empty(&mut p, "ringcentral.client_secret", &c.ringcentral.client_secret, "the app's client secret");
-    non_empty(&mut p, "ringcentral.jwt", &c.ringcentral.jwt, "a JWT credential from the developer console");
+    match c.ringcentral.auth {
+        AuthFlow::Jwt => {
+            non_empty(&mut p, "ringcentral.client_secret", &c.ringcentral.client_secret, "the app's client secret");
+            non_empty(&mut p, "ringcentral.jwt", &c.ringcentral.jwt, "a JWT credential from the developer console");
+        }
+        // No JWT needed, and a public (PKCE) app has no secret: an empty one is allowed.
+        AuthFlow::AuthorizationCode => loopback_redirect(&mut p, &c.ringcentral.redirect_uri),
+    }
     http_url(&mut p, "ringcentral.webhook_address", &c.ringcentral.webhook_address);
     let token_len = c.ringcentral.verification_token.expose_secret().chars().count();
     if token_len == 0 || token_len > 64 {
@@ -135,6 +141,24 @@ fn in_range<T: PartialOrd + fmt::Debug>(p: &mut Vec<Problem>, key: &str, value: 
 fn http_url(p: &mut Vec<Problem>, key: &str, url: &Url) {
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         p.push(Problem::invalid(key, &format!("\"{url}\""), "an http:// or https:// URL"));
+    }
+}
+
+/// `snapsync login` listens on the redirect URI itself: an http:// URL on a loopback host
+/// (RingCentral allows plain http only for localhost) with no query or fragment.
+fn loopback_redirect(p: &mut Vec<Problem>, url: &Url) {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() != "http" || !loopback || url.query().is_some() || url.fragment().is_some() {
+        p.push(Problem::invalid(
+            "ringcentral.redirect_uri",
+            &format!("\"{url}\""),
+            "an http:// URL on localhost, 127.0.0.1 or [::1], registered for the app, like \"http://localhost:5000/oauth2callback\"",
+        ));
     }
 }
 

@@ -2,6 +2,12 @@
 //! logging in (JWT bearer grant) or refreshing — by exactly one process at a time, under
 //! the Redis lock, while the others poll the stored pair until the new one appears.
 //!
+//! With `ringcentral.auth = "authorization_code"` there is no JWT to log in with: the pair
+//! comes from `snapsync login` ([`super::login`]) and is only refreshed here. When it is
+//! missing, or its refresh token is dead (the stored pair is then deleted, so no process
+//! presents it again), every caller gets [`RcError::LoginRequired`] ("run `snapsync login`"),
+//! which jobs treat as a wait (a snooze), not a failure.
+//!
 //! RingCentral's Auth group allows 5 requests a minute and ~5 live sessions per user, and
 //! a refresh kills the previous access token at once; so `/oauth/token` is called only
 //! when the stored pair is missing, near expiry, or just got a 401, and after a failure
@@ -13,17 +19,18 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::error::RcError;
+use super::login::AuthFlow;
 use super::rate_info::{self, RateInfo};
 use super::token_store::{now_ms, Backoff, TokenPair};
 use super::RingCentral;
 
-const TOKEN_PATH: &str = "/restapi/oauth/token";
+pub(crate) const TOKEN_PATH: &str = "/restapi/oauth/token";
 const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// Longer than one token request can take (its timeout), so a live holder keeps the lock.
-const LOCK_TTL: Duration = Duration::from_secs(20);
+pub(crate) const LOCK_TTL: Duration = Duration::from_secs(20);
 /// How long a caller waits for another process's login/refresh before giving up.
-const WAIT_LIMIT: Duration = Duration::from_secs(25);
-const POLL_EVERY: Duration = Duration::from_millis(40);
+pub(crate) const WAIT_LIMIT: Duration = Duration::from_secs(25);
+pub(crate) const POLL_EVERY: Duration = Duration::from_millis(40);
 /// Backoff after a failed renewal without `Retry-After` (retryable) or for bad credentials.
 const RETRY_BACKOFF: Duration = Duration::from_secs(5);
 const PERMANENT_BACKOFF: Duration = Duration::from_secs(30);
@@ -80,17 +87,28 @@ impl RingCentral {
         }
         let refresh = current.as_ref().and_then(|p| p.can_refresh(now_ms()));
         let renewed = match refresh {
-            Some(token) => match self.token_request("refresh_token", "refresh_token", token).await {
+            Some(token) => match self.token_request("refresh_token", &[("refresh_token", token)]).await {
                 Err(e) if is_dead_refresh_token(&e) => {
-                    tracing::info!(
-                        code = e.error_code().unwrap_or(""),
-                        "ringcentral refresh token rejected; logging in"
-                    );
-                    self.login().await
+                    let code = e.error_code().unwrap_or("");
+                    match self.inner.auth {
+                        AuthFlow::Jwt => tracing::info!(code, "ringcentral refresh token rejected; logging in"),
+                        AuthFlow::AuthorizationCode => {
+                            // Nobody can use this pair again: forget it, so no process presents
+                            // the dead refresh token again until `snapsync login` stores a new one.
+                            store.clear().await?;
+                            tracing::warn!(
+                                code,
+                                "ringcentral refresh token rejected and no JWT to log in with: the stored pair is deleted; run `snapsync login`"
+                            );
+                        }
+                    }
+                    self.login(&format!("the refresh token was rejected: {code}")).await
                 }
                 other => other,
             },
-            None => self.login().await,
+            None => {
+                self.login(if current.is_some() { "the refresh token expired" } else { "no stored token pair" }).await
+            }
         };
         match renewed {
             Ok(pair) => {
@@ -99,6 +117,13 @@ impl RingCentral {
                 metrics::counter!("snapsync_token_refreshes_total", "grant" => grant).increment(1);
                 store.put(&pair).await?;
                 Ok(pair.access)
+            }
+            // Nothing was sent, so nothing to back off from: the jobs wait for an operator.
+            // Said once as a warning when the refresh token was found dead; each job that
+            // snoozes for it says so in its snooze reason.
+            Err(e @ RcError::LoginRequired { .. }) => {
+                tracing::debug!(error = %e, "ringcentral needs a new login");
+                Err(e)
             }
             Err(e) => {
                 let retryable = e.is_retryable();
@@ -113,31 +138,42 @@ impl RingCentral {
         }
     }
 
-    async fn login(&self) -> Result<TokenPair, RcError> {
-        let jwt = self.inner.jwt.clone();
-        self.token_request(JWT_GRANT, "assertion", &jwt).await
+    /// A new pair when there is no refresh token to present (`why`): the JWT bearer grant,
+    /// or (authorization code) [`RcError::LoginRequired`] saying `why`.
+    async fn login(&self, why: &str) -> Result<TokenPair, RcError> {
+        match self.inner.auth {
+            AuthFlow::Jwt => {
+                let jwt = self.inner.jwt.clone();
+                self.token_request(JWT_GRANT, &[("assertion", &jwt)]).await
+            }
+            AuthFlow::AuthorizationCode => Err(RcError::LoginRequired { reason: why.to_owned() }),
+        }
     }
 
-    /// One `POST /restapi/oauth/token` with HTTP Basic client auth: `grant_type=grant` and
-    /// `secret_field=secret` (the JWT as `assertion`, or the `refresh_token`).
-    async fn token_request(
+    /// One `POST /restapi/oauth/token`: `grant_type=grant` plus `fields` (the JWT as
+    /// `assertion`, the `refresh_token`, or the code and its verifier). A confidential app
+    /// authenticates with HTTP Basic; a public one (no client secret) sends `client_id`
+    /// in the body.
+    pub(crate) async fn token_request(
         &self,
         grant: &'static str,
-        secret_field: &'static str,
-        secret: &SecretString,
+        fields: &[(&'static str, &SecretString)],
     ) -> Result<TokenPair, RcError> {
         let inner = &self.inner;
-        let form = [("grant_type", grant), (secret_field, secret.expose_secret())];
+        let public = inner.client_secret.expose_secret().is_empty();
+        let mut form: Vec<(&str, &str)> = vec![("grant_type", grant)];
+        form.extend(fields.iter().map(|(k, v)| (*k, v.expose_secret())));
+        if public {
+            form.push(("client_id", &inner.client_id));
+        }
         let url = inner.url(TOKEN_PATH)?;
         let permit = self.permit("auth", "POST", TOKEN_PATH).await?;
         let issued_ms = now_ms();
-        let sent = inner
-            .http
-            .post(url)
-            .basic_auth(&inner.client_id, Some(inner.client_secret.expose_secret()))
-            .form(&form)
-            .send()
-            .await;
+        let mut request = inner.http.post(url);
+        if !public {
+            request = request.basic_auth(&inner.client_id, Some(inner.client_secret.expose_secret()));
+        }
+        let sent = request.form(&form).send().await;
         let response = match sent {
             Ok(r) => r,
             Err(e) => {

@@ -78,6 +78,12 @@ pub enum RcError {
     /// instead of hammering `/oauth/token` (Auth group: 5 requests a minute).
     #[error("ringcentral login is backing off after a failure ({reason}); retry after {}s", retry_after.as_secs())]
     AuthBackoff { reason: String, retry_after: Duration, retryable: bool },
+    /// `ringcentral.auth = "authorization_code"` and no usable pair: none stored, or its
+    /// refresh token is dead. Only an operator can fix it; jobs wait (snooze) meanwhile.
+    #[error(
+        "ringcentral has no usable token ({reason}) and cannot log in by itself with ringcentral.auth = \"authorization_code\": run `snapsync login`"
+    )]
+    LoginRequired { reason: String },
     /// A 2xx answer that breaks RingCentral's documented shape (no sync token, endless paging).
     #[error("ringcentral {method} {path}: {reason}")]
     Protocol { method: &'static str, path: String, reason: String },
@@ -99,6 +105,8 @@ impl RcError {
             RcError::RateLimited { .. } | RcError::Redis { .. } | RcError::TokenWait { .. } => true,
             RcError::Throttled { .. } => true,
             RcError::AuthBackoff { retryable, .. } => *retryable,
+            // Retryable once someone runs `snapsync login`.
+            RcError::LoginRequired { .. } => true,
             RcError::Api { status, .. } => *status == 408 || *status >= 500,
             RcError::Decode { .. } | RcError::Config { .. } | RcError::InvalidId { .. } | RcError::Protocol { .. } => {
                 false

@@ -10,6 +10,8 @@
 //! - [`limits`]: each call's usage group and the shared budgets it takes a permit of.
 //! - `token_store`: the token pair, the renewal lock and the auth backoff in Redis.
 //! - `auth`: login (JWT bearer) and refresh under the lock; others wait for the new pair.
+//! - [`login`]: the authorization-code flow with PKCE (`snapsync login`) for accounts
+//!   without JWT credentials; its pair goes in the same store, refreshed like any other.
 //! - `http`: one call with the 401 refresh-and-retry, [`RingCentral::get_json`], [`RingCentral::pages`].
 //! - [`types`]: serde types with RingCentral's field names.
 //! - `endpoints`: typed reads (account, extensions, sites, emergency locations, messages, call log).
@@ -22,6 +24,7 @@ mod endpoints;
 pub mod error;
 mod http;
 pub mod limits;
+pub mod login;
 pub mod rate_info;
 mod subscriptions;
 mod token_store;
@@ -39,6 +42,7 @@ pub use contact_sync::{ContactChanges, ContactPage, ContactSync, PendingSyncToke
 pub use error::RcError;
 pub use http::Rated;
 pub use limits::{usage_group, RcLimits};
+pub use login::{AuthFlow, LoginOutcome, Pkce};
 pub use rate_info::{RateInfo, RateObserver};
 
 use token_store::TokenStore;
@@ -54,8 +58,14 @@ pub struct RcSettings {
     /// e.g. `https://platform.ringcentral.com` or the sandbox's URL.
     pub server_url: String,
     pub client_id: String,
+    /// Empty for a public app (PKCE, no secret): `client_id` then goes in the token
+    /// request's body instead of HTTP Basic auth.
     pub client_secret: SecretString,
+    /// Used only when `auth` is [`AuthFlow::Jwt`].
     pub jwt: SecretString,
+    /// How a missing or dead token pair is replaced: by a JWT login, or only by an operator
+    /// running `snapsync login` (authorization code).
+    pub auth: AuthFlow,
 }
 
 /// The client. Cheap to clone; clones share the HTTP connection pool.
@@ -73,6 +83,7 @@ struct Inner {
     client_id: String,
     client_secret: SecretString,
     jwt: SecretString,
+    auth: AuthFlow,
     tokens: TokenStore,
     redis: RedisConn,
     /// `{prefix}`: the hash tag every key of this client starts with.
@@ -86,6 +97,7 @@ impl fmt::Debug for RingCentral {
             .field("client_id", &self.inner.client_id)
             .field("client_secret", &self.inner.client_secret)
             .field("jwt", &self.inner.jwt)
+            .field("auth", &self.inner.auth)
             .field("key_tag", &self.inner.tag)
             .finish_non_exhaustive()
     }
@@ -119,6 +131,7 @@ impl RingCentral {
                 client_id: settings.client_id,
                 client_secret: settings.client_secret,
                 jwt: settings.jwt,
+                auth: settings.auth,
                 tokens: TokenStore::new(redis.clone(), &tag),
                 redis,
                 tag,

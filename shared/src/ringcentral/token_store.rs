@@ -155,6 +155,19 @@ impl TokenStore {
         Ok(())
     }
 
+    /// Forgets the stored pair (its refresh token is dead and nothing can replace it
+    /// but `snapsync login`). Called by the lock's holder.
+    pub async fn clear(&self) -> Result<(), RcError> {
+        let _: () = self.redis.clone().del(&self.token_key).await.map_err(RcError::redis("token delete"))?;
+        Ok(())
+    }
+
+    /// Ends the auth backoff: a new pair was just stored by `snapsync login`.
+    pub async fn clear_backoff(&self) -> Result<(), RcError> {
+        let _: () = self.redis.clone().del(&self.backoff_key).await.map_err(RcError::redis("auth backoff delete"))?;
+        Ok(())
+    }
+
     /// Takes the renewal lock for `ttl`; `Some(owner)` when this caller got it.
     pub async fn try_lock(&self, ttl: Duration) -> Result<Option<String>, RcError> {
         let owner = uuid::Uuid::new_v4().to_string();

@@ -284,3 +284,35 @@ fn a_bad_worker_metrics_bind_is_named() {
     assert!(msg.contains("`worker.metrics_bind`"), "{msg}");
     assert!(msg.contains("an address and port"), "{msg}");
 }
+
+#[test]
+fn the_login_flow_is_checked_per_mode() {
+    // Authorization code: no JWT and (a public app) no client secret needed.
+    let ok = Config::from_toml_str(
+        "[ringcentral]\nauth = \"authorization_code\"\njwt = \"\"\nclient_secret = \"\"\nredirect_uri = \"http://127.0.0.1:5123/cb\"\n",
+        env(&[]),
+    )
+    .expect("authorization_code without a JWT loads");
+    assert_eq!(ok.ringcentral.auth, snapsync::ringcentral::AuthFlow::AuthorizationCode);
+    assert_eq!(ok.ringcentral.redirect_uri.as_str(), "http://127.0.0.1:5123/cb");
+    assert!(ok.redacted_toml().contains("auth = \"authorization_code\""), "{}", ok.redacted_toml());
+    // JWT (the default): the JWT and the secret are needed.
+    let msg = error("[ringcentral]\njwt = \"\"\n", &[]);
+    assert!(msg.contains("`ringcentral.jwt`: \"\" is not valid: expected a JWT credential"), "{msg}");
+    let msg = error("[ringcentral]\nauth = \"password\"\n", &[]);
+    assert!(
+        msg.contains("`ringcentral.auth`: \"password\" is not valid: expected \"jwt\" or \"authorization_code\""),
+        "{msg}"
+    );
+    // The callback listener runs on this machine: http on a loopback host only.
+    for uri in ["https://localhost:5000/cb", "http://example.com:5000/cb", "http://127.0.0.1:5000/cb?x=1"] {
+        let text = format!("[ringcentral]\nauth = \"authorization_code\"\nredirect_uri = \"{uri}\"\n");
+        let msg = error(&text, &[]);
+        assert!(
+            msg.contains("`ringcentral.redirect_uri`") && msg.contains("on localhost, 127.0.0.1 or [::1]"),
+            "{msg}"
+        );
+    }
+    let msg = error("", &[("SNAPSYNC__RINGCENTRAL__AUTH", "saml")]);
+    assert!(msg.contains("SNAPSYNC__RINGCENTRAL__AUTH"), "{msg}");
+}

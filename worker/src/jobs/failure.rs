@@ -136,6 +136,13 @@ mod tests {
             matches!(job_error("x", &backing_off(true)), JobError::Snooze { after, .. } if after >= Duration::from_secs(3))
         );
         assert!(matches!(job_error("x", &backing_off(false)), JobError::Permanent(_)));
+        // No token until an operator runs `snapsync login`: a wait, and the reason says so.
+        let login = HandlerError::Rc(RcError::LoginRequired { reason: "OAU-213".into() });
+        let e = job_error("account", &login);
+        assert!(
+            matches!(&e, JobError::Snooze { after, reason } if *after >= Duration::from_secs(5) && reason.contains("run `snapsync login`")),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ impl Env {
             client_id: c.client_id.clone(),
             client_secret: SecretString::from(c.client_secret.clone()),
             jwt: SecretString::from(c.jwt.clone()),
+            auth: Default::default(),
         }
     }
 
