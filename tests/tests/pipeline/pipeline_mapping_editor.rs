@@ -173,6 +173,12 @@ async fn a_mapping_edited_in_the_dashboard_is_written_by_the_next_sync() {
     assert_eq!((history["version"].as_u64(), versions), (Some(2), vec![1, 0]), "{history}");
     sys.rc(Method::PATCH, &format!("{contacts}/{a_id}"), Some(json!({"notes": "touched after the restore"}))).await;
     sync_until_company(&sys, &base, "ada.editor@example.com", "Old Co").await;
+
+    // A mapping may be larger than the other admin requests (16 KiB): up to 256 KiB.
+    let long = format!("{}\n# {}\n", snapsync::mapping::DEFAULT_MAPPING, "x".repeat(40 * 1024));
+    let (status, body) =
+        admin(&sys, &base, Method::PUT, "/admin/mapping", Some(json!({"text": long, "format": "toml"}))).await;
+    assert_eq!((status, body["version"].as_u64()), (StatusCode::OK, Some(3)), "{body}");
     browser.stop().await;
     sys.stop().await;
 }
