@@ -417,12 +417,12 @@ fn refused(what: &str, problems: Vec<String>) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
-fn json_body(body: Option<Json<Value>>) -> Result<Value, Response> {
-    match body {
-        Some(Json(v)) if v.is_object() => Ok(v),
-        _ => Err(error(StatusCode::BAD_REQUEST, "expected a JSON object body")),
-    }
+/// The body when it is a JSON object.
+fn json_object(body: Option<Json<Value>>) -> Option<Value> {
+    body.map(|Json(v)| v).filter(Value::is_object)
 }
+
+const NOT_AN_OBJECT: &str = "expected a JSON object body";
 
 /// The mapping in force (saved, else the file) as text and as the editor's document, with
 /// the catalogue of what a mapping may name.
@@ -465,10 +465,7 @@ async fn mapping_show(State(s): State<AdminState>) -> Response {
 /// Checks and saves a mapping as the next version (the one in force goes to the history);
 /// workers use it from their next job. Invalid: 422 with the problems, nothing saved.
 async fn mapping_save(State(s): State<AdminState>, body: Option<Json<Value>>) -> Response {
-    let body = match json_body(body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let Some(body) = json_object(body) else { return error(StatusCode::BAD_REQUEST, NOT_AN_OBJECT) };
     let (format, text) = match mapping_editor::candidate(&body) {
         Ok(c) => c,
         Err(shape) => return error(StatusCode::BAD_REQUEST, shape),
@@ -504,10 +501,7 @@ struct PreviewBody {
 /// A candidate mapping applied to real records of one resource; writes nothing.
 async fn mapping_preview(State(s): State<AdminState>, body: Option<Json<Value>>) -> Response {
     const SHAPE: &str = "expected {\"resource\": \"lead_from_contact\", \"mapping\": {...} | \"text\": \"...\", \"format\": ..., \"limit\": 5}";
-    let body = match json_body(body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let Some(body) = json_object(body) else { return error(StatusCode::BAD_REQUEST, NOT_AN_OBJECT) };
     let Ok(parsed) = serde_json::from_value::<PreviewBody>(body.clone()) else {
         return error(StatusCode::BAD_REQUEST, SHAPE);
     };
