@@ -19,6 +19,7 @@ use snapsync::config::SchedulesConfig;
 use snapsync_queue::{JobId, JobState, Queue};
 use subtle::ConstantTimeEq;
 
+use crate::mapping_editor::{self, MappingFile};
 use crate::ops;
 use crate::scheduler::unix_ms as now_ms;
 use crate::schedules::{self, ScheduleChangeError, ScheduleStore};
@@ -36,7 +37,15 @@ pub struct AdminState {
     pub schedules: ScheduleStore,
     pub schedules_config: SchedulesConfig,
     pub token: SecretString,
+    /// `mapping.path`: in force while no mapping is saved.
+    pub mapping_file: std::sync::Arc<MappingFile>,
+    /// For the mapping editor's preview on real records; `None` when the client cannot be
+    /// built from the configuration (the preview then answers 503).
+    pub rc: Option<snapsync::ringcentral::RingCentral>,
 }
+
+/// A mapping is larger than the other admin requests.
+pub const MAPPING_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn router(state: AdminState) -> Router {
     let api = Router::new()
@@ -57,11 +66,20 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/schedules/{resource}/pause", post(schedule_pause))
         .route("/admin/schedules/{resource}/resume", post(schedule_resume))
         .route("/admin/schedules/{resource}/run", post(schedule_run))
+        .merge(
+            Router::new()
+                .route("/admin/mapping", get(mapping_show).put(mapping_save))
+                .route("/admin/mapping/preview", post(mapping_preview))
+                .route("/admin/mapping/history", get(mapping_history))
+                .route("/admin/mapping/restore", post(mapping_restore))
+                .layer(DefaultBodyLimit::max(MAPPING_BODY_LIMIT)),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/", get(|| async { axum::response::Redirect::to("/dashboard") }))
         .route("/dashboard", get(dashboard_page))
         .route("/dashboard/app.js", get(dashboard_script))
+        .route("/dashboard/mapping.js", get(dashboard_mapping_script))
         .route("/admin/openapi.json", get(openapi))
         .merge(api)
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such admin route") })
@@ -248,6 +266,7 @@ async fn schedule_run(State(s): State<AdminState>, Path(resource): Path<String>)
 /// no data; it asks for the token and reads everything through the API above.
 const DASHBOARD_HTML: &str = include_str!("dashboard/index.html");
 const DASHBOARD_JS: &str = include_str!("dashboard/app.js");
+const DASHBOARD_MAPPING_JS: &str = include_str!("dashboard/mapping.js");
 
 fn static_headers(content_type: &'static str) -> [(header::HeaderName, HeaderValue); 3] {
     [
@@ -269,6 +288,10 @@ async fn dashboard_page() -> Response {
 
 async fn dashboard_script() -> Response {
     (static_headers("text/javascript; charset=utf-8"), DASHBOARD_JS).into_response()
+}
+
+async fn dashboard_mapping_script() -> Response {
+    (static_headers("text/javascript; charset=utf-8"), DASHBOARD_MAPPING_JS).into_response()
 }
 
 #[derive(Deserialize)]
@@ -387,6 +410,185 @@ async fn syncs(State(s): State<AdminState>) -> Response {
     }
 }
 
+/// 422 with every problem of a mapping that was refused.
+fn refused(what: &str, problems: Vec<String>) -> Response {
+    let body =
+        json!({ "error": format!("{what}: the mapping has {} problem(s)", problems.len()), "problems": problems });
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+}
+
+/// The body when it is a JSON object.
+fn json_object(body: Option<Json<Value>>) -> Option<Value> {
+    body.map(|Json(v)| v).filter(Value::is_object)
+}
+
+const NOT_AN_OBJECT: &str = "expected a JSON object body";
+
+/// The mapping in force (saved, else the file) as text and as the editor's document, with
+/// the catalogue of what a mapping may name.
+async fn mapping_show(State(s): State<AdminState>) -> Response {
+    let saved = match snapsync::mapping::store::current(&s.redis, &s.prefix).await {
+        Ok(saved) => saved,
+        Err(e) => return unavailable("mapping read", &e),
+    };
+    let (in_force, name, format, text, version, saved_at) = match saved {
+        Some(m) => {
+            ("saved", snapsync::mapping::store::saved_name(m.version), m.format, Some(m.text), m.version, m.saved_at)
+        }
+        None => ("file", s.mapping_file.name.clone(), s.mapping_file.format, s.mapping_file.text.clone(), 0, 0),
+    };
+    let (document, problems) = match text.as_deref() {
+        None => (Value::Null, vec![format!("{name}: cannot be read")]),
+        Some(t) => match mapping_editor::document(&name, format, t) {
+            Ok(doc) => {
+                let problems = snapsync::mapping::Mapping::parse_as(&name, t, format).err().map(|e| e.lines());
+                (doc, problems.unwrap_or_default())
+            }
+            Err(e) => (Value::Null, e.lines()),
+        },
+    };
+    Json(json!({
+        "in_force": in_force,
+        "name": name,
+        "file": s.mapping_file.name,
+        "format": format,
+        "version": version,
+        "saved_at": saved_at,
+        "text": text,
+        "mapping": document,
+        "problems": problems,
+        "catalogue": snapsync::mapping::fields::catalogue(),
+    }))
+    .into_response()
+}
+
+/// Checks and saves a mapping as the next version (the one in force goes to the history);
+/// workers use it from their next job. Invalid: 422 with the problems, nothing saved.
+async fn mapping_save(State(s): State<AdminState>, body: Option<Json<Value>>) -> Response {
+    let Some(body) = json_object(body) else { return error(StatusCode::BAD_REQUEST, NOT_AN_OBJECT) };
+    let (format, text) = match mapping_editor::candidate(&body) {
+        Ok(c) => c,
+        Err(shape) => return error(StatusCode::BAD_REQUEST, shape),
+    };
+    if let Err(problems) = mapping_editor::check(format, &text) {
+        return refused("not saved", problems);
+    }
+    let now = now_ms().max(0) as u64;
+    let file = s.mapping_file.text.as_deref().map(|t| (s.mapping_file.format, t));
+    match snapsync::mapping::store::save(&s.redis, &s.prefix, format, &text, now, file).await {
+        Ok(version) => {
+            tracing::info!(
+                version,
+                format = format.name(),
+                "mapping saved through the admin API; workers use it from their next job"
+            );
+            Json(json!({ "version": version, "format": format, "saved_at": now })).into_response()
+        }
+        Err(e) => unavailable("mapping save", &e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewBody {
+    mapping: Option<Value>,
+    text: Option<String>,
+    format: Option<String>,
+    resource: String,
+    limit: Option<usize>,
+}
+
+/// A candidate mapping applied to real records of one resource; writes nothing.
+async fn mapping_preview(State(s): State<AdminState>, body: Option<Json<Value>>) -> Response {
+    const SHAPE: &str = "expected {\"resource\": \"lead_from_contact\", \"mapping\": {...} | \"text\": \"...\", \"format\": ..., \"limit\": 5}";
+    let Some(body) = json_object(body) else { return error(StatusCode::BAD_REQUEST, NOT_AN_OBJECT) };
+    let Ok(parsed) = serde_json::from_value::<PreviewBody>(body.clone()) else {
+        return error(StatusCode::BAD_REQUEST, SHAPE);
+    };
+    let mut candidate_body = serde_json::Map::new();
+    for (k, v) in [
+        ("mapping", parsed.mapping.clone()),
+        ("text", parsed.text.clone().map(Value::String)),
+        ("format", parsed.format.clone().map(Value::String)),
+    ] {
+        if let Some(v) = v {
+            candidate_body.insert(k.into(), v);
+        }
+    }
+    let (format, text) = match mapping_editor::candidate(&Value::Object(candidate_body)) {
+        Ok(c) => c,
+        Err(shape) => return error(StatusCode::BAD_REQUEST, shape),
+    };
+    let Some(resource) = snapsync::mapping::Resource::from_name(&parsed.resource) else {
+        let names: Vec<&str> = snapsync::mapping::Resource::ALL.iter().map(|r| r.name()).collect();
+        return error(StatusCode::NOT_FOUND, &format!("unknown resource: expected one of {}", names.join(", ")));
+    };
+    let mapping = match mapping_editor::check(format, &text) {
+        Ok(m) => m,
+        Err(problems) => return refused("cannot preview", problems),
+    };
+    let Some(rc) = s.rc.as_ref() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no RingCentral client: check the ringcentral section of the config",
+        );
+    };
+    let limit = parsed.limit.unwrap_or(5).clamp(1, mapping_editor::PREVIEW_MAX);
+    let read =
+        tokio::time::timeout(mapping_editor::PREVIEW_PATIENCE, mapping_editor::samples(rc, resource, limit)).await;
+    match read {
+        Ok(Ok(samples)) => Json(mapping_editor::preview(&mapping, resource, &samples)).into_response(),
+        Ok(Err((what, e))) => {
+            tracing::warn!(error = %e, "mapping preview: reading {what} from RingCentral failed");
+            error(StatusCode::BAD_GATEWAY, "cannot read records from RingCentral (the producer's log says why)")
+        }
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "RingCentral did not answer in time (rate limited?); try again shortly",
+        ),
+    }
+}
+
+async fn mapping_history(State(s): State<AdminState>) -> Response {
+    let current = match snapsync::mapping::store::current(&s.redis, &s.prefix).await {
+        Ok(c) => c,
+        Err(e) => return unavailable("mapping history", &e),
+    };
+    match snapsync::mapping::store::history(&s.redis, &s.prefix).await {
+        Ok(history) => Json(json!({
+            "version": current.as_ref().map_or(0, |c| c.version),
+            "saved_at": current.as_ref().map_or(0, |c| c.saved_at),
+            "file": s.mapping_file.name,
+            "history": history,
+        }))
+        .into_response(),
+        Err(e) => unavailable("mapping history", &e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestoreBody {
+    version: u64,
+}
+
+/// Saves a version from the history again, as a new version.
+async fn mapping_restore(State(s): State<AdminState>, body: Option<Json<Value>>) -> Response {
+    let Some(Ok(RestoreBody { version })) = body.map(|Json(v)| serde_json::from_value(v)) else {
+        return error(StatusCode::BAD_REQUEST, "expected a JSON body {\"version\": 3}");
+    };
+    use snapsync::mapping::store::RestoreError;
+    match snapsync::mapping::store::restore(&s.redis, &s.prefix, version, now_ms().max(0) as u64).await {
+        Ok(new) => {
+            tracing::info!(restored = version, version = new, "mapping restored through the admin API");
+            Json(json!({ "restored": version, "version": new })).into_response()
+        }
+        Err(e @ RestoreError::NoSuchVersion(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(RestoreError::Invalid { error: e, .. }) => refused("not restored", e.lines()),
+        Err(RestoreError::Redis(e)) => unavailable("mapping restore", &e),
+    }
+}
+
 async fn openapi() -> Response {
     Json(openapi_document()).into_response()
 }
@@ -415,9 +617,39 @@ pub fn openapi_document() -> Value {
         with_resource("Set a resource's frequency (takes effect at its next tick on every replica)", "the new rule");
     set["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": {
         "type": "object", "additionalProperties": false,
-        "properties": { "every": { "type": "string", "example": "15m" }, "cron": { "type": "string", "example": "*/15 * * * *" } } } } } });
+        "properties": { "every": { "type": "string", "example": "15m" }, "cron": { "type": "string", "example": "*/15 * * * *" } } },
+        "example": { "every": "30m" } } } });
     set["responses"]["400"] = err.clone();
     set["responses"]["422"] = err.clone();
+    let problems = json!({ "description": "the mapping was refused: every problem, each naming the file, resource and field",
+        "content": { "application/json": { "schema": { "type": "object", "required": ["error", "problems"],
+            "properties": { "error": { "type": "string" }, "problems": { "type": "array", "items": { "type": "string" } } } } } } });
+    let candidate = json!({ "type": "object", "description": "{\"mapping\": <the JSON document>} or {\"text\": \"...\", \"format\": \"toml\"|\"json\"}",
+        "properties": { "mapping": { "type": "object" }, "text": { "type": "string" }, "format": { "type": "string", "enum": ["toml", "json"] } } });
+    let mut save = common("Check and save a mapping (it overrides mapping.path; workers use it from their next job; the one in force goes to the history)", "the new version");
+    let example_mapping = snapsync::mapping::DEFAULT_MAPPING;
+    save["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": candidate,
+        "example": { "text": example_mapping, "format": "toml" } } } });
+    save["responses"]["400"] = err.clone();
+    save["responses"]["422"] = problems.clone();
+    let mut preview = common("Apply a candidate mapping to real records of one resource from the connected RingCentral account (writes nothing)", "records mapped, notes, errors");
+    let mut preview_schema = candidate.clone();
+    preview_schema["required"] = json!(["resource"]);
+    preview_schema["properties"]["resource"] = json!({ "type": "string", "example": "lead_from_contact" });
+    preview_schema["properties"]["limit"] = json!({ "type": "integer", "minimum": 1, "maximum": 25 });
+    preview["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": preview_schema,
+        "example": { "resource": "location_from_site", "text": example_mapping, "format": "toml", "limit": 2 } } } });
+    preview["responses"]["400"] = err.clone();
+    preview["responses"]["404"] = err.clone();
+    preview["responses"]["422"] = problems.clone();
+    preview["responses"]["502"] = err.clone();
+    let mut restore = common("Save a version from the history again, as a new version", "the new version");
+    restore["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": {
+        "type": "object", "required": ["version"], "properties": { "version": { "type": "integer" } } },
+        "example": { "version": 0 } } } });
+    restore["responses"]["400"] = err.clone();
+    restore["responses"]["404"] = err.clone();
+    restore["responses"]["422"] = problems.clone();
     json!({
         "openapi": "3.1.0",
         "info": { "title": "snapsync admin API", "version": env!("CARGO_PKG_VERSION") },
@@ -452,6 +684,13 @@ pub fn openapi_document() -> Value {
             "/admin/schedules/{resource}/pause": { "post": with_resource("Pause a resource's schedule", "the rule") },
             "/admin/schedules/{resource}/resume": { "post": with_resource("Resume a resource's schedule", "the rule") },
             "/admin/schedules/{resource}/run": { "post": with_resource("Run one sync of the resource now", "the job") },
+            "/admin/mapping": {
+                "get": common("The mapping in force (saved, else mapping.path) as text and as a JSON document, with the catalogue of resources, source fields, target fields and transforms", "the mapping"),
+                "put": save
+            },
+            "/admin/mapping/preview": { "post": preview },
+            "/admin/mapping/history": { "get": common("The saved versions the current one replaced, newest first", "history") },
+            "/admin/mapping/restore": { "post": restore },
             "/admin/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": ok("OpenAPI 3.1") } } }
         }
     })

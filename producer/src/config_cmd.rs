@@ -63,7 +63,7 @@ pub fn run(args: ConfigArgs) -> ExitCode {
             }
             let source = args.config.as_deref().map_or("built-in defaults".into(), |p| p.display().to_string());
             println!("configuration ok ({source} with SNAPSYNC__* overrides)");
-            println!("mapping ok ({mapping})");
+            println!("mapping ok ({mapping}; a mapping saved through the admin API, when there is one, overrides it: see `snapsync mapping show`)");
             println!("routing ok ({routing})");
         }
         Action::Show => print!("{}", config.redacted_toml()),

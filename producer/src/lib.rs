@@ -23,6 +23,7 @@ pub mod admin;
 pub mod edge;
 pub mod events;
 pub mod http;
+pub mod mapping_editor;
 pub mod ops;
 pub mod scheduler;
 pub mod schedules;
@@ -132,6 +133,18 @@ pub async fn run_with(
         schedules: store.clone(),
         schedules_config: config.schedules.clone(),
         token: config.admin.token.clone(),
+        mapping_file: std::sync::Arc::new(mapping_editor::MappingFile::for_config(&config.mapping)),
+        rc: match snapsync::clients::ringcentral(
+            &config,
+            redis.clone(),
+            queue.limiter(config.rate_limits.limiter_options()),
+        ) {
+            Ok(rc) => Some(rc),
+            Err(e) => {
+                tracing::warn!(error = %e, "no RingCentral client for the mapping preview");
+                None
+            }
+        },
     };
     let mut tasks = vec![tokio::spawn(scheduler::run(
         queue.clone(),

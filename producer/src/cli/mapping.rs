@@ -4,17 +4,25 @@
 //! the Snapshots leads a sync would write for them, with the owner routing picks and the rule
 //! that picked it. Nothing is written to Snapshots; no sync token is stored; round-robin
 //! turns are taken on counters of their own, so the preview moves no real rotation.
+//! A mapping saved through the admin API (the dashboard's editor) overrides the file, in
+//! the workers and here: `check` checks the mapping in force and says which one it is.
+//!
+//! `snapsync mapping show` prints the mapping in force; `history` the saved versions it
+//! replaced; `restore N` saves version N again (as a new version; workers use it from their
+//! next job).
 
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::Value;
-use snapsync::mapping::{Mapping, Resource};
+use snapsync::mapping::{store, Mapping, Resource};
 use snapsync::routing::{Assign, Router, Rules};
 
 use super::table::render;
-use super::{failure, print_json, with_queue_config, Common, EXIT_CODES, INVALID_CONFIG, SOFTWARE};
+use super::{
+    failure, print_json, redis_failure, with_queue_config, Common, Failure, EXIT_CODES, INVALID_CONFIG, SOFTWARE,
+};
 
 #[derive(Args)]
 #[command(after_help = EXIT_CODES)]
@@ -33,6 +41,15 @@ enum Action {
         /// Read this many contacts from RingCentral and print the leads they would become.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=250))]
         preview: u32,
+    },
+    /// Print the mapping in force: the one saved through the admin API, else mapping.path.
+    Show,
+    /// List the saved versions the current one replaced (newest first).
+    History,
+    /// Save version N from the history again, as a new version (workers use it from their next job).
+    Restore {
+        /// The version to bring back (see `snapsync mapping history`).
+        version: u64,
     },
 }
 
@@ -71,10 +88,27 @@ pub fn describe(builtin: bool, path: &std::path::Path) -> String {
 
 pub fn run(args: MappingArgs) -> ExitCode {
     let json = args.common.json;
-    let Action::Check { preview } = args.action;
-    with_queue_config(&args.common, move |queue, config, _shown| async move {
+    let preview = match args.action {
+        Action::Check { preview } => preview,
+        Action::Show => return show(&args.common),
+        Action::History => return history(&args.common),
+        Action::Restore { version } => return restore(&args.common, version),
+    };
+    with_queue_config(&args.common, move |queue, config, shown| async move {
         let (mapping, m_builtin) =
             Mapping::for_config(&config.mapping).map_err(|e| failure(INVALID_CONFIG, "mapping.path", &e))?;
+        let saved = store::current(queue.conn(), &config.queue.prefix).await.map_err(|e| redis_failure(&shown, &e))?;
+        let (mapping, mapping_name) = match saved {
+            Some(saved) => (
+                saved.parse().map_err(|e| failure(INVALID_CONFIG, "the saved mapping", &e))?,
+                format!(
+                    "{} (saved through the admin API; overrides {})",
+                    store::saved_name(saved.version),
+                    describe(m_builtin, &config.mapping.path)
+                ),
+            ),
+            None => (mapping, describe(m_builtin, &config.mapping.path)),
+        };
         let (rules, r_builtin) =
             Rules::for_config(&config.routing).map_err(|e| failure(INVALID_CONFIG, "routing.path", &e))?;
         let redis = queue.conn().clone();
@@ -123,54 +157,39 @@ pub fn run(args: MappingArgs) -> ExitCode {
                 .map_err(|e| failure(INVALID_CONFIG, "ringcentral", &e))?;
             // Round-robin turns on counters of the preview's own.
             let router = Router::new(rules.clone(), redis.clone(), format!("{}:preview", config.queue.prefix));
-            let users = rc
-                .extensions(&[("type", "User".to_string())])
+            let samples = snapsync_producer::mapping_editor::contact_samples(&rc, preview as usize)
                 .await
-                .map_err(|e| failure(SOFTWARE, "ringcentral: listing user extensions", &e))?;
-            'books: for ext in &users {
-                // A full read whatever token a sync stored (an incremental one would show only
-                // the latest changes); the first page only, its token never committed. It waits
-                // for its Heavy permit as long as a sync's later page would.
-                let mut sync = rc.full_contact_sync(&ext.id).await.map_err(|e| failure(SOFTWARE, "ringcentral", &e))?;
-                let page =
-                    snapsync_queue::with_patience(snapsync::ringcentral::limits::PAGE_PATIENCE, sync.next_page())
-                        .await
-                        .map_err(|e| failure(SOFTWARE, "ringcentral: address book", &e))?;
-                let Some(page) = page else { continue };
-                let site = ext.site.as_ref().and_then(|s| s.id.clone());
-                for contact in page.contacts.iter().filter(|c| !c.is_deleted()) {
-                    let source = serde_json::to_value(contact).unwrap_or(Value::Null);
-                    let mapped = match mapping.map(Resource::LeadFromContact, &source) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            problems.push(format!("contact {}: {e}", contact.id));
-                            continue;
-                        }
-                    };
-                    let routed = router
-                        .route(&source, site.as_deref(), &owners)
-                        .await
-                        .map_err(|e| failure(SOFTWARE, "routing", &e))?;
-                    let mut lead = Value::Object(mapped.record);
-                    lead["external_id"] = Value::String(mapped.external_id.clone());
-                    lead["owner"] = Value::String(routed.owner);
-                    previews.push(Preview {
-                        contact_id: contact.id.clone(),
-                        extension_id: ext.id.clone(),
-                        external_id: mapped.external_id,
-                        lead,
-                        rule: routed.rule,
-                        reason: routed.reason,
-                        notes: mapped.notes,
-                    });
-                    if previews.len() >= preview as usize {
-                        break 'books;
+                .map_err(|(what, e)| failure(SOFTWARE, &format!("ringcentral: {what}"), &e))?;
+            for sample in samples {
+                let source = &sample.source;
+                let contact_id = source["id"].as_str().unwrap_or("?").to_string();
+                let mapped = match mapping.map(Resource::LeadFromContact, source) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        problems.push(format!("contact {contact_id}: {e}"));
+                        continue;
                     }
-                }
+                };
+                let routed = router
+                    .route(source, sample.site.as_deref(), &owners)
+                    .await
+                    .map_err(|e| failure(SOFTWARE, "routing", &e))?;
+                let mut lead = Value::Object(mapped.record);
+                lead["external_id"] = Value::String(mapped.external_id.clone());
+                lead["owner"] = Value::String(routed.owner);
+                previews.push(Preview {
+                    contact_id,
+                    extension_id: sample.extension_id.clone(),
+                    external_id: mapped.external_id,
+                    lead,
+                    rule: routed.rule,
+                    reason: routed.reason,
+                    notes: mapped.notes,
+                });
             }
         }
         let report = Report {
-            mapping: describe(m_builtin, &config.mapping.path),
+            mapping: mapping_name,
             routing: describe(r_builtin, &config.routing.path),
             owners: owners.len(),
             problems,
@@ -218,5 +237,99 @@ pub fn run(args: MappingArgs) -> ExitCode {
             println!("mapping check ok");
         }
         Ok(code)
+    })
+}
+
+fn show(common: &Common) -> ExitCode {
+    let json = common.json;
+    with_queue_config(common, move |queue, config, shown| async move {
+        let saved = store::current(queue.conn(), &config.queue.prefix).await.map_err(|e| redis_failure(&shown, &e))?;
+        let file = snapsync_producer::mapping_editor::MappingFile::for_config(&config.mapping);
+        let (name, format, text, version) = match saved {
+            Some(m) => (store::saved_name(m.version), m.format, Some(m.text), m.version),
+            None => (file.name.clone(), file.format, file.text.clone(), 0),
+        };
+        let Some(text) = text else {
+            return Err(Failure { code: INVALID_CONFIG, message: format!("mapping.path: cannot read {}", file.name) });
+        };
+        if json {
+            print_json(
+                &serde_json::json!({ "name": name, "version": version, "format": format, "file": file.name, "text": text }),
+            )?;
+        } else {
+            if version > 0 {
+                println!("# {name} ({}; saved through the admin API, overrides {})", format.name(), file.name);
+            } else {
+                println!("# {name} (no mapping saved through the admin API)");
+            }
+            print!("{text}");
+            if !text.ends_with('\n') {
+                println!();
+            }
+        }
+        Ok(0)
+    })
+}
+
+fn history(common: &Common) -> ExitCode {
+    let json = common.json;
+    with_queue_config(common, move |queue, config, shown| async move {
+        let redis_failed = |e: redis::RedisError| redis_failure(&shown, &e);
+        let current = store::current(queue.conn(), &config.queue.prefix).await.map_err(&redis_failed)?;
+        let history = store::history(queue.conn(), &config.queue.prefix).await.map_err(&redis_failed)?;
+        if json {
+            let version = current.as_ref().map_or(0, |c| c.version);
+            print_json(&serde_json::json!({ "version": version, "history": history }))?;
+            return Ok(0);
+        }
+        match &current {
+            Some(c) => println!(
+                "in force: {} ({}, saved {})",
+                store::saved_name(c.version),
+                c.format.name(),
+                super::time(Some(c.saved_at))
+            ),
+            None => println!("in force: {} (nothing saved through the admin API)", config.mapping.path.display()),
+        }
+        let rows: Vec<Vec<String>> = history
+            .iter()
+            .map(|m| {
+                vec![
+                    m.version.to_string(),
+                    m.format.name().to_string(),
+                    super::time(Some(m.saved_at)),
+                    m.text.len().to_string(),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            print!("{}", render(&["VERSION", "FORMAT", "SAVED", "BYTES"], &rows));
+        }
+        Ok(0)
+    })
+}
+
+fn restore(common: &Common, version: u64) -> ExitCode {
+    let json = common.json;
+    with_queue_config(common, move |queue, config, shown| async move {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        match store::restore(queue.conn(), &config.queue.prefix, version, now).await {
+            Ok(new) => {
+                if json {
+                    print_json(&serde_json::json!({ "restored": version, "version": new }))?;
+                } else {
+                    println!("restored version {version} as version {new}; workers use it from their next job");
+                }
+                Ok(0)
+            }
+            Err(e @ store::RestoreError::NoSuchVersion(_)) => {
+                Err(Failure { code: super::NOT_FOUND, message: e.to_string() })
+            }
+            Err(store::RestoreError::Invalid { error, .. }) => {
+                Err(failure(INVALID_CONFIG, &format!("version {version}"), &error))
+            }
+            Err(store::RestoreError::Redis(e)) => Err(redis_failure(&shown, &e)),
+        }
     })
 }

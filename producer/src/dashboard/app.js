@@ -213,6 +213,8 @@ function start() {
   $("app").classList.remove("hidden");
   stateTabs();
   refresh();
+  // The mapping editor (mapping.js) loads once, not on every refresh: it holds edits.
+  if (window.mappingEditor) window.mappingEditor.load();
 }
 
 $("login-form").addEventListener("submit", async (ev) => {

@@ -10,8 +10,8 @@ pub enum MappingError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}: not valid TOML: {message}")]
-    Syntax { file: String, message: String },
+    #[error("{file}: not valid {format}: {message}")]
+    Syntax { file: String, format: &'static str, message: String },
     #[error("{} problem(s) in the mapping file:\n  {}", problems.len(), problems.join("\n  "))]
     Invalid { problems: Vec<String> },
     #[error("cannot map {resource} {external_id}: {detail}")]
@@ -24,6 +24,14 @@ impl MappingError {
         match self {
             MappingError::Invalid { problems } => problems,
             _ => &[],
+        }
+    }
+
+    /// Every problem as one line each: an invalid file's list, or this error's message.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            MappingError::Invalid { problems } => problems.clone(),
+            other => vec![other.to_string()],
         }
     }
 }

@@ -261,6 +261,67 @@ pub fn noun(collection: Collection) -> &'static str {
     }
 }
 
+/// What a rule means, for people (the dashboard's editor shows it next to a target).
+pub fn describe_rule(rule: Rule) -> String {
+    match rule {
+        Rule::Text => "text, at most 2,000 characters".into(),
+        Rule::Name => "a name, at most 200 characters".into(),
+        Rule::Email => "an email address (an invalid one is dropped with a note)".into(),
+        Rule::Phone => "an E.164 phone number (use the phone transform)".into(),
+        Rule::Country => "a two-letter ISO country code (use the country_code transform)".into(),
+        Rule::Tags => "a list of tags".into(),
+        Rule::Object => "an object: map its keys as details.<key>".into(),
+        Rule::Contact => "the primary contact: map primary_contact.name, .email, .phone".into(),
+        Rule::OneOf(allowed) => format!("one of {}", allowed.join(", ")),
+        Rule::Timestamp => "an RFC 3339 timestamp".into(),
+        Rule::Reference => "an id Snapshots checks (owner, location or lead)".into(),
+    }
+}
+
+/// The transforms a mapping may name (the ones taking no argument; `{ phone = "CA" }` and
+/// `{ lookup = {...} }` are written in the file).
+pub const TRANSFORMS: &[(&str, &str)] = &[
+    ("trim", "remove leading and trailing spaces"),
+    ("lowercase", "lower-case"),
+    ("uppercase", "upper-case"),
+    ("phone", "a phone number in E.164, with the mapping's default_country"),
+    ("region_code", "a state or province name as its code (California → CA)"),
+    ("country_code", "a country name as its ISO code (United States → US)"),
+];
+
+/// Everything a mapping may name, as JSON, for the dashboard's editor: per resource its
+/// collection, the known source paths (`x.*`: any path below `x`) and the target fields with
+/// their rules; and the transforms.
+pub fn catalogue() -> serde_json::Value {
+    use serde_json::json;
+    let resources: Vec<serde_json::Value> = Resource::ALL
+        .iter()
+        .map(|r| {
+            let collection = r.collection();
+            let mut list = Vec::new();
+            for t in targets(collection) {
+                let names: Vec<String> = match t.rule {
+                    Rule::Contact => ["name", "email", "phone"].iter().map(|s| format!("{}.{s}", t.name)).collect(),
+                    _ => vec![t.name.to_string()],
+                };
+                for name in names {
+                    list.push(json!({ "name": name, "rule": describe_rule(t.rule), "required": t.required }));
+                }
+            }
+            json!({
+                "name": r.name(),
+                "collection": noun(collection),
+                "source": r.source_name(),
+                "source_fields": r.source_fields(),
+                "targets": list,
+            })
+        })
+        .collect();
+    let transforms: Vec<serde_json::Value> =
+        TRANSFORMS.iter().map(|(name, what)| json!({ "name": name, "description": what })).collect();
+    json!({ "resources": resources, "transforms": transforms })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

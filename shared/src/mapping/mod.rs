@@ -6,7 +6,10 @@
 //! `account`, `lead_from_contact`, `follow_up_from_voicemail` — with an `external_id`
 //! template and `fields`: Snapshots field = RingCentral path, template or constant, with
 //! transforms (trim, lowercase, uppercase, phone → E.164, region_code, country_code,
-//! lookup) and a default when empty. The file is checked as a whole when loaded.
+//! lookup) and a default when empty. The file is checked as a whole when loaded. A file is
+//! TOML or JSON (by extension, one schema, one validation: [`Format`]). A mapping saved
+//! through the admin API (the dashboard's editor) lives in Redis and overrides the file in
+//! every worker from its next job on ([`store`], [`LiveMapping`]).
 //!
 //! # Layout
 //! - [`spec`]: reading and checking a file into a [`Mapping`].
@@ -16,6 +19,7 @@
 //! - [`transform`]: the transforms, templates and path lookup.
 //! - [`phone`]: E.164 normalisation; [`geo`]: region and country codes.
 //! - [`dedup`]: duplicate contacts by email (first synced owns the lead).
+//! - [`store`]: the saved mapping and its history in Redis; [`LiveMapping`], a worker's handle.
 //! - [`error`] — [`MappingError`].
 
 pub mod apply;
@@ -25,6 +29,7 @@ pub mod fields;
 pub mod geo;
 pub mod phone;
 pub mod spec;
+pub mod store;
 pub mod transform;
 
 use serde_json::Value;
@@ -33,7 +38,8 @@ pub use apply::Mapped;
 pub use dedup::{claim_lead_email, release_lead_email, EmailClaim};
 pub use error::MappingError;
 pub use fields::Resource;
-pub use spec::Mapping;
+pub use spec::{Format, Mapping};
+pub use store::{LiveMapping, SavedMapping};
 
 /// The default mapping file's text (the same as `mapping/default.toml`).
 pub const DEFAULT_MAPPING: &str = include_str!("../../../mapping/default.toml");

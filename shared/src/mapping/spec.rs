@@ -2,7 +2,14 @@
 //! source path, template and transform is validated against `fields.rs`, and every
 //! problem is reported at once as `<file>: resource <name>: <what is wrong>`.
 //!
-//! File shape (TOML):
+//! A file is TOML or JSON, by its extension (`.json` is JSON, anything else TOML; a mapping
+//! saved through the admin API carries its format). Both are read into the same table
+//! (JSON objects become TOML tables, in the order written) before the one validation, so
+//! a JSON file and its TOML twin map the same records the same way and their mistakes get
+//! the same messages. JSON has `null`, TOML has not: a `null` is refused, naming the
+//! resource and field (leave the key out instead).
+//!
+//! File shape (TOML; in JSON the same keys, `{"lead_from_contact": {"fields": {...}}}`):
 //! ```toml
 //! default_country = "US"             # for the `phone` transform
 //! [lead_from_contact]
@@ -68,10 +75,31 @@ impl Mapping {
         Mapping::parse(&path.display().to_string(), &text)
     }
 
-    /// Checks mapping text; `file` names it in messages.
+    /// Checks mapping text; `file` names it in messages, and its extension gives the format
+    /// (`.json` is JSON, anything else TOML).
     pub fn parse(file: &str, text: &str) -> Result<Mapping, MappingError> {
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| MappingError::Syntax { file: file.into(), message: e.to_string() })?;
+        Mapping::parse_as(file, text, Format::from_file(file))
+    }
+
+    /// Checks mapping text written in `format`.
+    pub fn parse_as(file: &str, text: &str, format: Format) -> Result<Mapping, MappingError> {
+        let syntax = |message: String| MappingError::Syntax { file: file.into(), format: format.label(), message };
+        let table: toml::Table = match format {
+            Format::Toml => toml::from_str(text).map_err(|e| syntax(e.to_string()))?,
+            Format::Json => {
+                let value: Value = serde_json::from_str(text).map_err(|e| syntax(e.to_string()))?;
+                let mut nulls = Vec::new();
+                let converted = json_to_toml(&value, &mut Vec::new(), &mut nulls);
+                if !nulls.is_empty() {
+                    let problems = nulls.iter().map(|path| null_problem(file, path)).collect();
+                    return Err(MappingError::Invalid { problems });
+                }
+                match converted {
+                    Some(toml::Value::Table(t)) => t,
+                    _ => return Err(syntax("the document must be a JSON object, one key per resource".into())),
+                }
+            }
+        };
         let mut problems = Vec::new();
         let mut default_country = "US".to_string();
         let mut resources = BTreeMap::new();
@@ -108,6 +136,19 @@ impl Mapping {
         }
     }
 
+    /// Mapping text as the JSON document the admin API and the dashboard's editor work on
+    /// (the JSON format's shape; TOML tables become objects). Only the syntax is checked.
+    pub fn document(file: &str, text: &str, format: Format) -> Result<Value, MappingError> {
+        let syntax = |message: String| MappingError::Syntax { file: file.into(), format: format.label(), message };
+        match format {
+            Format::Toml => {
+                let table: toml::Table = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+                serde_json::to_value(table).map_err(|e| syntax(e.to_string()))
+            }
+            Format::Json => serde_json::from_str(text).map_err(|e| syntax(e.to_string())),
+        }
+    }
+
     /// The file the mapping was read from.
     pub fn file(&self) -> &str {
         &self.file
@@ -115,6 +156,104 @@ impl Mapping {
 
     pub fn default_country(&self) -> &str {
         &self.default_country
+    }
+}
+
+/// How mapping text is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Toml,
+    Json,
+}
+
+impl Format {
+    /// `.json` (any case) is JSON; anything else TOML.
+    pub fn from_file(file: &str) -> Format {
+        let json = std::path::Path::new(file)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        if json {
+            Format::Json
+        } else {
+            Format::Toml
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Toml => "toml",
+            Format::Json => "json",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "toml" => Some(Format::Toml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Format::Toml => "TOML",
+            Format::Json => "JSON",
+        }
+    }
+}
+
+/// JSON into the TOML value the validation reads (objects keep their order); the path of
+/// every `null` is collected instead.
+fn json_to_toml(value: &Value, path: &mut Vec<String>, nulls: &mut Vec<Vec<String>>) -> Option<toml::Value> {
+    Some(match value {
+        Value::Null => {
+            nulls.push(path.clone());
+            return None;
+        }
+        Value::Bool(b) => toml::Value::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => toml::Value::Integer(i),
+            None => toml::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => toml::Value::String(s.clone()),
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                path.push(i.to_string());
+                if let Some(v) = json_to_toml(item, path, nulls) {
+                    out.push(v);
+                }
+                path.pop();
+            }
+            toml::Value::Array(out)
+        }
+        Value::Object(map) => {
+            let mut out = toml::Table::new();
+            for (k, v) in map {
+                path.push(k.clone());
+                if let Some(v) = json_to_toml(v, path, nulls) {
+                    out.insert(k.clone(), v);
+                }
+                path.pop();
+            }
+            toml::Value::Table(out)
+        }
+    })
+}
+
+/// `<file>: resource <r>: field "<f>": ...` for a JSON `null` at `path`.
+fn null_problem(file: &str, path: &[String]) -> String {
+    const WHAT: &str = "null is not a value here (leave the key out)";
+    match path {
+        [resource, fields, field, rest @ ..] if fields == "fields" => {
+            let at = if rest.is_empty() { String::new() } else { format!(" at {}", rest.join(".")) };
+            format!("{file}: resource {resource}: field {field:?}{at}: {WHAT}")
+        }
+        [resource, key, ..] => format!("{file}: resource {resource}: {key}: {WHAT}"),
+        [key] => format!("{file}: {key}: {WHAT}"),
+        [] => format!("{file}: {WHAT}"),
     }
 }
 

@@ -6,4 +6,5 @@ mod config_redis_url;
 mod config_secrets;
 mod mapping_default;
 mod mapping_file;
+mod mapping_json;
 mod routing_rules;

@@ -13,14 +13,14 @@ use snapsync_queue::{ConnOptions, LeaseLocks, RedisConn};
 use snapsync_sandbox::{Credentials, Sandbox, SandboxConfig};
 use snapsync_testkit::RedisServer;
 
-struct Rc {
+pub(crate) struct Rc {
     http: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Rc {
-    async fn login(sandbox: &Sandbox) -> Rc {
+    pub(crate) async fn login(sandbox: &Sandbox) -> Rc {
         let c = Credentials::default();
         let http = reqwest::Client::new();
         let base = sandbox.rc_url();
@@ -38,13 +38,13 @@ impl Rc {
         Rc { http, base, token }
     }
 
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("get");
         assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
         resp.json().await.expect("json")
     }
 
-    async fn records(&self, path: &str) -> Vec<Value> {
+    pub(crate) async fn records(&self, path: &str) -> Vec<Value> {
         self.get(path).await["records"].as_array().cloned().unwrap_or_default()
     }
 }

@@ -8,6 +8,7 @@ mod pipeline_config;
 mod pipeline_dashboard;
 mod pipeline_limits;
 mod pipeline_login;
+mod pipeline_mapping_editor;
 mod pipeline_metrics;
 mod pipeline_oauth;
 mod pipeline_outage;

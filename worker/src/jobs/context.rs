@@ -2,13 +2,18 @@
 //! mapping and routing files, the queue (for fan-out) and Redis — built once per worker
 //! process from the typed `Config`. Files are checked and clients built before the first
 //! job runs, so a bad mapping file stops the worker at startup, not job by job.
+//!
+//! The mapping is live: a mapping saved through the admin API (the dashboard's editor,
+//! `snapsync::mapping::store`) overrides the file, and [`Context::refresh_mapping`], run
+//! before every job, picks up a newly saved one with one Redis read. Handlers take
+//! [`Context::mapping`] (an `Arc` of the mapping in force) once per job.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use snapsync::config::{Config, SyncConfig};
-use snapsync::mapping::{Mapping, MappingError};
+use snapsync::mapping::{LiveMapping, Mapping, MappingError};
 use snapsync::ringcentral::{RcError, RingCentral};
 use snapsync::routing::{Router, RoutingError, Rules};
 use snapsync::snapshots::{Owner, SnapshotsClient, SnapshotsError};
@@ -45,7 +50,8 @@ pub enum SetupError {
 pub struct Context {
     pub rc: RingCentral,
     pub snapshots: SnapshotsClient,
-    pub mapping: Mapping,
+    /// The mapping in force: [`Context::mapping`].
+    live_mapping: LiveMapping,
     pub router: Router,
     pub queue: Queue,
     pub redis: RedisConn,
@@ -62,7 +68,7 @@ impl std::fmt::Debug for Context {
         f.debug_struct("Context")
             .field("rc", &self.rc)
             .field("snapshots", &self.snapshots)
-            .field("mapping", &self.mapping.file())
+            .field("mapping", &self.mapping().file())
             .field("router", &self.router)
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
@@ -94,10 +100,15 @@ impl Context {
         let rc = snapsync::clients::ringcentral(config, redis.clone(), limiter.clone())?;
         let snapshots = snapsync::clients::snapshots(config, redis.clone(), limiter)?;
         let router = Router::new(rules, redis.clone(), prefix.clone());
+        let live_mapping = LiveMapping::new(mapping, redis.clone(), &prefix);
+        live_mapping.refresh().await;
+        if live_mapping.version() == 0 {
+            tracing::info!(file = %live_mapping.current().file(), "mapping: the file (no mapping saved through the admin API)");
+        }
         Ok(Context {
             rc,
             snapshots,
-            mapping,
+            live_mapping,
             router,
             queue,
             redis,
@@ -109,6 +120,17 @@ impl Context {
             ),
             owners: Mutex::new(None),
         })
+    }
+
+    /// The mapping in force (the saved one, else the file's). Take it once per job.
+    pub fn mapping(&self) -> Arc<Mapping> {
+        self.live_mapping.current()
+    }
+
+    /// Picks up a mapping saved since the last job (one Redis read; a failure keeps the
+    /// mapping in force). [`crate::jobs::dispatch`] calls it before every job.
+    pub async fn refresh_mapping(&self) {
+        self.live_mapping.refresh().await;
     }
 
     /// Snapshots' owners, read at most once per minute per process.

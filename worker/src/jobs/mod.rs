@@ -46,6 +46,8 @@ pub async fn dispatch(ctx: Arc<Context>, payload: Value, job: JobMeta) -> Result
         return Err(JobError::permanent(format!("no handler for job kind {:?} in this worker", job.kind)));
     };
     let class = if kind.is_realtime() { Class::Urgent } else { Class::Bulk };
+    // A mapping saved in the dashboard since the last job is used from this job on.
+    ctx.refresh_mapping().await;
     with_class(class, run_kind(kind, &ctx, payload, &job)).await
 }
 

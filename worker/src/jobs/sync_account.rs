@@ -26,7 +26,7 @@ pub async fn run(ctx: &Context, _payload: SyncAccount, job: &JobMeta) -> Result<
     };
     let record = format!("account {}", info.id);
     let source = account_source(&to_json(&info), &to_json(&address), operator.as_ref().map(to_json).as_ref());
-    let mapped = ctx.mapping.map(Resource::Account, &source).map_err(|e| job_error(&record, &e.into()))?;
+    let mapped = ctx.mapping().map(Resource::Account, &source).map_err(|e| job_error(&record, &e.into()))?;
     for note in &mapped.notes {
         tracing::info!(record = %record, note = %note, "mapping note");
     }

@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, _payload: SyncLocations, job: &JobMeta) -> Resul
     );
     let mut written = Vec::new();
     for (resource, name, source) in records {
-        let mapped = match ctx.mapping.map(resource, &source) {
+        let mapped = match ctx.mapping().map(resource, &source) {
             Ok(m) => m,
             Err(e) => {
                 mapping_failed = true;

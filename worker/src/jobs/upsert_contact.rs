@@ -81,7 +81,7 @@ async fn upsert(
     if deleted {
         return delete(ctx, id, job).await.map(|_| "deleted");
     }
-    let mapped = ctx.mapping.map(Resource::LeadFromContact, contact)?;
+    let mapped = ctx.mapping().map(Resource::LeadFromContact, contact)?;
     for note in &mapped.notes {
         tracing::info!(contact_id = %id, note = %note, "mapping note");
     }
@@ -134,7 +134,7 @@ async fn upsert(
 async fn delete(ctx: &Context, id: &str, job: &JobMeta) -> Result<(), HandlerError> {
     // The mapping's external id needs only the id; the fallback is the default file's form.
     let external_id = ctx
-        .mapping
+        .mapping()
         .map(Resource::LeadFromContact, &serde_json::json!({ "id": id }))
         .map(|m| m.external_id)
         .unwrap_or_else(|_| format!("ringcentral:contact:{id}"));
@@ -153,7 +153,7 @@ async fn delete(ctx: &Context, id: &str, job: &JobMeta) -> Result<(), HandlerErr
 /// when that location was written; `None` leaves the lead's `location_id` as it is.
 async fn site_location(ctx: &Context, site: Option<&str>) -> Result<Option<String>, HandlerError> {
     let Some(site) = site else { return Ok(None) };
-    let Ok(location) = ctx.mapping.map(Resource::LocationFromSite, &serde_json::json!({ "id": site })) else {
+    let Ok(location) = ctx.mapping().map(Resource::LocationFromSite, &serde_json::json!({ "id": site })) else {
         return Ok(None);
     };
     let mut conn = ctx.redis.clone();
