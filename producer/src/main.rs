@@ -33,6 +33,10 @@ enum Command {
     Schedule(cli::schedule::ScheduleArgs),
     /// Check the mapping and routing against Snapshots; preview what a sync would write.
     Mapping(cli::mapping::MappingArgs),
+    /// Show the mode (test or live), or switch every process to live or test (logged).
+    Mode(cli::mode::ModeArgs),
+    /// Check, against the configured services, each thing that would stop a first sync.
+    Preflight(cli::preflight::PreflightArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +47,7 @@ fn main() -> ExitCode {
         Command::Workers(args) => cli::workers::run(args),
         Command::Schedule(args) => cli::schedule::run(args),
         Command::Mapping(args) => cli::mapping::run(args),
+        Command::Mode(args) => cli::mode::run(args),
+        Command::Preflight(args) => cli::preflight::run(args),
     }
 }

@@ -15,6 +15,8 @@
 //! redacted URL).
 
 pub mod mapping;
+pub mod mode;
+pub mod preflight;
 pub mod queue;
 pub mod schedule;
 pub mod table;
