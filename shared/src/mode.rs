@@ -144,3 +144,34 @@ impl Watch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_state_keeps_the_deployment_prefix_and_test_state_is_apart() {
+        assert_eq!(state_prefix("snapsync", Mode::Live), "snapsync");
+        assert_eq!(state_prefix("snapsync", Mode::Test), "snapsync:test");
+        let live = crate::snapshots::state::state_key(
+            &state_prefix("p", Mode::Live),
+            crate::snapshots::Collection::Leads,
+            "x",
+        );
+        let test = crate::snapshots::state::state_key(
+            &state_prefix("p", Mode::Test),
+            crate::snapshots::Collection::Leads,
+            "x",
+        );
+        assert_ne!(live, test);
+        assert_eq!(key("p"), "p:mode");
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for m in [Mode::Test, Mode::Live] {
+            assert_eq!(Mode::from_name(m.as_str()), Some(m));
+        }
+        assert_eq!(Mode::from_name("Live"), None);
+    }
+}
