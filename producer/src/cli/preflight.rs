@@ -49,7 +49,7 @@ use serde::Serialize;
 use serde_json::Map;
 use snapsync::config::Config;
 use snapsync::ringcentral::{RcError, RingCentral};
-use snapsync::snapshots::{Collection, SnapshotsError};
+use snapsync::snapshots::Collection;
 use snapsync::subscription::SubscriptionSpec;
 use snapsync_queue::Queue;
 
@@ -352,9 +352,7 @@ fn login_failure(e: &RcError) -> String {
             )
         }
         Some(_) => format!("RingCentral refused the login ({status}): {e}"),
-        None => {
-            format!("no login: {e}; check ringcentral.server_url ({}) and the network", "the RingCentral API address")
-        }
+        None => format!("no login: {e}; check ringcentral.server_url and the network"),
     }
 }
 
@@ -388,7 +386,7 @@ async fn snapshots_checks(checks: &mut Checks, client: &snapsync::snapshots::Sna
             Status::Fail,
             "the Snapshots API key may not write (403 forbidden): set snapshots.api_key to a key with write access",
         ),
-        Err(e) => checks.add("snapshots.write", Status::Fail, format!("the write probe failed: {}", probe_error(&e))),
+        Err(e) => checks.add("snapshots.write", Status::Fail, format!("the write probe failed: {e}")),
         Ok(record) => {
             // Not as documented: the empty lead was accepted. Take it back.
             let _ = client.delete_by_id(Collection::Leads, &record.id).await;
@@ -400,10 +398,6 @@ async fn snapshots_checks(checks: &mut Checks, client: &snapsync::snapshots::Sna
         }
     };
     true
-}
-
-fn probe_error(e: &SnapshotsError) -> String {
-    e.to_string()
 }
 
 async fn routing_checks(checks: &mut Checks, queue: &Queue, config: &Config, preview: u32) {

@@ -1,7 +1,7 @@
 //! Issue 10, requirement 4 (preflight): `snapsync preflight` as a real process against the
 //! whole system (Redis with AOF, the sandbox, a running `snapsync serve`): it passes on the
 //! sandbox, then each failure is injected alone and preflight names it, says what to fix and
-//! exits 1: a bad client secret, a missing app permission, an inactive routing owner, an
+//! exits 1: a bad client secret, a bad JWT, a missing app permission, an inactive routing owner, an
 //! unreachable webhook address, Redis without persistence, a wrong and a read-only Snapshots
 //! key; a Redis whose CONFIG is disabled is reported as "could not check". No secret is
 //! printed, and the probes leave nothing behind (no lead, no subscription).
@@ -88,6 +88,7 @@ fn no_secrets(out: &Out) {
         "wrong-client-secret-1234",
         "wrong-snapshots-key-5678",
         "read-only-key-9012",
+        "eyJub3QiOiJ2YWxpZCJ9.bad.jwt",
     ] {
         assert!(!text.contains(secret), "a secret in preflight's output:\n{text}");
     }
@@ -168,6 +169,11 @@ async fn preflight_passes_on_the_sandbox_and_names_each_injected_failure() {
             && detail.contains("check ringcentral.client_id/client_secret"),
         "{detail}"
     );
+
+    // A JWT RingCentral does not accept.
+    let detail =
+        failed_alone(&config, &[("SNAPSYNC__RINGCENTRAL__JWT", "eyJub3QiOiJ2YWxpZCJ9.bad.jwt")], "ringcentral.login");
+    assert!(detail.contains("RingCentral refused the JWT") && detail.contains("check ringcentral.jwt"), "{detail}");
 
     // A missing app permission: named with the job that needs it.
     set_scopes(&sys, &["ReadAccounts", "ReadContacts", "ReadMessages", "WebhookSubscriptions"]).await;
