@@ -146,13 +146,15 @@ pub async fn run_with(
             }
         },
     };
-    let mut tasks = vec![tokio::spawn(scheduler::run(
+    let mut tasks =
+        vec![tokio::spawn(watch_mode(redis.clone(), config.queue.prefix.clone(), config.sync.mode, stop.clone()))];
+    tasks.push(tokio::spawn(scheduler::run(
         queue.clone(),
         store,
         config.schedules.clone(),
         options.clock.clone(),
         stop.clone(),
-    ))];
+    )));
     if options.subscribe {
         // The producer's subscription calls count against the same budgets as the workers'.
         let limiter = queue.limiter(config.rate_limits.limiter_options());
@@ -208,6 +210,29 @@ pub async fn run_with(
     }
     tracing::info!("snapsync producer stopped");
     served.map_err(|source| ServeError::Http { source })
+}
+
+/// How often `serve` reads the mode, to log a switch (`snapsync::mode`): serve writes nothing
+/// to Snapshots itself, so this is only for its log.
+const MODE_POLL: Duration = Duration::from_secs(2);
+
+/// Seeds the mode from `sync.mode` when unset, then logs it and each switch once.
+async fn watch_mode(redis: RedisConn, prefix: String, initial: snapsync::mode::Mode, stop: CancellationToken) {
+    let watch = snapsync::mode::Watch::default();
+    if let Err(e) = snapsync::mode::seed(&redis, &prefix, initial).await {
+        tracing::warn!(error = %e, "cannot seed the mode yet");
+    }
+    loop {
+        match snapsync::mode::get(&redis, &prefix).await {
+            Ok(Some(mode)) => watch.observe(mode, "serve"),
+            Ok(None) => {}
+            Err(e) => tracing::debug!(error = %e, "cannot read the mode"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(MODE_POLL) => {}
+        }
+    }
 }
 
 /// [`subscription::ensure_exclusive`] until it succeeds once or finds another process

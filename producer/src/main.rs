@@ -37,6 +37,10 @@ enum Command {
     /// Log in to RingCentral in a browser (authorization code with PKCE) and store the
     /// token pair for every process; for ringcentral.auth = "authorization_code".
     Login(cli::login::LoginArgs),
+    /// Show the mode (test or live), or switch every process to live or test (logged).
+    Mode(cli::mode::ModeArgs),
+    /// Check, against the configured services, each thing that would stop a first sync.
+    Preflight(cli::preflight::PreflightArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,5 +52,7 @@ fn main() -> ExitCode {
         Command::Schedule(args) => cli::schedule::run(args),
         Command::Mapping(args) => cli::mapping::run(args),
         Command::Login(args) => cli::login::run(args),
+        Command::Mode(args) => cli::mode::run(args),
+        Command::Preflight(args) => cli::preflight::run(args),
     }
 }

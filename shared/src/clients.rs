@@ -43,3 +43,23 @@ pub fn snapshots_budget(config: &Config) -> Budget {
     let limits = &config.rate_limits.snapshots;
     Budget::new(format!("snapshots:{tag}"), limits.requests, limits.window)
 }
+
+/// The test target's Snapshots client (`[test]`, see [`crate::mode`]): its own URL and key
+/// (and the key's own budget), its write state under `key_prefix` (the test state prefix).
+pub fn test_snapshots(
+    config: &Config,
+    redis: RedisConn,
+    limiter: Limiter,
+    key_prefix: String,
+) -> Result<SnapshotsClient, SnapshotsError> {
+    let tag = crate::ringcentral::limits::credential_tag(&[config.test.snapshots_api_key.expose_secret()]);
+    let limits = &config.rate_limits.snapshots;
+    let budget = Budget::new(format!("snapshots:{tag}"), limits.requests, limits.window);
+    Ok(SnapshotsClient::new(
+        config.test.snapshots_url.as_str(),
+        config.test.snapshots_api_key.clone(),
+        redis,
+        key_prefix,
+    )?
+    .with_limits(limiter, budget))
+}

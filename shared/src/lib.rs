@@ -23,6 +23,7 @@ pub mod errors;
 pub mod jobs;
 pub mod logging;
 pub mod mapping;
+pub mod mode;
 pub mod ringcentral;
 pub mod routing;
 pub mod snapshots;

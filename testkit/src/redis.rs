@@ -43,7 +43,7 @@ impl RedisServerBuilder {
     }
 
     /// More `redis-server` arguments, e.g. the cluster options.
-    pub(crate) fn args(mut self, args: &[&str]) -> Self {
+    pub fn args(mut self, args: &[&str]) -> Self {
         self.extra_args.extend(args.iter().map(|a| a.to_string()));
         self
     }

@@ -11,7 +11,7 @@ use clap::Parser;
 use snapsync::config::Config;
 use snapsync_queue::config::MAX_PREFETCH;
 use snapsync_queue::{run, shutdown_signal, RedisBackend, WorkerOptions};
-use snapsync_worker::jobs::{dispatch, Context};
+use snapsync_worker::jobs::{dispatch, Context, Targets};
 
 /// snapsync-worker: runs sync jobs from the Redis queue.
 #[derive(Parser)]
@@ -89,16 +89,27 @@ async fn main() -> anyhow::Result<()> {
     if let Some(bind) = config.worker.metrics_bind {
         serve_metrics(bind).await?;
     }
-    let ctx = Arc::new(Context::from_config(&config).await?);
+    let ctx = Context::from_config(&config).await?;
+    let queue = ctx.queue.clone();
+    // The live and the test target; each job runs in the mode in force when it starts.
+    let targets = Arc::new(Targets::new(ctx, &config).await?);
     let options = WorkerOptions {
         concurrency: config.worker.concurrency,
         prefetch: config.worker.prefetch,
         shutdown_timeout: config.worker.shutdown_deadline,
         ..WorkerOptions::default()
     };
-    let backend = RedisBackend::<serde_json::Value>::new(ctx.queue.clone(), options);
+    let backend = RedisBackend::<serde_json::Value>::new(queue, options);
     tracing::info!(worker = %backend.handle().worker_id(), "worker starting");
-    run(backend, move |payload, job| dispatch(ctx.clone(), payload, job), shutdown_signal()).await?;
+    run(
+        backend,
+        move |payload, job| {
+            let targets = targets.clone();
+            async move { dispatch(targets.pick().await, payload, job).await }
+        },
+        shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -20,6 +20,9 @@ use snapsync::mapping::{store, Mapping, Resource};
 use snapsync::routing::{Assign, Router, Rules};
 
 use super::table::render;
+use snapsync::config::Config;
+use snapsync_queue::Queue;
+
 use super::{
     failure, print_json, redis_failure, with_queue_config, Common, Failure, EXIT_CODES, INVALID_CONFIG, SOFTWARE,
 };
@@ -54,27 +57,27 @@ enum Action {
 }
 
 #[derive(Serialize)]
-struct Report {
-    mapping: String,
-    routing: String,
-    owners: usize,
-    problems: Vec<String>,
+pub struct Report {
+    pub mapping: String,
+    pub routing: String,
+    pub owners: usize,
+    pub problems: Vec<String>,
     /// What works but may not be meant (an inactive owner: routing falls back).
-    warnings: Vec<String>,
-    previews: Vec<Preview>,
+    pub warnings: Vec<String>,
+    pub previews: Vec<Preview>,
 }
 
 #[derive(Serialize)]
-struct Preview {
-    contact_id: String,
-    extension_id: String,
-    external_id: String,
+pub struct Preview {
+    pub contact_id: String,
+    pub extension_id: String,
+    pub external_id: String,
     /// The lead as it would be `POST`ed (owner included).
-    lead: Value,
-    rule: String,
-    reason: String,
+    pub lead: Value,
+    pub rule: String,
+    pub reason: String,
     /// What the mapping dropped or left unconverted.
-    notes: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// Where a mapping or rules file came from, for people.
@@ -94,7 +97,16 @@ pub fn run(args: MappingArgs) -> ExitCode {
         Action::History => return history(&args.common),
         Action::Restore { version } => return restore(&args.common, version),
     };
-    with_queue_config(&args.common, move |queue, config, shown| async move {
+    with_queue_config(&args.common, move |queue, config, _shown| async move {
+        let (report, rules) = check(&queue, &config, preview).await?;
+        print(report, &rules, json)
+    })
+}
+
+/// The checks and previews of `mapping check` (module docs); `rules` for printing.
+pub async fn check(queue: &Queue, config: &Config, preview: u32) -> Result<(Report, Rules), Failure> {
+    {
+        let shown = config.redis.redacted_url();
         let (mapping, m_builtin) =
             Mapping::for_config(&config.mapping).map_err(|e| failure(INVALID_CONFIG, "mapping.path", &e))?;
         let saved = store::current(queue.conn(), &config.queue.prefix).await.map_err(|e| redis_failure(&shown, &e))?;
@@ -196,6 +208,12 @@ pub fn run(args: MappingArgs) -> ExitCode {
             warnings,
             previews,
         };
+        Ok((report, rules))
+    }
+}
+
+fn print(report: Report, rules: &Rules, json: bool) -> Result<u8, Failure> {
+    {
         let code = if report.problems.is_empty() { 0 } else { INVALID_CONFIG };
         if json {
             print_json(&report)?;
@@ -237,7 +255,7 @@ pub fn run(args: MappingArgs) -> ExitCode {
             println!("mapping check ok");
         }
         Ok(code)
-    })
+    }
 }
 
 fn show(common: &Common) -> ExitCode {

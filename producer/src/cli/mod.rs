@@ -16,6 +16,8 @@
 
 pub mod login;
 pub mod mapping;
+pub mod mode;
+pub mod preflight;
 pub mod queue;
 pub mod schedule;
 pub mod table;

@@ -12,6 +12,8 @@
 //! - `GET /sandbox/stats` → the counters of [`stats`](super::stats) with the current limit
 //!   and window; `DELETE /sandbox/stats` → 204, zeroes the counters only.
 //! - `PUT /sandbox/owners/{owner_id}` `{"active": bool}` → the owner.
+//! - `PUT /sandbox/keys/{key}` `{"access": "read"}` → 200: one more API key, which may only
+//!   read (a write with it is 403 `forbidden`); `DELETE /sandbox/keys/{key}` → 204, removed.
 //!
 //! Bad bodies get 400 `bad_request` in Snapshots' error shape; an unknown owner, 404.
 
@@ -42,6 +44,7 @@ pub fn routes() -> Router<Arc<SnapshotsState>> {
         .route("/sandbox/config", get(config).put(set_config))
         .route("/sandbox/stats", get(stats).delete(reset_stats))
         .route("/sandbox/owners/{owner_id}", put(set_owner))
+        .route("/sandbox/keys/{key}", put(add_key).delete(remove_key))
 }
 
 async fn records(State(st): St) -> Json<Value> {
@@ -134,6 +137,32 @@ async fn set_owner(State(st): St, Path(id): Path<String>, body: Bytes) -> Result
         .set_owner_active(&id, change.active)
         .ok_or_else(|| ApiError::not_found(format!("no owner with id {id:?}; GET /owners lists them")))?;
     Ok(Json(json!(owner)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyAccess {
+    access: String,
+}
+
+async fn add_key(State(st): St, Path(key): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let access: KeyAccess = parse(&body)?;
+    if access.access != "read" {
+        return Err(ApiError::bad_request("access must be \"read\" (the configured key is the one that writes)"));
+    }
+    if key.trim().is_empty() || key == st.api_key {
+        return Err(ApiError::bad_request("the key must be non-empty and not the configured (writing) key"));
+    }
+    let mut keys = st.read_only_keys();
+    if !keys.contains(&key) {
+        keys.push(key);
+    }
+    Ok(Json(json!({ "access": "read", "keys": keys.len() })))
+}
+
+async fn remove_key(State(st): St, Path(key): Path<String>) -> StatusCode {
+    st.read_only_keys().retain(|k| k != &key);
+    StatusCode::NO_CONTENT
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -2,7 +2,9 @@
 //! `/sandbox/…`) the API key, the per-key rate limit and the request counters.
 //!
 //! The key is checked before the limit is enforced, so a wrong key always gets 401, never
-//! 429. Requests with a missing or wrong key share one rate-limit bucket (so the headers
+//! 429. A read-only key (`PUT /sandbox/keys/{key}`) is checked after the limit and before the
+//! route: any method but GET/HEAD gets 403 `forbidden`, before the body is validated, so an
+//! invalid write answers 422 only to a key that may write. Requests with a missing or wrong key share one rate-limit bucket (so the headers
 //! are on their answers too without a window per guessed key); the valid key has its own.
 
 use std::sync::Arc;
@@ -38,16 +40,30 @@ pub async fn api(State(st): State<Arc<SnapshotsState>>, req: Request, next: Next
         return next.run(req).await;
     }
     st.stats().request(req.method().as_str(), req.uri().path());
-    let auth = authenticate(req.headers(), &st.api_key);
-    let bucket = if auth.is_ok() { st.api_key.as_str() } else { UNAUTHENTICATED };
+    // `Ok(key, may_write)`.
+    let auth = match authenticate(req.headers(), &st.api_key) {
+        Ok(()) => Ok((st.api_key.clone(), true)),
+        Err(e) => match read_only_key(req.headers(), &st.read_only_keys()) {
+            Some(key) => Ok((key, false)),
+            None => Err(e),
+        },
+    };
+    let bucket = auth.as_ref().map_or(UNAUTHENTICATED, |(key, _)| key.as_str());
     let verdict = st.limiter().check(bucket, Instant::now());
+    let reads = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
     let mut resp = match auth {
         Err(e) => e.into_response(),
-        Ok(()) if !verdict.allowed => {
+        Ok(_) if !verdict.allowed => {
             st.stats().limited();
             ApiError::rate_limited(verdict.reset_secs).into_response()
         }
-        Ok(()) => {
+        Ok((_, false)) if !reads => ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "this API key may only read; writing needs a key with write access",
+        )
+        .into_response(),
+        Ok(_) => {
             st.stats().admitted(verdict.used);
             next.run(req).await
         }
@@ -74,6 +90,15 @@ fn authenticate(headers: &HeaderMap, api_key: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::invalid_api_key("the API key is not valid; check the key configured for Snapshots"))
     }
+}
+
+/// The bearer key of `headers` when it is one of the read-only `keys`.
+fn read_only_key(headers: &HeaderMap, keys: &[String]) -> Option<String> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, key) = value.split_once(' ')?;
+    let key = key.trim();
+    let known = keys.iter().any(|k| bool::from(key.as_bytes().ct_eq(k.as_bytes())));
+    (scheme.eq_ignore_ascii_case("bearer") && known).then(|| key.to_string())
 }
 
 #[cfg(test)]

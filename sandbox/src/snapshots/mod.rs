@@ -50,6 +50,8 @@ pub struct Data {
 pub struct SnapshotsState {
     pub api_key: String,
     pub faults: Arc<Faults>,
+    /// More API keys that may only read (`PUT /sandbox/keys/{key}`): a write with one is 403.
+    read_only_keys: Mutex<Vec<String>>,
     data: Mutex<Data>,
     limiter: Mutex<rate_limit::RateLimiter>,
     stats: Mutex<stats::Stats>,
@@ -60,6 +62,7 @@ impl SnapshotsState {
         Arc::new(SnapshotsState {
             api_key: config.credentials.snapshots_api_key.clone(),
             faults: Faults::new(config.seed),
+            read_only_keys: Mutex::new(Vec::new()),
             data: Mutex::new(Data {
                 store: store::Store::new(config.seed),
                 idempotency: idempotency::Idempotency::default(),
@@ -76,6 +79,10 @@ impl SnapshotsState {
 
     pub fn limiter(&self) -> MutexGuard<'_, rate_limit::RateLimiter> {
         self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn read_only_keys(&self) -> MutexGuard<'_, Vec<String>> {
+        self.read_only_keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn stats(&self) -> MutexGuard<'_, stats::Stats> {

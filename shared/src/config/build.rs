@@ -67,6 +67,13 @@ pub(crate) fn build(r: &mut Reader) -> Config {
                 },
             ),
             default_country: r.string("sync.default_country", &d.sync.default_country),
+            mode: r.field("sync.mode", d.sync.mode, false, "\"test\" or \"live\"", |v, _| {
+                v.as_str().and_then(Mode::from_name)
+            }),
+        },
+        test: TestConfig {
+            snapshots_url: r.url("test.snapshots_url", SANDBOX_SNAPSHOTS_URL),
+            snapshots_api_key: r.secret("test.snapshots_api_key", SANDBOX_SNAPSHOTS_API_KEY),
         },
     }
 }

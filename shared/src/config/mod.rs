@@ -56,6 +56,7 @@ pub struct Config {
     pub mapping: MappingConfig,
     pub routing: RoutingConfig,
     pub sync: SyncConfig,
+    pub test: TestConfig,
 }
 
 impl Config {

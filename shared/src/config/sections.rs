@@ -400,16 +400,62 @@ impl DeletedContactAction {
     }
 }
 
+/// Where the jobs write: the live Snapshots (`[snapshots]`) or the test one (`[test]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Every job runs end to end, its writes go to the test Snapshots (`[test]`).
+    Test,
+    /// Writes go to `[snapshots]`.
+    #[default]
+    Live,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Test => "test",
+            Mode::Live => "live",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Mode> {
+        match name {
+            "test" => Some(Mode::Test),
+            "live" => Some(Mode::Live),
+            _ => None,
+        }
+    }
+}
+
 /// `[sync]`: choices of the sync itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncConfig {
     pub deleted_contact_action: DeletedContactAction,
     /// ISO 3166-1 alpha-2 code used for phone numbers without a country prefix.
     pub default_country: String,
+    /// The mode a deployment starts in: it seeds `{prefix}:mode` in Redis when that is unset;
+    /// from then on `snapsync mode live|test` switches it (see `snapsync::mode`).
+    pub mode: Mode,
 }
 
 impl Default for SyncConfig {
     fn default() -> Self {
-        SyncConfig { deleted_contact_action: DeletedContactAction::Tag, default_country: "US".into() }
+        SyncConfig { deleted_contact_action: DeletedContactAction::Tag, default_country: "US".into(), mode: Mode::Live }
+    }
+}
+
+/// `[test]`: the Snapshots that test mode writes to (defaults: the local sandbox's).
+#[derive(Clone)]
+pub struct TestConfig {
+    pub snapshots_url: Url,
+    pub snapshots_api_key: SecretString,
+}
+
+impl Default for TestConfig {
+    fn default() -> Self {
+        TestConfig {
+            snapshots_url: default_url(SANDBOX_SNAPSHOTS_URL),
+            snapshots_api_key: SecretString::from(SANDBOX_SNAPSHOTS_API_KEY),
+        }
     }
 }

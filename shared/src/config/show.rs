@@ -139,7 +139,12 @@ impl Config {
             table([
                 ("deleted_contact_action", text(self.sync.deleted_contact_action.as_str())),
                 ("default_country", text(self.sync.default_country.as_str())),
+                ("mode", text(self.sync.mode.as_str())),
             ]),
+        );
+        root.insert(
+            "test".into(),
+            table([("snapshots_url", text(self.test.snapshots_url.as_str())), ("snapshots_api_key", text(REDACTED))]),
         );
         // Serialising a table of strings, integers and booleans cannot fail; an empty
         // string would only hide the config, never leak a secret.
@@ -163,6 +168,7 @@ impl fmt::Debug for Config {
             .field("mapping", &self.mapping)
             .field("routing", &self.routing)
             .field("sync", &self.sync)
+            .field("test", &self.test)
             .finish()
     }
 }
@@ -199,6 +205,15 @@ impl fmt::Debug for RingCentralConfig {
             .field("redirect_uri", &self.redirect_uri.as_str())
             .field("webhook_address", &self.webhook_address.as_str())
             .field("verification_token", &Redacted)
+            .finish()
+    }
+}
+
+impl fmt::Debug for TestConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestConfig")
+            .field("snapshots_url", &self.snapshots_url.as_str())
+            .field("snapshots_api_key", &Redacted)
             .finish()
     }
 }

@@ -60,6 +60,8 @@ pub(crate) fn problems(c: &Config) -> Vec<Problem> {
     }
     http_url(&mut p, "snapshots.base_url", &c.snapshots.base_url);
     non_empty(&mut p, "snapshots.api_key", &c.snapshots.api_key, "the Snapshots API key");
+    http_url(&mut p, "test.snapshots_url", &c.test.snapshots_url);
+    non_empty(&mut p, "test.snapshots_api_key", &c.test.snapshots_api_key, "the test Snapshots' API key");
 
     for resource in super::Resource::ALL {
         if let Schedule::Every(every) = c.schedules.get(resource).schedule {

@@ -42,6 +42,16 @@ struct TokenResponse {
     expires_in: u64,
     refresh_token: Option<String>,
     refresh_token_expires_in: Option<u64>,
+    /// The app's permissions, space-separated.
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+/// What [`RingCentral::check_login`] learned.
+#[derive(Debug, Clone)]
+pub struct LoginCheck {
+    /// The app permissions the token carries (`scope`), in RingCentral's order.
+    pub scopes: Vec<String>,
 }
 
 impl RingCentral {
@@ -138,6 +148,56 @@ impl RingCentral {
         }
     }
 
+    /// A fresh login with the configured credentials, as a first sync would make, that
+    /// touches none of the shared state: the token is neither stored nor kept (it is revoked
+    /// at once, so it holds no session slot), and a refusal sets no backoff for the other
+    /// processes. For `snapsync preflight`.
+    pub async fn check_login(&self) -> Result<LoginCheck, RcError> {
+        let jwt = self.inner.jwt.clone();
+        let (pair, scope) = self.token_request_scoped(JWT_GRANT, &[("assertion", &jwt)]).await?;
+        if let Err(e) = self.revoke(&pair.access).await {
+            // The session then lapses with the token; nothing else depends on it.
+            tracing::warn!(error = %e, "could not revoke the preflight login's token");
+        }
+        let scopes = scope.unwrap_or_default().split_whitespace().map(str::to_string).collect();
+        Ok(LoginCheck { scopes })
+    }
+
+    /// `POST /restapi/oauth/revoke` of `token` (its whole session ends).
+    async fn revoke(&self, token: &SecretString) -> Result<(), RcError> {
+        const REVOKE_PATH: &str = "/restapi/oauth/revoke";
+        let inner = &self.inner;
+        let url = inner.url(REVOKE_PATH)?;
+        let permit = self.permit("auth", "POST", REVOKE_PATH).await?;
+        // A public app (no client secret) names itself in the body, as at the token endpoint.
+        let public = inner.client_secret.expose_secret().is_empty();
+        let mut form = vec![("token", token.expose_secret())];
+        let mut request = inner.http.post(url);
+        if public {
+            form.push(("client_id", inner.client_id.as_str()));
+        } else {
+            request = request.basic_auth(&inner.client_id, Some(inner.client_secret.expose_secret()));
+        }
+        let sent = request.form(&form).send().await;
+        let ok = sent.as_ref().is_ok_and(|r| r.status().is_success());
+        self.settle("auth", permit, None, ok).await;
+        let response = sent.map_err(|e| RcError::from_reqwest("POST", REVOKE_PATH, e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let headers = response.headers().clone();
+        let body = response.bytes().await.unwrap_or_default();
+        Err(RcError::from_response(
+            "POST",
+            REVOKE_PATH,
+            status.as_u16(),
+            rate_info::retry_after(&headers),
+            RateInfo::from_headers(&headers),
+            &body,
+        ))
+    }
+
     /// A new pair when there is no refresh token to present (`why`): the JWT bearer grant,
     /// or (authorization code) [`RcError::LoginRequired`] saying `why`.
     async fn login(&self, why: &str) -> Result<TokenPair, RcError> {
@@ -159,6 +219,15 @@ impl RingCentral {
         grant: &'static str,
         fields: &[(&'static str, &SecretString)],
     ) -> Result<TokenPair, RcError> {
+        Ok(self.token_request_scoped(grant, fields).await?.0)
+    }
+
+    /// [`Self::token_request`], also giving the token's `scope`.
+    async fn token_request_scoped(
+        &self,
+        grant: &'static str,
+        fields: &[(&'static str, &SecretString)],
+    ) -> Result<(TokenPair, Option<String>), RcError> {
         let inner = &self.inner;
         let public = inner.client_secret.expose_secret().is_empty();
         let mut form: Vec<(&str, &str)> = vec![("grant_type", grant)];
@@ -215,13 +284,14 @@ impl RingCentral {
         })?;
         tracing::info!(grant, expires_in = t.expires_in, "ringcentral token obtained");
         let access_ttl_ms = t.expires_in * 1000;
-        Ok(TokenPair {
+        let pair = TokenPair {
             access: SecretString::from(t.access_token),
             refresh: t.refresh_token.map(SecretString::from),
             access_expires_ms: issued_ms + access_ttl_ms,
             refresh_expires_ms: issued_ms + t.refresh_token_expires_in.unwrap_or(0) * 1000,
             access_ttl_ms,
-        })
+        };
+        Ok((pair, t.scope))
     }
 }
 

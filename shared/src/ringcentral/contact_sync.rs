@@ -87,7 +87,7 @@ pub struct ContactChanges {
 
 impl RingCentral {
     fn sync_key(&self, extension_id: &str) -> String {
-        format!("{}:rc:synctoken:{extension_id}", self.inner.tag)
+        format!("{}:{}:{extension_id}", self.inner.tag, self.sync_ns)
     }
 
     /// Starts an extension's sync, page by page: ISync from the stored token, or FSync when

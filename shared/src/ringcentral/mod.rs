@@ -38,6 +38,7 @@ use secrecy::SecretString;
 use snapsync_queue::RedisConn;
 use url::Url;
 
+pub use auth::LoginCheck;
 pub use contact_sync::{ContactChanges, ContactPage, ContactSync, PendingSyncToken, SyncKind};
 pub use error::RcError;
 pub use http::Rated;
@@ -75,6 +76,9 @@ pub struct RingCentral {
     observer: Option<RateObserver>,
     /// The shared rate-limit budgets every call takes a permit of (see [`limits`]).
     limits: Option<Arc<RcLimits>>,
+    /// Where this client keeps address-book sync tokens, after the key tag: `rc:synctoken`,
+    /// or `rc:synctoken:test` for the test target ([`RingCentral::with_sync_namespace`]).
+    sync_ns: Arc<str>,
 }
 
 struct Inner {
@@ -138,7 +142,16 @@ impl RingCentral {
             }),
             observer: None,
             limits: None,
+            sync_ns: Arc::from("rc:synctoken"),
         })
+    }
+
+    /// The same client (login, token and budgets shared) keeping its address-book sync
+    /// tokens apart, under `{prefix}:rc:synctoken:<ns>:…`: the test target's tokens must not
+    /// make the live target's first sync incremental (see `snapsync::mode`).
+    pub fn with_sync_namespace(mut self, ns: &str) -> RingCentral {
+        self.sync_ns = Arc::from(format!("rc:synctoken:{ns}"));
+        self
     }
 
     /// Calls `f` with the rate-limit headers of every answer (token requests included),

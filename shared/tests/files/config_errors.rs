@@ -316,3 +316,32 @@ fn the_login_flow_is_checked_per_mode() {
     let msg = error("", &[("SNAPSYNC__RINGCENTRAL__AUTH", "saml")]);
     assert!(msg.contains("SNAPSYNC__RINGCENTRAL__AUTH"), "{msg}");
 }
+
+#[test]
+fn the_mode_and_the_test_target_are_read_and_bad_values_named() {
+    use snapsync::config::Mode;
+    let c = Config::from_toml_str(
+        "[sync]\nmode = \"test\"\n[test]\nsnapshots_url = \"https://staging.example.com\"\n",
+        env(&[]),
+    )
+    .expect("loads");
+    assert_eq!(c.sync.mode, Mode::Test);
+    assert_eq!(c.test.snapshots_url.as_str(), "https://staging.example.com/");
+    assert_eq!(Config::default().sync.mode, Mode::Live, "live by default: existing deployments keep writing");
+    let c = Config::from_toml_str("", env(&[("SNAPSYNC__SYNC__MODE", "test")])).expect("env loads");
+    assert_eq!(c.sync.mode, Mode::Test);
+
+    let err = Config::from_toml_str(
+        "[sync]\nmode = \"staging\"\n[test]\nsnapshots_url = \"ftp://x\"\nsnapshots_api_key = \"\"\n",
+        env(&[]),
+    )
+    .expect_err("refused");
+    let msg = err.to_string();
+    assert!(msg.contains("`sync.mode`") && msg.contains("\"test\" or \"live\""), "{msg}");
+    assert!(msg.contains("`test.snapshots_url`"), "{msg}");
+    assert!(msg.contains("`test.snapshots_api_key`"), "{msg}");
+    // The test key is a secret: shown redacted.
+    let shown = Config::default().redacted_toml();
+    assert!(shown.contains("[test]") && !shown.contains("sandbox-snapshots-key"), "{shown}");
+    assert!(!format!("{:?}", Config::default()).contains("sandbox-snapshots-key"));
+}

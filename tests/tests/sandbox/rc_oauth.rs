@@ -387,3 +387,30 @@ async fn stats_and_timings_control_routes() {
     assert_eq!(current["access_ttl_secs"], 3600.0, "a rejected patch changes nothing");
     sb.stop().await;
 }
+
+/// `PUT /sandbox/oauth/scopes`: tokens issued afterwards carry the app's new permissions in
+/// `scope` (a login and a refresh); `GET` shows them; a bad body or name is 400.
+#[tokio::test]
+async fn app_scopes_set_by_the_control_route_are_in_every_new_token() {
+    let sb = start_sandbox().await;
+    let jwt = sb.credentials().jwt.clone();
+    let url = format!("{}/sandbox/oauth/scopes", sb.rc_url());
+    let http = reqwest::Client::new();
+    let (_, first) = token(&sb, &[("grant_type", JWT_GRANT), ("assertion", &jwt)]).await;
+    assert_eq!(s(&first, "scope"), "ReadAccounts ReadContacts ReadMessages ReadCallLog WebhookSubscriptions");
+    let put = http.put(&url).json(&json!({"scopes": ["ReadAccounts", "ReadContacts"]})).send().await.unwrap();
+    assert_eq!(put.status(), 200);
+    let shown: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(shown, json!({"scopes": ["ReadAccounts", "ReadContacts"]}));
+    let (_, login) = token(&sb, &[("grant_type", JWT_GRANT), ("assertion", &jwt)]).await;
+    assert_eq!(s(&login, "scope"), "ReadAccounts ReadContacts");
+    let (status, refreshed) = refresh(&sb, s(&first, "refresh_token")).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(s(&refreshed, "scope"), "ReadAccounts ReadContacts");
+    for body in [json!({"scopes": "ReadAccounts"}), json!({"scopes": ["Read Accounts"]}), json!({"scope": []})] {
+        let resp = http.put(&url).json(&body).send().await.unwrap();
+        assert_eq!(resp.status(), 400, "{body}");
+    }
+    let shown: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(shown["scopes"], json!(["ReadAccounts", "ReadContacts"]), "a refused PUT changed nothing");
+}

@@ -272,3 +272,32 @@ async fn owners_fixture_and_deactivation() {
     assert_eq!((bad.status, bad.code()), (400, "bad_request"));
     assert_eq!(send(s.req(Method::POST, "/owners").json(&json!({"name": "X"}))).await.status, 405);
 }
+
+/// A read-only key (`PUT /sandbox/keys/{key}`): reads work, every write is 403 `forbidden`
+/// before the body is validated (so an invalid write is 422 only for a key that may write);
+/// removed, it is 401; bad bodies are 400.
+#[tokio::test]
+async fn read_only_keys_read_and_are_refused_writes_before_validation() {
+    let s = Snap::start().await;
+    let added = s.control(Method::PUT, "/sandbox/keys/ro-key-1", Some(json!({"access": "read"}))).await;
+    assert_eq!(added.status, 200, "{:?}", added.body);
+    let ro = |m: Method, path: &str| s.http.request(m, format!("{}{path}", s.url)).bearer_auth("ro-key-1");
+    assert_eq!(send(ro(Method::GET, "/owners")).await.status, 200);
+    let refused = send(ro(Method::POST, "/leads").json(&json!({}))).await;
+    assert_eq!((refused.status, refused.code()), (403, "forbidden"));
+    let refused = send(ro(Method::POST, "/leads").json(&json!({"external_id": "x:1", "name": "Ann"}))).await;
+    assert_eq!(refused.status, 403);
+    // The configured key's invalid write: 422, nothing created.
+    assert_eq!(s.post("/leads", json!({})).await.status, 422);
+    assert_eq!(s.records().await["leads"], json!([]));
+    // Bad bodies; the configured key cannot be made read-only.
+    for body in [json!({"access": "write"}), json!({"access": "read", "more": 1}), json!("read")] {
+        assert_eq!(s.control(Method::PUT, "/sandbox/keys/ro-key-2", Some(body)).await.status, 400);
+    }
+    let own = s.key.clone();
+    let path = format!("/sandbox/keys/{own}");
+    assert_eq!(s.control(Method::PUT, &path, Some(json!({"access": "read"}))).await.status, 400);
+    assert_eq!(s.get("/owners").await.status, 200);
+    assert_eq!(s.control(Method::DELETE, "/sandbox/keys/ro-key-1", None).await.status, 204);
+    assert_eq!(send(ro(Method::GET, "/owners")).await.status, 401);
+}

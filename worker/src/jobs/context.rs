@@ -51,12 +51,16 @@ pub struct Context {
     pub rc: RingCentral,
     pub snapshots: SnapshotsClient,
     /// The mapping in force: [`Context::mapping`].
-    live_mapping: LiveMapping,
+    /// Shared with the test target's context, so both use the mapping in force.
+    live_mapping: Arc<LiveMapping>,
     pub router: Router,
     pub queue: Queue,
     pub redis: RedisConn,
     /// The deployment's key prefix (`queue.prefix`): every snapsync key starts with it.
     pub prefix: String,
+    /// The prefix of this target's write state (`snapsync::mode::state_prefix`): `prefix`
+    /// for the live Snapshots, `{prefix}:test` for the test one. [`Context::key`] uses it.
+    pub state_prefix: String,
     pub sync: SyncConfig,
     /// The webhook subscription `renew_subscription` keeps alive (the producer's too).
     pub subscription: SubscriptionSpec,
@@ -100,7 +104,7 @@ impl Context {
         let rc = snapsync::clients::ringcentral(config, redis.clone(), limiter.clone())?;
         let snapshots = snapsync::clients::snapshots(config, redis.clone(), limiter)?;
         let router = Router::new(rules, redis.clone(), prefix.clone());
-        let live_mapping = LiveMapping::new(mapping, redis.clone(), &prefix);
+        let live_mapping = Arc::new(LiveMapping::new(mapping, redis.clone(), &prefix));
         live_mapping.refresh().await;
         if live_mapping.version() == 0 {
             tracing::info!(file = %live_mapping.current().file(), "mapping: the file (no mapping saved through the admin API)");
@@ -112,6 +116,7 @@ impl Context {
             router,
             queue,
             redis,
+            state_prefix: prefix.clone(),
             prefix,
             sync: config.sync.clone(),
             subscription: SubscriptionSpec::new(
@@ -146,8 +151,29 @@ impl Context {
         Ok(owners)
     }
 
-    /// A Redis key of this deployment: `{prefix}:<rest>`.
+    /// The same context writing to the test Snapshots (`[test]`), with its own write state
+    /// and sync tokens (`snapsync::mode`); the queue, Redis, login and budgets are shared.
+    pub fn for_test_target(&self, config: &Config) -> Result<Context, SetupError> {
+        let state_prefix = snapsync::mode::state_prefix(&self.prefix, snapsync::mode::Mode::Test);
+        let limiter = self.queue.limiter(config.rate_limits.limiter_options());
+        let snapshots = snapsync::clients::test_snapshots(config, self.redis.clone(), limiter, state_prefix.clone())?;
+        Ok(Context {
+            rc: self.rc.clone().with_sync_namespace(snapsync::mode::TEST_SYNC_NAMESPACE),
+            snapshots,
+            live_mapping: self.live_mapping.clone(),
+            router: self.router.clone(),
+            queue: self.queue.clone(),
+            redis: self.redis.clone(),
+            prefix: self.prefix.clone(),
+            state_prefix,
+            sync: self.sync.clone(),
+            subscription: self.subscription.clone(),
+            owners: Mutex::new(None),
+        })
+    }
+
+    /// A Redis key of this target's state: `{state_prefix}:<rest>`.
     pub fn key(&self, rest: &str) -> String {
-        format!("{}:{rest}", self.prefix)
+        format!("{}:{rest}", self.state_prefix)
     }
 }

@@ -22,6 +22,7 @@ pub mod sync_account;
 pub mod sync_contacts;
 pub mod sync_locations;
 pub mod sync_results;
+pub mod targets;
 pub mod upsert_contact;
 pub mod voicemail_follow_up;
 
@@ -33,6 +34,7 @@ use snapsync::jobs::JobKind;
 
 pub use context::{Context, SetupError};
 pub use failure::HandlerError;
+pub use targets::Targets;
 
 use snapsync_queue::JobError;
 use snapsync_queue::JobMeta;

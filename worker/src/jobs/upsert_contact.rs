@@ -89,7 +89,7 @@ async fn upsert(
     let email = record.get("email").and_then(Value::as_str).map(str::to_owned);
     let mut conn = ctx.redis.clone();
     if let EmailClaim::DuplicateOf { contact_id } =
-        claim_lead_email(&mut conn, &ctx.prefix, email.as_deref(), id).await?
+        claim_lead_email(&mut conn, &ctx.state_prefix, email.as_deref(), id).await?
     {
         tracing::info!(contact_id = %id, "duplicate of contact {contact_id} (same email); no second lead");
         return Ok("unchanged");
@@ -142,7 +142,7 @@ async fn delete(ctx: &Context, id: &str, job: &JobMeta) -> Result<(), HandlerErr
     let mut conn = ctx.redis.clone();
     let email: Option<String> = conn.get(contact_email_key(ctx, id)).await?;
     if let Some(email) = email {
-        release_lead_email(&mut conn, &ctx.prefix, &email, id).await?;
+        release_lead_email(&mut conn, &ctx.state_prefix, &email, id).await?;
         let _: i64 = conn.del(contact_email_key(ctx, id)).await?;
     }
     tracing::info!(contact_id = %id, action = ?done, "contact deleted at the source");
@@ -157,7 +157,7 @@ async fn site_location(ctx: &Context, site: Option<&str>) -> Result<Option<Strin
         return Ok(None);
     };
     let mut conn = ctx.redis.clone();
-    Ok(state::load(&mut conn, &ctx.prefix, Collection::Locations, &location.external_id).await?.id)
+    Ok(state::load(&mut conn, &ctx.state_prefix, Collection::Locations, &location.external_id).await?.id)
 }
 
 fn contact_email_key(ctx: &Context, contact_id: &str) -> String {

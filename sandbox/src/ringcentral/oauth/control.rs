@@ -2,7 +2,9 @@
 //! - `GET /sandbox/oauth/stats` → counters since start and live sessions;
 //! - `POST /sandbox/oauth/expire` → every live access token expires now (`{"expired": n}`);
 //! - `GET|PUT /sandbox/oauth/timings` → lifetimes and grace windows in seconds;
-//! - `GET|PUT /sandbox/oauth/redirect-uris` → `{"redirect_uris": [...]}` registered for the app.
+//! - `GET|PUT /sandbox/oauth/redirect-uris` → `{"redirect_uris": [...]}` registered for the app;
+//! - `GET|PUT /sandbox/oauth/scopes` → `{"scopes": [...]}`: the app's permissions, which every
+//!   token issued afterwards carries in `scope` (tokens already issued keep theirs).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,6 +28,7 @@ pub fn routes() -> Router<Arc<RcState>> {
         .route("/sandbox/oauth/expire", post(expire))
         .route("/sandbox/oauth/timings", get(get_timings).put(put_timings))
         .route("/sandbox/oauth/redirect-uris", get(get_redirects).put(put_redirects))
+        .route("/sandbox/oauth/scopes", get(get_scopes).put(put_scopes))
 }
 
 async fn stats(State(state): State<Arc<RcState>>) -> Json<Value> {
@@ -86,6 +89,30 @@ async fn put_redirects(State(state): State<Arc<RcState>>, body: Bytes) -> Respon
     }
     state.auth.lock().unwrap_or_else(|e| e.into_inner()).redirect_uris = RedirectUris(r.redirect_uris.clone());
     Json(json!({ "redirect_uris": r.redirect_uris })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scopes {
+    scopes: Vec<String>,
+}
+
+async fn get_scopes(State(state): State<Arc<RcState>>) -> Json<Value> {
+    let auth = state.auth.lock().unwrap_or_else(|e| e.into_inner());
+    let scope = auth.scope();
+    Json(json!({ "scopes": scope.split_whitespace().collect::<Vec<_>>() }))
+}
+
+async fn put_scopes(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
+    let s: Scopes = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return bad_request(&format!("body is not valid: {e}; send {{\"scopes\": [\"ReadAccounts\", ...]}}")),
+    };
+    if let Some(bad) = s.scopes.iter().find(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric())) {
+        return bad_request(&format!("permission {bad:?} is not a permission name (letters and digits)"));
+    }
+    state.auth.lock().unwrap_or_else(|e| e.into_inner()).scopes = Some(s.scopes.clone());
+    Json(json!({ "scopes": s.scopes })).into_response()
 }
 
 fn bad_request(message: &str) -> Response {

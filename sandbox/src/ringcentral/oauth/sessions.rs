@@ -149,6 +149,8 @@ pub struct AuthState {
     pub redirect_uris: RedirectUris,
     /// Authorization codes not yet exchanged.
     pub codes: HashMap<String, AuthCode>,
+    /// The app's permissions as `PUT /sandbox/oauth/scopes` set them; `None`: [`SCOPE`].
+    pub scopes: Option<Vec<String>>,
     sessions: HashMap<String, Session>,
     by_access: HashMap<String, String>,
     /// Current and previous refresh tokens, to their session.
@@ -159,6 +161,14 @@ pub struct AuthState {
 }
 
 impl AuthState {
+    /// The `scope` a token issued now carries: the app's permissions, space-separated.
+    pub fn scope(&self) -> String {
+        match &self.scopes {
+            Some(list) => list.join(" "),
+            None => SCOPE.to_string(),
+        }
+    }
+
     /// Opens a new session, evicting the owner's oldest when they already hold
     /// [`MAX_SESSIONS`].
     pub fn login(&mut self, grant: Grant, ttl: TtlRequest, now: Instant) -> Issued {

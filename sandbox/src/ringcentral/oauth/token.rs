@@ -111,7 +111,7 @@ fn jwt_grant(
     let (account_id, extension_id) = admin(state);
     let grant = grant(client, account_id, extension_id, form);
     let mut auth = state.auth.lock().unwrap_or_else(|e| e.into_inner());
-    Ok(auth.login(grant, ttl, now).to_json())
+    Ok(with_scope(auth.login(grant, ttl, now).to_json(), &auth))
 }
 
 fn refresh_grant(
@@ -124,7 +124,7 @@ fn refresh_grant(
     let token = required(form, "refresh_token")?;
     let mut auth = state.auth.lock().unwrap_or_else(|e| e.into_inner());
     match auth.refresh(token, &client.client_id, client.public, ttl, now) {
-        Ok(issued) => Ok(issued.to_json()),
+        Ok(issued) => Ok(with_scope(issued.to_json(), &auth)),
         Err(RefreshError::NotFound) => {
             Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "OAU-213", "Token not found"))
         }
@@ -148,7 +148,13 @@ fn code_grant(
     let mut auth = state.auth.lock().unwrap_or_else(|e| e.into_inner());
     let (account_id, extension_id) = super::authorize::redeem(&mut auth, code, client, redirect_uri, verifier, now)?;
     let grant = grant(client, account_id, extension_id, form);
-    Ok(auth.login(grant, ttl, now).to_json())
+    Ok(with_scope(auth.login(grant, ttl, now).to_json(), &auth))
+}
+
+/// The token response with the app's current permissions (`PUT /sandbox/oauth/scopes`).
+fn with_scope(mut body: serde_json::Value, auth: &super::sessions::AuthState) -> serde_json::Value {
+    body["scope"] = serde_json::Value::String(auth.scope());
+    body
 }
 
 fn grant(client: &Client, account_id: u64, extension_id: u64, form: &HashMap<String, String>) -> Grant {

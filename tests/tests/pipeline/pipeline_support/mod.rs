@@ -57,6 +57,9 @@ pub struct Options {
     pub snapshots_limit: (u32, Duration),
     /// Worker slots per process.
     pub concurrency: usize,
+    /// TOML appended to the config file, right after its last section, `[sync]`: bare keys
+    /// land in `[sync]`, then more sections may follow (e.g. `mode = "test"\n[test]\n…`).
+    pub extra: String,
 }
 
 /// The tests' usual retry policy: fast, and enough attempts that no fault here kills a job.
@@ -76,6 +79,7 @@ impl Default for Options {
             // Far above what these tests send: only the tests of rate limiting meet it.
             snapshots_limit: (20_000, Duration::from_secs(10)),
             concurrency: 4,
+            extra: String::new(),
         }
     }
 }
@@ -156,7 +160,7 @@ path = "{root}/mapping/default.toml"
 path = "{root}/routing/default.toml"
 [sync]
 deleted_contact_action = "{deleted}"
-"#,
+{extra}"#,
             redis = redis.url(),
             rc = sandbox.rc_url(),
             snap = sandbox.snapshots_url(),
@@ -169,6 +173,7 @@ deleted_contact_action = "{deleted}"
             snap_requests = opts.snapshots_limit.0,
             snap_window = opts.snapshots_limit.1.as_millis(),
             concurrency = opts.concurrency,
+            extra = opts.extra,
         );
         let config_file = dir.path().join("snapsync.toml");
         std::fs::write(&config_file, &text).expect("write config");
