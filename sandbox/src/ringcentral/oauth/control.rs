@@ -2,7 +2,9 @@
 //! - `GET /sandbox/oauth/stats` → counters since start and live sessions;
 //! - `POST /sandbox/oauth/expire` → every live access token expires now (`{"expired": n}`);
 //! - `GET|PUT /sandbox/oauth/timings` → lifetimes and grace windows in seconds;
-//! - `GET|PUT /sandbox/oauth/redirect-uris` → `{"redirect_uris": [...]}` registered for the app.
+//! - `GET|PUT /sandbox/oauth/redirect-uris` → `{"redirect_uris": [...]}` registered for the app;
+//! - `GET|PUT /sandbox/oauth/consent` → `{"approve": bool}`: whether the simulated user
+//!   approves on the authorize page (default) or denies (`error=access_denied`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,6 +28,7 @@ pub fn routes() -> Router<Arc<RcState>> {
         .route("/sandbox/oauth/expire", post(expire))
         .route("/sandbox/oauth/timings", get(get_timings).put(put_timings))
         .route("/sandbox/oauth/redirect-uris", get(get_redirects).put(put_redirects))
+        .route("/sandbox/oauth/consent", get(get_consent).put(put_consent))
 }
 
 async fn stats(State(state): State<Arc<RcState>>) -> Json<Value> {
@@ -86,6 +89,26 @@ async fn put_redirects(State(state): State<Arc<RcState>>, body: Bytes) -> Respon
     }
     state.auth.lock().unwrap_or_else(|e| e.into_inner()).redirect_uris = RedirectUris(r.redirect_uris.clone());
     Json(json!({ "redirect_uris": r.redirect_uris })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Consent {
+    approve: bool,
+}
+
+async fn get_consent(State(state): State<Arc<RcState>>) -> Json<Value> {
+    let deny = state.auth.lock().unwrap_or_else(|e| e.into_inner()).deny_consent;
+    Json(json!({ "approve": !deny }))
+}
+
+async fn put_consent(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
+    let c: Consent = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(&format!("body is not valid: {e}; send {{\"approve\": false}}")),
+    };
+    state.auth.lock().unwrap_or_else(|e| e.into_inner()).deny_consent = !c.approve;
+    Json(json!({ "approve": c.approve })).into_response()
 }
 
 fn bad_request(message: &str) -> Response {

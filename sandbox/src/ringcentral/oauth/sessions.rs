@@ -149,6 +149,8 @@ pub struct AuthState {
     pub redirect_uris: RedirectUris,
     /// Authorization codes not yet exchanged.
     pub codes: HashMap<String, AuthCode>,
+    /// The simulated user clicks "Deny" on the authorize page (`PUT /sandbox/oauth/consent`).
+    pub deny_consent: bool,
     sessions: HashMap<String, Session>,
     by_access: HashMap<String, String>,
     /// Current and previous refresh tokens, to their session.
