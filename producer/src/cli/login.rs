@@ -157,31 +157,29 @@ async fn login(queue: &Queue, config: &Config, timeout: Duration) -> Result<Logi
     eprintln!("Open this URL in a browser and sign in to RingCentral:\n\n  {url}\n");
     eprintln!("Waiting up to {} for the redirect to {redirect} ...", humantime::format_duration(timeout));
 
-    let outcome = tokio::time::timeout(timeout, async {
-        let Some(cb) = rx.recv().await else {
-            return Err(Failure { code: SOFTWARE, message: "the callback server stopped".into() });
-        };
-        let result = finish(&rc, &redirect, &state, &pkce, &cb.params).await;
-        let page = match &result {
-            Ok(_) => (
-                StatusCode::OK,
-                page("Logged in", "snapsync stored the RingCentral token pair. You can close this tab."),
-            ),
-            Err(f) => (StatusCode::BAD_REQUEST, page("Login failed", &f.message)),
-        };
-        let _ = cb.reply.send(page);
-        result
-    })
-    .await
-    .unwrap_or_else(|_| {
-        Err(Failure {
+    // The timeout bounds the wait for the redirect; the exchange after it has its own.
+    let outcome = match tokio::time::timeout(timeout, rx.recv()).await {
+        Ok(Some(cb)) => {
+            let result = finish(&rc, &redirect, &state, &pkce, &cb.params).await;
+            let page = match &result {
+                Ok(_) => (
+                    StatusCode::OK,
+                    page("Logged in", "snapsync stored the RingCentral token pair. You can close this tab."),
+                ),
+                Err(f) => (StatusCode::BAD_REQUEST, page("Login failed", &f.message)),
+            };
+            let _ = cb.reply.send(page);
+            result
+        }
+        Ok(None) => Err(Failure { code: SOFTWARE, message: "the callback server stopped".into() }),
+        Err(_) => Err(Failure {
             code: TIMED_OUT,
             message: format!(
                 "no redirect to {redirect} within {}: open the URL printed above, or raise --timeout",
                 humantime::format_duration(timeout)
             ),
-        })
-    });
+        }),
+    };
     // The servers finish the browser's request (its page) before they stop; a browser
     // holding the connection open does not keep the command waiting long.
     let _ = stop.send(true);

@@ -372,23 +372,45 @@ async fn a_redirect_with_another_state_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_error_redirect_is_reported() {
     let (sys, _) = system(false).await;
+    // The simulated user clicks "Deny": the authorize endpoint redirects with the error.
+    sys.rc(Method::PUT, "/sandbox/oauth/consent", Some(json!({ "approve": false }))).await;
     let login = Login::start(&sys, "30s");
-    let url = reqwest::Url::parse(&login.url().await).expect("url");
-    // What RingCentral sends back when the user clicks "Deny": the error, this login's state.
-    let mut redirect = reqwest::Url::parse(&param(&url, "redirect_uri").expect("redirect_uri")).expect("redirect");
-    redirect
-        .query_pairs_mut()
-        .append_pair("error", "access_denied")
-        .append_pair("error_description", "The user denied access\r\n\u{1b}[31m")
-        .append_pair("state", &param(&url, "state").expect("state"));
-    let (status, page) = open(&redirect).await;
+    let denied = authorize(&login.url().await).await;
+    assert_eq!(param(&denied, "error").as_deref(), Some("access_denied"), "{denied}");
+    assert!(param(&denied, "code").is_none(), "{denied}");
+    let (status, page) = open(&denied).await;
     assert_eq!(status, 400, "{page}");
+    assert!(page.contains("Login failed"), "{page}");
     let (exit, report, output) = login.finish().await;
     assert_eq!(exit, 1, "{output}");
     let error = report["error"].as_str().unwrap();
     assert!(error.contains("refused the authorization (\"access_denied\")"), "{error}");
-    assert!(!output.contains('\u{1b}') && !error.contains('\r'), "the description is escaped: {output:?}");
+    assert!(error.contains("denied access"), "the description is shown: {error}");
     assert!(stored_pair(&sys).await.is_none());
+    sys.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_error_redirect_with_control_characters_is_escaped() {
+    let (sys, _) = system(false).await;
+    let login = Login::start(&sys, "30s");
+    let url = reqwest::Url::parse(&login.url().await).expect("url");
+    // A redirect a caller crafted (this login's state, a hostile description).
+    let mut redirect = reqwest::Url::parse(&param(&url, "redirect_uri").expect("redirect_uri")).expect("redirect");
+    let long = "x".repeat(500);
+    redirect
+        .query_pairs_mut()
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", &format!("Denied\r\n\u{1b}[31m<script>{long}"))
+        .append_pair("state", &param(&url, "state").expect("state"));
+    let (status, page) = open(&redirect).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(!page.contains("<script>"), "the page escapes it: {page}");
+    let (exit, report, output) = login.finish().await;
+    assert_eq!(exit, 1, "{output}");
+    let error = report["error"].as_str().unwrap();
+    assert!(!output.contains('\u{1b}') && !error.contains('\r'), "the description is escaped: {output:?}");
+    assert!(!error.contains(&long), "and capped: {error}");
     sys.stop().await;
 }
 

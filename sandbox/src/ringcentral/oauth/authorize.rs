@@ -1,6 +1,8 @@
 //! The authorization-code flow: `GET|POST /restapi/oauth/authorize` issues a code (the
 //! sandbox approves at once as the account's admin user, where RingCentral would show its
 //! login page), and the token endpoint exchanges it, with PKCE (`S256` or `plain`).
+//! `PUT /sandbox/oauth/consent {"approve": false}` makes the simulated user deny instead
+//! (a redirect with `error=access_denied`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -93,6 +95,10 @@ pub async fn authorize(
         (Some(c), Some("S256")) if !c.is_empty() => Some((c.clone(), ChallengeMethod::S256)),
         _ => return redirect_error("invalid_request", "Invalid code_challenge or code_challenge_method"),
     };
+    if state.auth.lock().unwrap_or_else(|e| e.into_inner()).deny_consent {
+        // RFC 6749 §4.1.2.1: the resource owner denied the request.
+        return redirect_error("access_denied", "The user has denied access to the application");
+    }
     let (account_id, extension_id) = {
         let dir = state.directory.lock().unwrap_or_else(|e| e.into_inner());
         (dir.account_id, dir.admin_extension_id)

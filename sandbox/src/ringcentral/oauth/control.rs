@@ -5,6 +5,8 @@
 //! - `GET|PUT /sandbox/oauth/redirect-uris` → `{"redirect_uris": [...]}` registered for the app;
 //! - `GET|PUT /sandbox/oauth/scopes` → `{"scopes": [...]}`: the app's permissions, which every
 //!   token issued afterwards carries in `scope` (tokens already issued keep theirs).
+//! - `GET|PUT /sandbox/oauth/consent` → `{"approve": bool}`: whether the simulated user
+//!   approves on the authorize page (default) or denies (`error=access_denied`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,6 +31,7 @@ pub fn routes() -> Router<Arc<RcState>> {
         .route("/sandbox/oauth/timings", get(get_timings).put(put_timings))
         .route("/sandbox/oauth/redirect-uris", get(get_redirects).put(put_redirects))
         .route("/sandbox/oauth/scopes", get(get_scopes).put(put_scopes))
+        .route("/sandbox/oauth/consent", get(get_consent).put(put_consent))
 }
 
 async fn stats(State(state): State<Arc<RcState>>) -> Json<Value> {
@@ -113,6 +116,26 @@ async fn put_scopes(State(state): State<Arc<RcState>>, body: Bytes) -> Response 
     }
     state.auth.lock().unwrap_or_else(|e| e.into_inner()).scopes = Some(s.scopes.clone());
     Json(json!({ "scopes": s.scopes })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Consent {
+    approve: bool,
+}
+
+async fn get_consent(State(state): State<Arc<RcState>>) -> Json<Value> {
+    let deny = state.auth.lock().unwrap_or_else(|e| e.into_inner()).deny_consent;
+    Json(json!({ "approve": !deny }))
+}
+
+async fn put_consent(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
+    let c: Consent = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(&format!("body is not valid: {e}; send {{\"approve\": false}}")),
+    };
+    state.auth.lock().unwrap_or_else(|e| e.into_inner()).deny_consent = !c.approve;
+    Json(json!({ "approve": c.approve })).into_response()
 }
 
 fn bad_request(message: &str) -> Response {

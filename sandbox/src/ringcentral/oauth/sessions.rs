@@ -151,6 +151,8 @@ pub struct AuthState {
     pub codes: HashMap<String, AuthCode>,
     /// The app's permissions as `PUT /sandbox/oauth/scopes` set them; `None`: [`SCOPE`].
     pub scopes: Option<Vec<String>>,
+    /// The simulated user clicks "Deny" on the authorize page (`PUT /sandbox/oauth/consent`).
+    pub deny_consent: bool,
     sessions: HashMap<String, Session>,
     by_access: HashMap<String, String>,
     /// Current and previous refresh tokens, to their session.
