@@ -24,13 +24,23 @@ async fn admin(sys: &System, base: &str, method: Method, path: &str, body: Optio
     (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}")))
 }
 
-/// Runs one contacts sync now (the schedules are off) and waits until the lead with `email`
-/// has `company`.
+/// Runs one contacts sync now (the schedules are off), waits until the lead with `email` has
+/// `company`, then until the sync's jobs are all finished (an address book whose sync is still
+/// queued is skipped by the next run, which would then miss the change a test makes next).
 async fn sync_until_company(sys: &System, base: &str, email: &str, company: &str) {
     let (status, body) = admin(sys, base, Method::POST, "/admin/schedules/contacts/run", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     sys.records_until(&format!("the lead {email} with company {company:?}"), |r| {
         find(r, "leads", "email", email).first().is_some_and(|l| l["company"] == company)
+    })
+    .await;
+    wait("the contacts sync's jobs to finish", || async {
+        let mut open = 0;
+        for kind in ["sync_contacts", "upsert_contact"] {
+            let c = sys.kind(kind).await;
+            open += c.ready + c.scheduled + c.snoozed + c.running;
+        }
+        (open == 0).then_some(())
     })
     .await;
 }

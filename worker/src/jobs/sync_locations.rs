@@ -39,8 +39,10 @@ pub async fn run(ctx: &Context, _payload: SyncLocations, job: &JobMeta) -> Resul
             .map(|l| (Resource::LocationFromEmergencyLocation, format!("emergency location {}", l.id), to_json(l))),
     );
     let mut written = Vec::new();
+    // One mapping for the whole listing, even if a new one is saved meanwhile.
+    let mapping = ctx.mapping();
     for (resource, name, source) in records {
-        let mapped = match ctx.mapping().map(resource, &source) {
+        let mapped = match mapping.map(resource, &source) {
             Ok(m) => m,
             Err(e) => {
                 mapping_failed = true;

@@ -44,10 +44,11 @@ async fn follow_up(ctx: &Context, payload: &VoicemailFollowUp, job: &JobMeta) ->
     if let Value::Object(m) = &mut source {
         m.insert("extensionId".into(), Value::String(payload.extension_id.clone()));
     }
-    let mapped = ctx.mapping().map(Resource::FollowUpFromVoicemail, &source)?;
+    let mapping = ctx.mapping();
+    let mapped = mapping.map(Resource::FollowUpFromVoicemail, &source)?;
     let mut record = mapped.record;
     let caller = message.from.as_ref().and_then(|f| f.phone_number.as_deref());
-    let e164 = caller.and_then(|p| to_e164(p, ctx.mapping().default_country()));
+    let e164 = caller.and_then(|p| to_e164(p, mapping.default_country()));
     let lead = match &e164 {
         Some(phone) => lead_by_phone(ctx, phone).await?,
         None => None,
