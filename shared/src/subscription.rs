@@ -28,6 +28,12 @@ use crate::ringcentral::{RcError, RingCentral};
 pub const VOICEMAIL_FILTER: &str = "/restapi/v1.0/account/~/extension/~/voicemail";
 /// The admin extension's info: account-level changes arrive here with hints.
 pub const EXTENSION_INFO_FILTER: &str = "/restapi/v1.0/account/~/extension/~";
+/// Every call of the account (a party `Disconnected` → `tag_call`).
+pub const TELEPHONY_SESSIONS_FILTER: &str = "/restapi/v1.0/account/~/telephony/sessions";
+/// Inbound SMS of the admin extension (→ `tag_message`).
+pub const SMS_FILTER: &str = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS";
+/// Inbound faxes of the admin extension (→ `tag_message`).
+pub const FAX_FILTER: &str = "/restapi/v1.0/account/~/extension/~/fax?direction=Inbound";
 
 /// What our subscription should look like.
 #[derive(Debug, Clone)]
@@ -44,7 +50,8 @@ pub struct SubscriptionSpec {
 }
 
 impl SubscriptionSpec {
-    /// The default filters (voicemail and extension info of the admin extension, a renewal
+    /// The default filters (voicemail, extension info, inbound SMS and fax of the admin
+    /// extension, the account's telephony sessions, a renewal
     /// reminder one day before expiry, every hour), a 7-day lifetime, renewal 3 days ahead.
     pub fn new(address: impl Into<String>, verification_token: SecretString) -> SubscriptionSpec {
         SubscriptionSpec {
@@ -53,6 +60,9 @@ impl SubscriptionSpec {
             event_filters: vec![
                 VOICEMAIL_FILTER.into(),
                 EXTENSION_INFO_FILTER.into(),
+                TELEPHONY_SESSIONS_FILTER.into(),
+                SMS_FILTER.into(),
+                FAX_FILTER.into(),
                 // threshold ≤ TTL/2 and interval ≤ threshold/2, as RingCentral requires.
                 "/restapi/v1.0/subscription/~?threshold=86400&interval=3600".into(),
             ],
@@ -206,7 +216,7 @@ mod tests {
     fn default_spec_debug_hides_the_token() {
         let spec = SubscriptionSpec::new("http://x/webhooks", SecretString::from("very-secret-token"));
         assert!(!format!("{spec:?}").contains("very-secret-token"));
-        assert_eq!(spec.event_filters.len(), 3);
+        assert_eq!(spec.event_filters.len(), 6);
     }
 
     #[test]

@@ -122,7 +122,8 @@ pub fn run(args: MappingArgs) -> ExitCode {
             let rc = snapsync::clients::ringcentral(&config, redis.clone(), limiter)
                 .map_err(|e| failure(INVALID_CONFIG, "ringcentral", &e))?;
             // Round-robin turns on counters of the preview's own.
-            let router = Router::new(rules.clone(), redis.clone(), format!("{}:preview", config.queue.prefix));
+            let router = Router::new(rules.clone(), redis.clone(), format!("{}:preview", config.queue.prefix))
+                .with_call_prefix(config.queue.prefix.clone());
             let users = rc
                 .extensions(&[("type", "User".to_string())])
                 .await

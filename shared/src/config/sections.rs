@@ -121,18 +121,21 @@ pub enum Resource {
     Locations,
     Accounts,
     Contacts,
+    /// The catch-up of ended calls by call-log sync (`sync_calls`).
+    Calls,
     Subscriptions,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 4] =
-        [Resource::Locations, Resource::Accounts, Resource::Contacts, Resource::Subscriptions];
+    pub const ALL: [Resource; 5] =
+        [Resource::Locations, Resource::Accounts, Resource::Contacts, Resource::Calls, Resource::Subscriptions];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Resource::Locations => "locations",
             Resource::Accounts => "accounts",
             Resource::Contacts => "contacts",
+            Resource::Calls => "calls",
             Resource::Subscriptions => "subscriptions",
         }
     }
@@ -160,6 +163,8 @@ pub struct SchedulesConfig {
     pub locations: ScheduleConfig,
     pub accounts: ScheduleConfig,
     pub contacts: ScheduleConfig,
+    /// The call-log catch-up: calls whose telephony event never came.
+    pub calls: ScheduleConfig,
     /// Renewing the webhook subscription before it expires.
     pub subscriptions: ScheduleConfig,
 }
@@ -170,6 +175,7 @@ impl SchedulesConfig {
             Resource::Locations => &self.locations,
             Resource::Accounts => &self.accounts,
             Resource::Contacts => &self.contacts,
+            Resource::Calls => &self.calls,
             Resource::Subscriptions => &self.subscriptions,
         }
     }
@@ -179,6 +185,7 @@ impl SchedulesConfig {
             Resource::Locations => &mut self.locations,
             Resource::Accounts => &mut self.accounts,
             Resource::Contacts => &mut self.contacts,
+            Resource::Calls => &mut self.calls,
             Resource::Subscriptions => &mut self.subscriptions,
         }
     }
@@ -191,6 +198,7 @@ impl Default for SchedulesConfig {
             locations: every(3600),
             accounts: every(3600),
             contacts: every(900),
+            calls: every(900),
             subscriptions: every(3600),
         }
     }

@@ -57,6 +57,8 @@ pub struct Options {
     pub snapshots_limit: (u32, Duration),
     /// Worker slots per process.
     pub concurrency: usize,
+    /// `every` of the calls catch-up (`sync_calls`); `None` = disabled.
+    pub calls_every: Option<&'static str>,
 }
 
 /// The tests' usual retry policy: fast, and enough attempts that no fault here kills a job.
@@ -76,6 +78,7 @@ impl Default for Options {
             // Far above what these tests send: only the tests of rate limiting meet it.
             snapshots_limit: (20_000, Duration::from_secs(10)),
             concurrency: 4,
+            calls_every: None,
         }
     }
 }
@@ -118,6 +121,10 @@ impl System {
             None => "[schedules.locations]\nenabled = false\n[schedules.accounts]\nenabled = false\n\
                      [schedules.contacts]\nenabled = false\n"
                 .to_string(),
+        };
+        let schedules = match opts.calls_every {
+            Some(every) => format!("{schedules}[schedules.calls]\nevery = \"{every}\"\n"),
+            None => format!("{schedules}[schedules.calls]\nenabled = false\n"),
         };
         let text = format!(
             r#"[redis]
