@@ -8,7 +8,26 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::pipeline_support::{find, id_text, wait, Options, System, ADMIN_EXT};
+use crate::pipeline_support::{bins, find, id_text, wait, Options, System, ADMIN_EXT};
+
+/// `snapsync mapping check --preview N --json` against the running system: its previews.
+fn preview(sys: &System, n: usize) -> Vec<Value> {
+    use std::process::{Command, Stdio};
+    let (producer, _) = bins();
+    let mut cmd = Command::new(producer);
+    cmd.args(["mapping", "check", "--preview", &n.to_string(), "--json", "--config"]).arg(&sys.config_file);
+    cmd.env_remove("SNAPSYNC_CONFIG").env("NO_COLOR", "1").stdin(Stdio::null());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn snapsync");
+    snapsync_testkit::wait_until("snapsync mapping check to exit", std::time::Duration::from_secs(30), || {
+        child.try_wait().ok().flatten()
+    });
+    let out = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "mapping check: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    v["previews"].as_array().cloned().unwrap_or_default()
+}
 
 /// Sites of the fixture's extensions: 101 Headquarters, 103 New York, 104 Austin.
 const HQ: &str = "400000201";
@@ -223,6 +242,14 @@ async fn a_contact_first_met_on_a_call_to_a_site_gets_the_owner_the_rules_give_t
         sys.records_until("the quiet contact's lead", |r| find(r, "leads", "contact_id", &qid).len() == 1).await;
     let lead = find(&records, "leads", "contact_id", &qid)[0].clone();
     assert!(["own_01", "own_02"].contains(&lead["owner"].as_str().unwrap_or("")), "Sales East: {lead}");
+    // The preview routes with the recorded call too, and names the rule of each contact.
+    let previews = preview(&sys, 14);
+    let rule_of = |contact: &str| {
+        let p = previews.iter().find(|p| p["contact_id"].as_str() == Some(contact));
+        p.and_then(|p| p["rule"].as_str()).map(str::to_owned)
+    };
+    assert_eq!(rule_of(&id).as_deref(), Some("called-austin-office"), "{previews:?}");
+    assert_eq!(rule_of(&qid).as_deref(), Some("east-area-codes"), "{previews:?}");
     no_dead_jobs(&sys).await;
     sys.stop().await;
 }
