@@ -79,6 +79,9 @@ pub enum Action {
     Reused,
     /// An active one was renewed.
     Renewed,
+    /// An active one lacked some of our filters (made by an older release): its filters were
+    /// replaced by ours with `PUT /subscription/{id}`, which also renews it.
+    Updated,
     /// None existed for our address.
     Created,
     /// Only blacklisted (or expired) ones existed: deleted, and a new one created.
@@ -175,6 +178,10 @@ pub async fn ensure(rc: &RingCentral, spec: &SubscriptionSpec) -> Result<Outcome
     }
     if let Some(i) = keep {
         let kept = &ours[i];
+        if !covers(&kept.event_filters, &spec.event_filters) {
+            let updated = rc.update_subscription(&kept.id, &spec.event_filters, Some(spec.expires_in)).await?;
+            return Ok(Outcome { id: updated.id, action: Action::Updated, deleted });
+        }
         let left = expires_at(kept).map(|t| t - now).unwrap_or(time::Duration::ZERO);
         if left < spec.renew_before {
             let renewed = rc.renew_subscription(&kept.id).await?;
@@ -194,6 +201,30 @@ pub async fn ensure(rc: &RingCentral, spec: &SubscriptionSpec) -> Result<Outcome
     Ok(Outcome { id: created.id, action, deleted })
 }
 
+/// Whether the filters RingCentral holds (`~` replaced by real ids) include every filter we
+/// ask for: ids after `account/`, `extension/` and `subscription/` are compared as `~`, and a
+/// renewal reminder matches any reminder (its threshold and interval depend on the lifetime).
+fn covers(held: &[String], wanted: &[String]) -> bool {
+    let held: Vec<String> = held.iter().map(|f| generic_filter(f)).collect();
+    wanted.iter().all(|w| held.contains(&generic_filter(w)))
+}
+
+fn generic_filter(filter: &str) -> String {
+    let (path, query) = filter.split_once('?').map_or((filter, None), |(p, q)| (p, Some(q)));
+    let mut out: Vec<&str> = Vec::new();
+    let mut after_id_key = false;
+    for seg in path.trim_end_matches('/').split('/') {
+        out.push(if after_id_key { "~" } else { seg });
+        after_id_key = matches!(seg, "account" | "extension" | "subscription");
+    }
+    let mut text = out.join("/");
+    if let Some(q) = query.filter(|_| !path.starts_with("/restapi/v1.0/subscription/")) {
+        text.push('?');
+        text.push_str(q);
+    }
+    text
+}
+
 fn same_address(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
@@ -211,6 +242,24 @@ fn is_usable(s: &Subscription, now: OffsetDateTime) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_are_compared_with_ids_as_tilde() {
+        let held = vec![
+            "/restapi/v1.0/account/400000001/extension/400000101/voicemail".to_string(),
+            "/restapi/v1.0/subscription/abc-1?threshold=86400&interval=3600".to_string(),
+        ];
+        let old =
+            vec![VOICEMAIL_FILTER.to_string(), "/restapi/v1.0/subscription/~?threshold=86400&interval=3600".into()];
+        assert!(covers(&held, &old));
+        assert!(!covers(&held, &[TELEPHONY_SESSIONS_FILTER.to_string()]));
+        let mut new = held.clone();
+        new.push("/restapi/v1.0/account/400000001/telephony/sessions".into());
+        assert!(covers(&new, &[TELEPHONY_SESSIONS_FILTER.to_string()]));
+        assert!(!covers(&new, &[SMS_FILTER.to_string()]), "the query is part of the filter");
+        let other_reminder = vec!["/restapi/v1.0/subscription/s-9?threshold=1800&interval=900".to_string()];
+        assert!(covers(&other_reminder, &old[1..]), "a reminder is a reminder");
+    }
 
     #[test]
     fn default_spec_debug_hides_the_token() {
