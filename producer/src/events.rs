@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use snapsync::jobs::{Payload, RenewSubscription, SyncAccount, TagCall, Trigger, VoicemailFollowUp};
+use snapsync::jobs::{Payload, RenewSubscription, SyncAccount, TagCall, TagMessage, Trigger, VoicemailFollowUp};
 use snapsync_queue::NewJob;
 
 /// Hints of the extension-info event that mean the account changed.
@@ -19,6 +19,8 @@ pub enum EventError {
     Envelope(String),
     #[error("notification {uuid} ({event}) is missing `{field}` in its body")]
     Missing { uuid: String, event: String, field: &'static str },
+    #[error("notification {uuid} ({event}): `{field}` is not an id: {value}")]
+    BadId { uuid: String, event: String, field: &'static str, value: String },
 }
 
 /// The notification envelope RingCentral posts.
@@ -101,6 +103,27 @@ pub fn map(env: &Envelope) -> Result<Mapped, EventError> {
             // Real-time: ahead of any sync backlog (its calls may use the budgets' reserve).
             NewJob::new(VoicemailFollowUp::KIND.as_str(), payload.encode()).at_front()
         }
+        ["restapi", "v1.0", "account", acc, "extension", ext, "message-store", "instant"]
+        | ["restapi", "v1.0", "account", acc, "extension", ext, "fax"] => {
+            let message_id = text(&env.body, "id").ok_or_else(|| missing("id"))?;
+            let is_id = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric());
+            for (field, value) in [("id", message_id.as_str()), ("extensionId", *ext)] {
+                if !is_id(value) {
+                    let value: String = value.chars().take(64).flat_map(char::escape_default).collect();
+                    return Err(EventError::BadId { uuid: env.uuid.clone(), event: env.event.clone(), field, value });
+                }
+            }
+            let payload = TagMessage {
+                v: 1,
+                uuid: env.uuid.clone(),
+                account_id: Some((*acc).to_owned()),
+                extension_id: (*ext).to_owned(),
+                message_id,
+                // The body is the message-store record: the worker need not read it again.
+                message: env.body.is_object().then(|| env.body.clone()),
+            };
+            NewJob::new(TagMessage::KIND.as_str(), payload.encode()).at_front()
+        }
         ["restapi", "v1.0", "account", _, "extension", _] => {
             let hints: Vec<String> = env
                 .body
@@ -143,8 +166,9 @@ pub fn map(env: &Envelope) -> Result<Mapped, EventError> {
                 telephony_session_id,
                 session_id: text(&env.body, "sessionId"),
                 result: party.get("status").and_then(|s| text(s, "reason")),
+                record: None,
             };
-            NewJob::new(TagCall::KIND.as_str(), payload.encode())
+            NewJob::new(TagCall::KIND.as_str(), payload.encode()).at_front()
         }
         _ => return Ok(Mapped::Ignored("no job for this event")),
     };
@@ -194,6 +218,39 @@ mod tests {
             mapped(r#"{"uuid":"u7","event":"/restapi/v1.0/account/1/presence"}"#),
             Ok(Mapped::Ignored(_))
         ));
+    }
+
+    #[test]
+    fn sms_and_fax_events_map_to_tag_message_with_the_message() {
+        let sms = r#"{"uuid":"u8","event":"/restapi/v1.0/account/1/extension/400000101/message-store/instant?type=SMS","body":{"id":"91","type":"SMS","from":{"phoneNumber":"+14155550199"}}}"#;
+        let Ok(Mapped::Job(job)) = mapped(sms) else { panic!("an SMS maps to a job") };
+        assert_eq!((job.kind.as_str(), job.unique_key.as_deref()), ("tag_message", Some("webhook:u8")));
+        let p = TagMessage::decode(&job.payload).expect("decodes");
+        assert_eq!((p.extension_id.as_str(), p.message_id.as_str()), ("400000101", "91"));
+        assert_eq!(p.message.as_ref().and_then(|m| m["type"].as_str()), Some("SMS"), "the message rides along");
+        let fax = r#"{"uuid":"u9","event":"/restapi/v1.0/account/1/extension/400000103/fax?direction=Inbound","body":{"id":92}}"#;
+        let Ok(Mapped::Job(job)) = mapped(fax) else { panic!("a fax maps to a job") };
+        assert_eq!(TagMessage::decode(&job.payload).expect("decodes").message_id, "92");
+        let tel = r#"{"uuid":"u5","event":"/restapi/v1.0/account/1/telephony/sessions","body":{"telephonySessionId":"s","sessionId":"7","parties":[{"extensionId":"2","status":{"code":"Disconnected","reason":"Missed"}}]}}"#;
+        let Ok(Mapped::Job(job)) = mapped(tel) else { panic!("an ended call maps to a job") };
+        let p = TagCall::decode(&job.payload).expect("decodes");
+        assert_eq!((p.telephony_session_id.as_str(), p.result.as_deref(), p.record), ("s", Some("Missed"), None));
+    }
+
+    #[test]
+    fn malformed_message_and_call_events_are_refused_by_name() {
+        let no_id =
+            r#"{"uuid":"m1","event":"/restapi/v1.0/account/1/extension/2/message-store/instant?type=SMS","body":{}}"#;
+        assert!(matches!(mapped(no_id), Err(EventError::Missing { field: "id", .. })));
+        let bad_id = r#"{"uuid":"m2","event":"/restapi/v1.0/account/1/extension/2/fax","body":{"id":"../../x\n"}}"#;
+        let err = mapped(bad_id).unwrap_err();
+        assert!(matches!(err, EventError::BadId { field: "id", .. }), "{err}");
+        assert!(!err.to_string().contains('\n'), "the value is escaped: {err}");
+        let no_parties =
+            r#"{"uuid":"c1","event":"/restapi/v1.0/account/1/telephony/sessions","body":{"telephonySessionId":"s"}}"#;
+        assert!(matches!(mapped(no_parties), Err(EventError::Missing { field: "parties", .. })));
+        let no_session = r#"{"uuid":"c2","event":"/restapi/v1.0/account/1/telephony/sessions","body":{"parties":[{"status":{"code":"Disconnected"}}]}}"#;
+        assert!(matches!(mapped(no_session), Err(EventError::Missing { field: "telephonySessionId", .. })));
     }
 
     #[test]

@@ -108,8 +108,8 @@ fn to_json(record: &impl serde::Serialize) -> Value {
 
 /// Up to `n` real source records of `resource`, as the workers read them: contacts from the
 /// address books, sites, emergency locations, the account (info + business address + operator
-/// extension, one record), voicemails from the user extensions' message stores (the last 30
-/// days).
+/// extension, one record), voicemails, SMS and faxes from the user extensions' message stores
+/// and calls from the account's call log (the last 30 days).
 pub async fn samples(rc: &RingCentral, resource: Resource, n: usize) -> Result<Vec<Value>, (&'static str, RcError)> {
     Ok(match resource {
         Resource::LeadFromContact => contact_samples(rc, n).await?.into_iter().map(|s| s.source).collect(),
@@ -131,30 +131,42 @@ pub async fn samples(rc: &RingCentral, resource: Resource, n: usize) -> Result<V
             };
             vec![account_source(&to_json(&info), &to_json(&address), operator.as_ref().map(to_json).as_ref())]
         }
-        Resource::FollowUpFromVoicemail => {
-            let users = rc.extensions(&[("type", "User".to_string())]).await.map_err(|e| ("user extensions", e))?;
+        Resource::FollowUpFromVoicemail => message_samples(rc, &["VoiceMail"], n).await?,
+        Resource::ActivityFromMessage => message_samples(rc, &["SMS", "Fax"], n).await?,
+        Resource::ActivityFromCall => {
+            // One page of the account's call log: the raw records (tag_call adds `otherParty`,
+            // `siteId` and the like, which a preview shows as missing).
             let since = chrono::Utc::now() - chrono::Duration::days(30);
-            let query = [
-                ("messageType", "VoiceMail".to_string()),
-                ("dateFrom", since.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-                ("perPage", n.to_string()),
-            ];
-            let mut out = Vec::new();
-            for ext in &users {
-                if out.len() >= n {
-                    break;
-                }
-                if !ext.id.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    continue;
-                }
-                let path = format!("/restapi/v1.0/account/~/extension/{}/message-store", ext.id);
-                let page: Value = rc.get_json(&path, &query).await.map_err(|e| ("message store", e))?.value;
-                let records = page.get("records").and_then(Value::as_array).cloned().unwrap_or_default();
-                out.extend(records.into_iter().take(n - out.len()));
-            }
-            out
+            let query =
+                [("dateFrom", since.format("%Y-%m-%dT%H:%M:%SZ").to_string()), ("perPage", n.max(1).to_string())];
+            let page: Value =
+                rc.get_json("/restapi/v1.0/account/~/call-log", &query).await.map_err(|e| ("call log", e))?.value;
+            page.get("records").and_then(Value::as_array).cloned().unwrap_or_default().into_iter().take(n).collect()
         }
     })
+}
+
+/// Up to `n` messages of `types` from the user extensions' message stores (the last 30 days).
+async fn message_samples(rc: &RingCentral, types: &[&str], n: usize) -> Result<Vec<Value>, (&'static str, RcError)> {
+    let users = rc.extensions(&[("type", "User".to_string())]).await.map_err(|e| ("user extensions", e))?;
+    let since = chrono::Utc::now() - chrono::Duration::days(30);
+    let mut query: Vec<(&str, String)> = types.iter().map(|t| ("messageType", t.to_string())).collect();
+    query.push(("dateFrom", since.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
+    query.push(("perPage", n.max(1).to_string()));
+    let mut out = Vec::new();
+    for ext in &users {
+        if out.len() >= n {
+            break;
+        }
+        if !ext.id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let path = format!("/restapi/v1.0/account/~/extension/{}/message-store", ext.id);
+        let page: Value = rc.get_json(&path, &query).await.map_err(|e| ("message store", e))?.value;
+        let records = page.get("records").and_then(Value::as_array).cloned().unwrap_or_default();
+        out.extend(records.into_iter().take(n - out.len()));
+    }
+    Ok(out)
 }
 
 /// A preview: each sample mapped (external id, record, notes) or its error.

@@ -92,7 +92,7 @@ pub struct ScheduleView {
 /// A change an operator asked for that cannot be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleChangeError {
-    #[error("unknown resource {0:?}: expected one of locations, accounts, contacts, subscriptions")]
+    #[error("unknown resource {0:?}: expected one of locations, accounts, contacts, calls, subscriptions")]
     UnknownResource(String),
     #[error("`every` must be at least 1s, got {0:?}")]
     TooFrequent(String),

@@ -19,18 +19,22 @@ pub enum JobKind {
     UpsertContact,
     VoicemailFollowUp,
     TagCall,
+    TagMessage,
+    SyncCalls,
     RenewSubscription,
 }
 
 impl JobKind {
     /// Every kind, in a stable order (used by inspection and metrics).
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::SyncLocations,
         JobKind::SyncAccount,
         JobKind::SyncContacts,
         JobKind::UpsertContact,
         JobKind::VoicemailFollowUp,
         JobKind::TagCall,
+        JobKind::TagMessage,
+        JobKind::SyncCalls,
         JobKind::RenewSubscription,
     ];
 
@@ -43,6 +47,8 @@ impl JobKind {
             JobKind::UpsertContact => "upsert_contact",
             JobKind::VoicemailFollowUp => "voicemail_follow_up",
             JobKind::TagCall => "tag_call",
+            JobKind::TagMessage => "tag_message",
+            JobKind::SyncCalls => "sync_calls",
             JobKind::RenewSubscription => "renew_subscription",
         }
     }
@@ -57,8 +63,12 @@ impl JobKind {
     /// budget a bulk sync leaves free, so it lands in seconds in the middle of a sync.
     pub fn is_realtime(self) -> bool {
         match self {
-            JobKind::VoicemailFollowUp | JobKind::TagCall | JobKind::RenewSubscription => true,
-            JobKind::SyncLocations | JobKind::SyncAccount | JobKind::SyncContacts | JobKind::UpsertContact => false,
+            JobKind::VoicemailFollowUp | JobKind::TagCall | JobKind::TagMessage | JobKind::RenewSubscription => true,
+            JobKind::SyncLocations
+            | JobKind::SyncAccount
+            | JobKind::SyncContacts
+            | JobKind::UpsertContact
+            | JobKind::SyncCalls => false,
         }
     }
 }
@@ -203,12 +213,15 @@ pub struct VoicemailFollowUp {
     pub message: Option<serde_json::Value>,
 }
 
-/// `tag_call`: a call ended (telephony session `Disconnected`); find its call-log record and
-/// tag an activity with the extension's location.
+/// `tag_call`: a call ended (telephony session `Disconnected`, or a record the call-log
+/// catch-up `sync_calls` found); find its call-log record and tag an activity with the
+/// extension's location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagCall {
     #[serde(default = "v1")]
     pub v: u32,
+    /// The notification's `uuid`; empty for a job of the catch-up.
+    #[serde(default)]
     pub uuid: String,
     pub account_id: Option<String>,
     /// The extension whose party disconnected.
@@ -218,6 +231,37 @@ pub struct TagCall {
     pub session_id: Option<String>,
     /// The party's status reason (`Accepted`, `Missed`, `Voicemail`, ...).
     pub result: Option<String>,
+    /// The call-log record itself, when the catch-up (`sync_calls`) read it: the worker
+    /// need not look it up; absent → it is found by `telephony_session_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<serde_json::Value>,
+}
+
+/// `tag_message`: an inbound SMS (`.../message-store/instant?type=SMS`) or fax
+/// (`.../fax?direction=Inbound`) → an activity of type `message` tagged with the location of
+/// the extension that received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagMessage {
+    #[serde(default = "v1")]
+    pub v: u32,
+    /// The notification's `uuid`.
+    pub uuid: String,
+    pub account_id: Option<String>,
+    pub extension_id: String,
+    pub message_id: String,
+    /// The message as the notification carried it (the message-store record); absent → the
+    /// worker reads `message-store/{message_id}` (Light).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<serde_json::Value>,
+}
+
+/// `sync_calls`: the catch-up of ended calls by the account's call-log sync (FSync the first
+/// time, ISync after): one `tag_call` per record, unique per call-log id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCalls {
+    #[serde(default = "v1")]
+    pub v: u32,
+    pub trigger: Trigger,
 }
 
 /// `renew_subscription`: bring the webhook subscription to a good state
@@ -252,6 +296,12 @@ impl Payload for VoicemailFollowUp {
 }
 impl Payload for TagCall {
     const KIND: JobKind = JobKind::TagCall;
+}
+impl Payload for TagMessage {
+    const KIND: JobKind = JobKind::TagMessage;
+}
+impl Payload for SyncCalls {
+    const KIND: JobKind = JobKind::SyncCalls;
 }
 impl Payload for RenewSubscription {
     const KIND: JobKind = JobKind::RenewSubscription;

@@ -28,6 +28,12 @@ use crate::ringcentral::{RcError, RingCentral};
 pub const VOICEMAIL_FILTER: &str = "/restapi/v1.0/account/~/extension/~/voicemail";
 /// The admin extension's info: account-level changes arrive here with hints.
 pub const EXTENSION_INFO_FILTER: &str = "/restapi/v1.0/account/~/extension/~";
+/// Every call of the account (a party `Disconnected` → `tag_call`).
+pub const TELEPHONY_SESSIONS_FILTER: &str = "/restapi/v1.0/account/~/telephony/sessions";
+/// Inbound SMS of the admin extension (→ `tag_message`).
+pub const SMS_FILTER: &str = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS";
+/// Inbound faxes of the admin extension (→ `tag_message`).
+pub const FAX_FILTER: &str = "/restapi/v1.0/account/~/extension/~/fax?direction=Inbound";
 
 /// What our subscription should look like.
 #[derive(Debug, Clone)]
@@ -44,7 +50,8 @@ pub struct SubscriptionSpec {
 }
 
 impl SubscriptionSpec {
-    /// The default filters (voicemail and extension info of the admin extension, a renewal
+    /// The default filters (voicemail, extension info, inbound SMS and fax of the admin
+    /// extension, the account's telephony sessions, a renewal
     /// reminder one day before expiry, every hour), a 7-day lifetime, renewal 3 days ahead.
     pub fn new(address: impl Into<String>, verification_token: SecretString) -> SubscriptionSpec {
         SubscriptionSpec {
@@ -53,6 +60,9 @@ impl SubscriptionSpec {
             event_filters: vec![
                 VOICEMAIL_FILTER.into(),
                 EXTENSION_INFO_FILTER.into(),
+                TELEPHONY_SESSIONS_FILTER.into(),
+                SMS_FILTER.into(),
+                FAX_FILTER.into(),
                 // threshold ≤ TTL/2 and interval ≤ threshold/2, as RingCentral requires.
                 "/restapi/v1.0/subscription/~?threshold=86400&interval=3600".into(),
             ],
@@ -69,6 +79,9 @@ pub enum Action {
     Reused,
     /// An active one was renewed.
     Renewed,
+    /// An active one lacked some of our filters (made by an older release): its filters were
+    /// replaced by ours with `PUT /subscription/{id}`, which also renews it.
+    Updated,
     /// None existed for our address.
     Created,
     /// Only blacklisted (or expired) ones existed: deleted, and a new one created.
@@ -165,6 +178,10 @@ pub async fn ensure(rc: &RingCentral, spec: &SubscriptionSpec) -> Result<Outcome
     }
     if let Some(i) = keep {
         let kept = &ours[i];
+        if !covers(&kept.event_filters, &spec.event_filters) {
+            let updated = rc.update_subscription(&kept.id, &spec.event_filters, Some(spec.expires_in)).await?;
+            return Ok(Outcome { id: updated.id, action: Action::Updated, deleted });
+        }
         let left = expires_at(kept).map(|t| t - now).unwrap_or(time::Duration::ZERO);
         if left < spec.renew_before {
             let renewed = rc.renew_subscription(&kept.id).await?;
@@ -182,6 +199,30 @@ pub async fn ensure(rc: &RingCentral, spec: &SubscriptionSpec) -> Result<Outcome
         .await?;
     let action = if had_any { Action::Recreated } else { Action::Created };
     Ok(Outcome { id: created.id, action, deleted })
+}
+
+/// Whether the filters RingCentral holds (`~` replaced by real ids) include every filter we
+/// ask for: ids after `account/`, `extension/` and `subscription/` are compared as `~`, and a
+/// renewal reminder matches any reminder (its threshold and interval depend on the lifetime).
+fn covers(held: &[String], wanted: &[String]) -> bool {
+    let held: Vec<String> = held.iter().map(|f| generic_filter(f)).collect();
+    wanted.iter().all(|w| held.contains(&generic_filter(w)))
+}
+
+fn generic_filter(filter: &str) -> String {
+    let (path, query) = filter.split_once('?').map_or((filter, None), |(p, q)| (p, Some(q)));
+    let mut out: Vec<&str> = Vec::new();
+    let mut after_id_key = false;
+    for seg in path.trim_end_matches('/').split('/') {
+        out.push(if after_id_key { "~" } else { seg });
+        after_id_key = matches!(seg, "account" | "extension" | "subscription");
+    }
+    let mut text = out.join("/");
+    if let Some(q) = query.filter(|_| !path.starts_with("/restapi/v1.0/subscription/")) {
+        text.push('?');
+        text.push_str(q);
+    }
+    text
 }
 
 fn same_address(a: &str, b: &str) -> bool {
@@ -203,10 +244,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn filters_are_compared_with_ids_as_tilde() {
+        let held = vec![
+            "/restapi/v1.0/account/400000001/extension/400000101/voicemail".to_string(),
+            "/restapi/v1.0/subscription/abc-1?threshold=86400&interval=3600".to_string(),
+        ];
+        let old =
+            vec![VOICEMAIL_FILTER.to_string(), "/restapi/v1.0/subscription/~?threshold=86400&interval=3600".into()];
+        assert!(covers(&held, &old));
+        assert!(!covers(&held, &[TELEPHONY_SESSIONS_FILTER.to_string()]));
+        let mut new = held.clone();
+        new.push("/restapi/v1.0/account/400000001/telephony/sessions".into());
+        assert!(covers(&new, &[TELEPHONY_SESSIONS_FILTER.to_string()]));
+        assert!(!covers(&new, &[SMS_FILTER.to_string()]), "the query is part of the filter");
+        let other_reminder = vec!["/restapi/v1.0/subscription/s-9?threshold=1800&interval=900".to_string()];
+        assert!(covers(&other_reminder, &old[1..]), "a reminder is a reminder");
+    }
+
+    #[test]
     fn default_spec_debug_hides_the_token() {
         let spec = SubscriptionSpec::new("http://x/webhooks", SecretString::from("very-secret-token"));
         assert!(!format!("{spec:?}").contains("very-secret-token"));
-        assert_eq!(spec.event_filters.len(), 3);
+        assert_eq!(spec.event_filters.len(), 6);
     }
 
     #[test]

@@ -136,6 +136,8 @@ every = "1h"
 every = "1h"
 [schedules.contacts]
 every = "1h"
+[schedules.calls]
+enabled = false
 [schedules.subscriptions]
 every = "1h"
 [rate_limits.ringcentral]

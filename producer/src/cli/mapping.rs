@@ -168,7 +168,8 @@ pub async fn check(queue: &Queue, config: &Config, preview: u32) -> Result<(Repo
             let rc = snapsync::clients::ringcentral(&config, redis.clone(), limiter)
                 .map_err(|e| failure(INVALID_CONFIG, "ringcentral", &e))?;
             // Round-robin turns on counters of the preview's own.
-            let router = Router::new(rules.clone(), redis.clone(), format!("{}:preview", config.queue.prefix));
+            let router = Router::new(rules.clone(), redis.clone(), format!("{}:preview", config.queue.prefix))
+                .with_call_prefix(config.queue.prefix.clone());
             let samples = snapsync_producer::mapping_editor::contact_samples(&rc, preview as usize)
                 .await
                 .map_err(|(what, e)| failure(SOFTWARE, &format!("ringcentral: {what}"), &e))?;

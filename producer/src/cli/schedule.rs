@@ -27,7 +27,7 @@ enum Action {
     Ls,
     /// Set a resource's frequency: `--every 15m` or `--cron "*/15 * * * *"` (UTC).
     Set {
-        /// locations, accounts, contacts or subscriptions.
+        /// locations, accounts, contacts, calls or subscriptions.
         resource: String,
         #[arg(long, conflicts_with = "cron", required_unless_present = "cron")]
         every: Option<String>,

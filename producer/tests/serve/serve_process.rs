@@ -42,7 +42,8 @@ pub(crate) async fn spawn_with(redis_url: &str, sandbox: &Sandbox, args: &[&str]
          webhook_address = \"http://127.0.0.1:{port}/webhooks/ringcentral\"\nverification_token = \"{TOKEN}\"\n\
          client_id = \"{}\"\nclient_secret = \"{}\"\njwt = \"{}\"\n\
          [schedules.locations]\nenabled = false\n[schedules.accounts]\nenabled = false\n\
-         [schedules.contacts]\nenabled = false\n[schedules.subscriptions]\nevery = \"1h\"\n",
+         [schedules.contacts]\nenabled = false\n[schedules.calls]\nenabled = false\n\
+         [schedules.subscriptions]\nevery = \"1h\"\n",
         redis_url,
         sandbox.rc_url(),
         creds.client_id,

@@ -129,11 +129,27 @@ async fn ensure_reuses_deduplicates_renews_and_recreates_a_blacklisted_one() {
     assert_eq!(out.deleted.len(), 1, "{out:?}");
     assert_eq!(ours(&w.rc, &w.address).await.len(), 1);
 
+    // One made by an older release (fewer filters): updated in place to ours.
+    for s in ours(&w.rc, &w.address).await {
+        w.rc.delete_subscription(&s.id).await.unwrap();
+    }
+    let kept = w.rc.create_subscription(&filters, &w.address, Some(TOKEN), None).await.unwrap();
+    let out = ensure(&w.rc, &spec).await.unwrap();
+    assert_eq!((out.action, out.id.as_str()), (Action::Updated, kept.id.as_str()));
+    let now = w.rc.subscription(&kept.id).await.unwrap();
+    assert!(now.event_filters.iter().any(|f| f.ends_with("/telephony/sessions")), "{:?}", now.event_filters);
+    let out = ensure(&w.rc, &spec).await.unwrap();
+    assert_eq!(out.action, Action::Reused, "once updated it is reused");
+
     // Close to expiry: renewed in place.
     for s in ours(&w.rc, &w.address).await {
         w.rc.delete_subscription(&s.id).await.unwrap();
     }
-    let short = w.rc.create_subscription(&filters, &w.address, Some(TOKEN), Some(3600)).await.unwrap();
+    // Our filters, with a reminder that fits a one-hour lifetime.
+    let mut ours_short: Vec<String> =
+        spec.event_filters.iter().filter(|f| !f.starts_with("/restapi/v1.0/subscription/")).cloned().collect();
+    ours_short.push("/restapi/v1.0/subscription/~?threshold=1800&interval=900".into());
+    let short = w.rc.create_subscription(&ours_short, &w.address, Some(TOKEN), Some(3600)).await.unwrap();
     let out = ensure(&w.rc, &spec).await.unwrap();
     assert_eq!((out.action, out.id.as_str()), (Action::Renewed, short.id.as_str()));
 

@@ -134,9 +134,12 @@ pub fn normalise(
             };
             match ext_tail {
                 [] => {}
-                ["message-store"] | ["voicemail"] | ["presence"] | ["telephony", "sessions"] => {
-                    out.push(ext_tail.join("/"))
-                }
+                ["message-store"]
+                | ["message-store", "instant"]
+                | ["fax"]
+                | ["voicemail"]
+                | ["presence"]
+                | ["telephony", "sessions"] => out.push(ext_tail.join("/")),
                 _ => return Err(invalid_filter(filter)),
             }
         }

@@ -6,7 +6,11 @@
 //!   the voicemail and message-store events.
 //! - `POST /sandbox/calls/end` `{extensionId?, from{..}, to{..}, direction?, durationSecs?, result?,
 //!   startTime?}` → the new call-log record; fires the telephony-sessions events (account and
-//!   extension level) with the party `Disconnected`.
+//!   extension level) with the party `Disconnected`; `deliver: false` fires none (a lost event).
+//! - `POST /sandbox/messages` `{extensionId?, type: "SMS"|"Fax", from{..}, to{..}?, text?, pages?,
+//!   creationTime?, deliver?}` → the new inbound SMS or fax in the message store; fires the
+//!   instant-SMS (`.../message-store/instant`) or inbound-fax (`.../fax`) event with the
+//!   message as body, and the message-store event.
 //!
 //! `extensionId` omitted = the admin extension. Times (`creationTime`, `startTime`, ISO 8601)
 //! let tests backdate records past the 24 h default window.

@@ -135,18 +135,21 @@ pub enum Resource {
     Locations,
     Accounts,
     Contacts,
+    /// The catch-up of ended calls by call-log sync (`sync_calls`).
+    Calls,
     Subscriptions,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 4] =
-        [Resource::Locations, Resource::Accounts, Resource::Contacts, Resource::Subscriptions];
+    pub const ALL: [Resource; 5] =
+        [Resource::Locations, Resource::Accounts, Resource::Contacts, Resource::Calls, Resource::Subscriptions];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Resource::Locations => "locations",
             Resource::Accounts => "accounts",
             Resource::Contacts => "contacts",
+            Resource::Calls => "calls",
             Resource::Subscriptions => "subscriptions",
         }
     }
@@ -174,6 +177,8 @@ pub struct SchedulesConfig {
     pub locations: ScheduleConfig,
     pub accounts: ScheduleConfig,
     pub contacts: ScheduleConfig,
+    /// The call-log catch-up: calls whose telephony event never came.
+    pub calls: ScheduleConfig,
     /// Renewing the webhook subscription before it expires.
     pub subscriptions: ScheduleConfig,
 }
@@ -184,6 +189,7 @@ impl SchedulesConfig {
             Resource::Locations => &self.locations,
             Resource::Accounts => &self.accounts,
             Resource::Contacts => &self.contacts,
+            Resource::Calls => &self.calls,
             Resource::Subscriptions => &self.subscriptions,
         }
     }
@@ -193,6 +199,7 @@ impl SchedulesConfig {
             Resource::Locations => &mut self.locations,
             Resource::Accounts => &mut self.accounts,
             Resource::Contacts => &mut self.contacts,
+            Resource::Calls => &mut self.calls,
             Resource::Subscriptions => &mut self.subscriptions,
         }
     }
@@ -205,6 +212,7 @@ impl Default for SchedulesConfig {
             locations: every(3600),
             accounts: every(3600),
             contacts: every(900),
+            calls: every(900),
             subscriptions: every(3600),
         }
     }

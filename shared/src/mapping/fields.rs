@@ -13,16 +13,28 @@ pub enum Resource {
     Account,
     LeadFromContact,
     FollowUpFromVoicemail,
+    /// An ended call (its call-log record, with what the worker adds: see [`CALL`]).
+    ActivityFromCall,
+    /// An inbound SMS or fax (its message-store record).
+    ActivityFromMessage,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 7] = [
         Resource::LocationFromSite,
         Resource::LocationFromEmergencyLocation,
         Resource::Account,
         Resource::LeadFromContact,
         Resource::FollowUpFromVoicemail,
+        Resource::ActivityFromCall,
+        Resource::ActivityFromMessage,
     ];
+
+    /// Whether a mapping file may leave the resource out (it then maps as the built-in
+    /// default does): the resources added after files were first written.
+    pub fn optional(self) -> bool {
+        matches!(self, Resource::ActivityFromCall | Resource::ActivityFromMessage)
+    }
 
     /// The name used in mapping files.
     pub fn name(self) -> &'static str {
@@ -32,6 +44,8 @@ impl Resource {
             Resource::Account => "account",
             Resource::LeadFromContact => "lead_from_contact",
             Resource::FollowUpFromVoicemail => "follow_up_from_voicemail",
+            Resource::ActivityFromCall => "activity_from_call",
+            Resource::ActivityFromMessage => "activity_from_message",
         }
     }
 
@@ -44,7 +58,9 @@ impl Resource {
             Resource::LocationFromSite | Resource::LocationFromEmergencyLocation => Collection::Locations,
             Resource::Account => Collection::Accounts,
             Resource::LeadFromContact => Collection::Leads,
-            Resource::FollowUpFromVoicemail => Collection::Activities,
+            Resource::FollowUpFromVoicemail | Resource::ActivityFromCall | Resource::ActivityFromMessage => {
+                Collection::Activities
+            }
         }
     }
 
@@ -56,6 +72,10 @@ impl Resource {
             Resource::Account => "account (account info + business address + operatorExtension)",
             Resource::LeadFromContact => "personal contact",
             Resource::FollowUpFromVoicemail => "voicemail message",
+            Resource::ActivityFromCall => {
+                "call-log record (+ otherParty, extensionId, siteId, callResult, dialledNumber)"
+            }
+            Resource::ActivityFromMessage => "SMS or fax message (+ extensionId, siteId)",
         }
     }
 
@@ -67,6 +87,8 @@ impl Resource {
             Resource::Account => ACCOUNT,
             Resource::LeadFromContact => CONTACT,
             Resource::FollowUpFromVoicemail => VOICEMAIL,
+            Resource::ActivityFromCall => CALL,
+            Resource::ActivityFromMessage => MESSAGE,
         }
     }
 
@@ -133,6 +155,30 @@ const VOICEMAIL: &[&str] = paths![
     "creationTime", "lastModifiedTime", "subject", "vmTranscriptionStatus", "conversationId", "conversation.*",
     "from.phoneNumber", "from.extensionNumber", "from.extensionId", "from.name", "from.location", "to.*",
     "attachments.*", "owner.*",
+];
+
+/// A call-log record (`GET .../call-log`, Simple view) and what `tag_call` adds to it:
+/// `otherParty` (the party that is not the extension: `from` of an inbound call, `to` of an
+/// outbound one), `extensionId` and `siteId` (the extension that handled it and its site),
+/// `callResult` (`answered`, `missed` or `voicemail`) and `dialledNumber` (the number the
+/// caller dialled: `to.phoneNumber` of an inbound call).
+#[rustfmt::skip]
+const CALL: &[&str] = paths![
+    "id", "uri", "sessionId", "telephonySessionId", "partyId", "startTime", "duration", "durationMs", "type",
+    "internalType", "direction", "action", "result", "reason", "reasonDescription", "transport", "from.*", "to.*",
+    "extension.*", "message.*", "recording.*", "billing.*", "lastModifiedTime", "legs.*", "deleted", "finished",
+    "otherParty.*", "extensionId", "siteId", "callResult", "dialledNumber",
+];
+
+/// A message-store record of type SMS or Fax, with `extensionId` and `siteId` (the receiving
+/// extension and its site) added by `tag_message`.
+#[rustfmt::skip]
+const MESSAGE: &[&str] = paths![
+    "id", "uri", "extensionId", "siteId", "type", "direction", "availability", "readStatus", "priority",
+    "messageStatus", "creationTime", "lastModifiedTime", "subject", "conversationId", "conversation.*",
+    "from.phoneNumber", "from.extensionNumber", "from.extensionId", "from.name", "from.location", "to.*",
+    "attachments.*", "owner.*", "faxPageCount", "faxResolution", "coverIndex", "coverPageText",
+    "smsDeliveryTime", "smsSendingAttemptsCount", "deliveryErrorCode",
 ];
 
 /// What Snapshots requires of a field's value (`docs/snapshots-api.md`, validation rules).

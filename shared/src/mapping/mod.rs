@@ -3,7 +3,9 @@
 //! Turns RingCentral records into Snapshots records as a mapping file says (default:
 //! `mapping/default.toml` at the repo root, also built in as [`DEFAULT_MAPPING`]). A file
 //! has one table per resource — `location_from_site`, `location_from_emergency_location`,
-//! `account`, `lead_from_contact`, `follow_up_from_voicemail` — with an `external_id`
+//! `account`, `lead_from_contact`, `follow_up_from_voicemail`, `activity_from_call`,
+//! `activity_from_message` (these two may be left out: they then map as the built-in
+//! default does) — with an `external_id`
 //! template and `fields`: Snapshots field = RingCentral path, template or constant, with
 //! transforms (trim, lowercase, uppercase, phone → E.164, region_code, country_code,
 //! lookup) and a default when empty. The file is checked as a whole when loaded. A file is

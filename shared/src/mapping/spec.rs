@@ -124,9 +124,26 @@ impl Mapping {
             }
         }
         for resource in Resource::ALL {
-            if !table.contains_key(resource.name()) {
-                problems
-                    .push(format!("{file}: resource {} is missing: every resource needs a mapping", resource.name()));
+            if table.contains_key(resource.name()) {
+                continue;
+            }
+            // Resources added after a release (the call and message activities) may be left
+            // out: a file written for that release keeps loading and they map as the built-in
+            // default does.
+            let builtin = resource
+                .optional()
+                .then(|| toml::from_str::<toml::Table>(super::DEFAULT_MAPPING).ok())
+                .flatten()
+                .and_then(|t| t.get(resource.name()).cloned());
+            match builtin {
+                Some(value) => {
+                    let mut p = Problems { file, resource, list: &mut problems };
+                    if let Some(r) = resource_mapping(&mut p, &value, &default_country) {
+                        resources.insert(resource, r);
+                    }
+                }
+                None => problems
+                    .push(format!("{file}: resource {} is missing: every resource needs a mapping", resource.name())),
             }
         }
         if problems.is_empty() {

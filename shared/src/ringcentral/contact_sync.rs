@@ -30,7 +30,7 @@ const MAX_SYNC_PAGES: usize = 1_000;
 /// message sync; the address book documents none and answers CMN-101 on `syncToken`).
 const SYNC_RESET_CODES: &[&str] = &["CLG-101", "CLG-102", "CLG-103", "CLG-104", "CLG-105", "MSG-333"];
 
-const COMMIT: &str = r#"
+pub(super) const COMMIT: &str = r#"
 local cur = redis.call('GET', KEYS[1])
 if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2])
@@ -275,7 +275,7 @@ impl ContactSync<'_> {
 }
 
 /// The stored token is no good: 400 naming `syncToken`, or a documented reset code.
-fn is_sync_reset(e: &RcError) -> bool {
+pub(super) fn is_sync_reset(e: &RcError) -> bool {
     let on_token = e.status() == Some(400) && e.parameter() == Some("syncToken");
     on_token || e.error_code().is_some_and(|c| SYNC_RESET_CODES.contains(&c))
 }

@@ -71,6 +71,19 @@ impl RingCentral {
         self.pages(&format!("{ACCOUNT}/call-log"), query).await
     }
 
+    /// `GET /account/~/call-log?telephonySessionId=...` (Heavy): the account's call-log
+    /// records of one telephony session (one per party that has one; empty while RingCentral
+    /// has not written it yet, which takes a little while after the call ends).
+    /// The records come as RingCentral wrote them, every field kept.
+    pub async fn call_log_by_session(&self, telephony_session_id: &str) -> Result<Vec<serde_json::Value>, RcError> {
+        // A query value (encoded by the client), not a path segment: any visible ASCII.
+        let id = telephony_session_id;
+        if id.is_empty() || id.len() > 256 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(RcError::InvalidId { what: "telephonySessionId", id: id.chars().take(80).collect() });
+        }
+        self.pages(&format!("{ACCOUNT}/call-log"), &[("telephonySessionId", id.to_string())]).await
+    }
+
     /// `GET .../extension/{extensionId}/call-log/{callRecordId}` (Heavy).
     pub async fn call_log_record(&self, extension_id: &str, record_id: &str) -> Result<CallLogRecord, RcError> {
         let ext = path_id("extensionId", extension_id)?;

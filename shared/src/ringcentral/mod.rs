@@ -19,6 +19,7 @@
 //! - [`contact_sync`]: address-book sync (FSync/ISync) and per-extension sync tokens.
 
 mod auth;
+pub mod call_log_sync;
 pub mod contact_sync;
 mod endpoints;
 pub mod error;

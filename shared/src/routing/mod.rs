@@ -3,19 +3,23 @@
 //! Decides which Snapshots owner gets a new lead, from a rules file (default:
 //! `routing/default.toml`, also built in as [`DEFAULT_RULES`]): rules match on the
 //! contact's company, email domain, phone area code, or the site of the extension that
-//! owns the contact; the first match wins; an inactive or unknown owner, or no match,
+//! owns the contact, or the call that brought the contact in (the site, extension,
+//! direction, result and dialled number of the last call with its number); the first match wins; an inactive or unknown owner, or no match,
 //! sends the lead round-robin to the fallback team; the decision records why.
 //!
 //! # Layout
 //! - [`rules`]: the file's shape, checking it (each problem names file, rule, field), and
 //!   matching a contact's facts.
 //! - [`route`]: [`Router::route`] and the Redis round-robin.
+//! - [`call_context`]: the last call with a number, as `tag_call` records it.
 //! - [`error`] — [`RoutingError`].
 
+pub mod call_context;
 pub mod error;
 pub mod route;
 pub mod rules;
 
+pub use call_context::CallContext;
 pub use error::RoutingError;
 pub use route::{Routed, Router, FALLBACK};
 pub use rules::{Assign, Facts, Rule, Rules};

@@ -30,6 +30,9 @@ pub struct Router {
     rules: Rules,
     redis: RedisConn,
     prefix: String,
+    /// The prefix of the call-context keys (`{prefix}:call:last:<e164>`); the deployment's
+    /// even when the round-robin counters live elsewhere (the preview's).
+    call_prefix: String,
 }
 
 impl std::fmt::Debug for Router {
@@ -40,7 +43,15 @@ impl std::fmt::Debug for Router {
 
 impl Router {
     pub fn new(rules: Rules, redis: RedisConn, prefix: impl Into<String>) -> Router {
-        Router { rules, redis, prefix: prefix.into() }
+        let prefix = prefix.into();
+        Router { rules, redis, call_prefix: prefix.clone(), prefix }
+    }
+
+    /// Reads the call context under `prefix` instead (the preview counts its round-robin
+    /// under a prefix of its own but routes by the deployment's recorded calls).
+    pub fn with_call_prefix(mut self, prefix: impl Into<String>) -> Router {
+        self.call_prefix = prefix.into();
+        self
     }
 
     pub fn rules(&self) -> &Rules {
@@ -49,8 +60,14 @@ impl Router {
 
     /// Picks the owner of the lead for `contact` (a RingCentral personal contact) whose
     /// owning extension is on `site`. `owners` is Snapshots' `/owners` (the caller caches it).
+    /// When a rule has a call condition, the last call with any of the contact's phones is
+    /// read (one `MGET`) and the rules see it.
     pub async fn route(&self, contact: &Value, site: Option<&str>, owners: &[Owner]) -> Result<Routed, RoutingError> {
-        let facts = self.rules.facts(contact, site);
+        let mut facts = self.rules.facts(contact, site);
+        if self.rules.uses_call() {
+            let phones = self.rules.phones(contact);
+            facts.call = super::call_context::lookup(&self.redis, &self.call_prefix, &phones).await?;
+        }
         let mut why_fallback = "no rule matched".to_string();
         for rule in &self.rules.rules {
             let Some(matched) = rule.matches(&facts) else { continue };

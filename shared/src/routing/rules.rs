@@ -11,7 +11,12 @@
 //! ```
 //! Conditions: `company` (case-insensitive equality), `email_domain` (the email's domain
 //! or a subdomain of it), `area_code` (NANP area code of any of the contact's phones),
-//! `site`. Each takes a string or a list (any of them); several conditions in one rule
+//! `site`; and of the call that brought the contact in (the last call with any of its
+//! phones, see [`super::call_context`]): `call_site` (the site of the extension that
+//! handled it), `call_extension`, `call_direction` (`Inbound`/`Outbound`, any case),
+//! `call_result` (`answered`, `missed`, `voicemail`), `dialled_number` (the number the
+//! caller dialled, compared in E.164). A call condition never matches a contact with no
+//! call. Each takes a string or a list (any of them); several conditions in one rule
 //! must all hold. The first rule that matches wins.
 
 use serde_json::Value;
@@ -36,7 +41,25 @@ pub struct Rule {
     pub email_domain: Vec<String>,
     pub area_code: Vec<String>,
     pub site: Vec<String>,
+    pub call_site: Vec<String>,
+    pub call_extension: Vec<String>,
+    /// Lower-case.
+    pub call_direction: Vec<String>,
+    pub call_result: Vec<String>,
+    /// E.164.
+    pub dialled_number: Vec<String>,
     pub assign: Assign,
+}
+
+impl Rule {
+    /// Whether the rule has a condition on the call that brought the contact in.
+    pub fn uses_call(&self) -> bool {
+        !(self.call_site.is_empty()
+            && self.call_extension.is_empty()
+            && self.call_direction.is_empty()
+            && self.call_result.is_empty()
+            && self.dialled_number.is_empty())
+    }
 }
 
 /// A checked rules file.
@@ -55,6 +78,8 @@ pub struct Facts {
     pub email_domain: Option<String>,
     pub area_codes: Vec<String>,
     pub site: Option<String>,
+    /// The last call with any of the contact's phones (looked up only when a rule asks).
+    pub call: Option<super::CallContext>,
 }
 
 /// Phone fields of a personal contact read for area codes, in this order.
@@ -71,7 +96,23 @@ const PHONE_FIELDS: &[&str] = &[
     "assistantPhone",
 ];
 
-const RULE_KEYS: &[&str] = &["name", "company", "email_domain", "area_code", "site", "owner", "team"];
+const RULE_KEYS: &[&str] = &[
+    "name",
+    "company",
+    "email_domain",
+    "area_code",
+    "site",
+    "call_site",
+    "call_extension",
+    "call_direction",
+    "call_result",
+    "dialled_number",
+    "owner",
+    "team",
+];
+
+/// The values `call_result` takes.
+pub const CALL_RESULTS: &[&str] = &["answered", "missed", "voicemail"];
 
 impl Rules {
     pub fn load(path: &std::path::Path) -> Result<Rules, RoutingError> {
@@ -118,7 +159,7 @@ impl Rules {
             None => {}
             Some(toml::Value::Array(list)) => {
                 for (i, value) in list.iter().enumerate() {
-                    if let Some(rule) = parse_rule(file, i, value, &mut problems) {
+                    if let Some(rule) = parse_rule(file, i, value, &default_country, &mut problems) {
                         if rules.iter().any(|r| r.name == rule.name) {
                             problems.push(format!("{file}: rule {:?}: the name is used twice", rule.name));
                         }
@@ -177,7 +218,32 @@ impl Rules {
                 }
             }
         }
-        Facts { company: text("company").map(str::to_string), email_domain, area_codes, site: site.map(str::to_string) }
+        Facts {
+            company: text("company").map(str::to_string),
+            email_domain,
+            area_codes,
+            site: site.map(str::to_string),
+            call: None,
+        }
+    }
+
+    /// Whether any rule looks at the call that brought the contact in.
+    pub fn uses_call(&self) -> bool {
+        self.rules.iter().any(Rule::uses_call)
+    }
+
+    /// The contact's phones in E.164 (the fields rules read area codes from), for the
+    /// call-context lookup.
+    pub fn phones(&self, contact: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in PHONE_FIELDS.iter().filter_map(|k| contact.get(*k).and_then(Value::as_str)) {
+            if let Some(e164) = phone::to_e164(p, &self.default_country) {
+                if !out.contains(&e164) {
+                    out.push(e164);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -204,11 +270,34 @@ impl Rule {
             let hit = self.site.iter().find(|x| x.as_str() == s)?;
             why.push(format!("site = {hit}"));
         }
+        if self.uses_call() {
+            let call = f.call.as_ref()?;
+            let pick = |wanted: &[String], have: Option<&str>, what: &str, why: &mut Vec<String>| -> Option<()> {
+                if wanted.is_empty() {
+                    return Some(());
+                }
+                let have = have?;
+                let hit = wanted.iter().find(|x| x.eq_ignore_ascii_case(have))?;
+                why.push(format!("{what} = {hit}"));
+                Some(())
+            };
+            pick(&self.call_site, call.site.as_deref(), "call site", &mut why)?;
+            pick(&self.call_extension, call.extension_id.as_deref(), "call extension", &mut why)?;
+            pick(&self.call_direction, call.direction.as_deref(), "call direction", &mut why)?;
+            pick(&self.call_result, call.result.as_deref(), "call result", &mut why)?;
+            pick(&self.dialled_number, call.dialled_number.as_deref(), "dialled number", &mut why)?;
+        }
         Some(why.join(", "))
     }
 }
 
-fn parse_rule(file: &str, index: usize, value: &toml::Value, problems: &mut Vec<String>) -> Option<Rule> {
+fn parse_rule(
+    file: &str,
+    index: usize,
+    value: &toml::Value,
+    country: &str,
+    problems: &mut Vec<String>,
+) -> Option<Rule> {
     let Some(t) = value.as_table() else {
         problems.push(format!("{file}: rule #{}: must be a table", index + 1));
         return None;
@@ -259,8 +348,38 @@ fn parse_rule(file: &str, index: usize, value: &toml::Value, problems: &mut Vec<
         (c.len() != 3 || !c.bytes().all(|b| b.is_ascii_digit())).then(|| "is not a 3-digit area code".to_string())
     });
     let site = list("site", &|_| None);
-    if company.is_empty() && email_domain.is_empty() && area_code.is_empty() && site.is_empty() {
-        problem("company", "the rule has no condition (company, email_domain, area_code or site)".into());
+    let call_site = list("call_site", &|_| None);
+    let call_extension = list("call_extension", &|_| None);
+    let call_direction: Vec<String> = list("call_direction", &|d| {
+        (!["inbound", "outbound"].contains(&d.to_ascii_lowercase().as_str()))
+            .then(|| "is not a direction (Inbound or Outbound)".to_string())
+    })
+    .into_iter()
+    .map(|d| d.to_ascii_lowercase())
+    .collect();
+    let call_result: Vec<String> = list("call_result", &|r| {
+        (!CALL_RESULTS.contains(&r.to_ascii_lowercase().as_str()))
+            .then(|| format!("is not a call result (one of {})", CALL_RESULTS.join(", ")))
+    })
+    .into_iter()
+    .map(|r| r.to_ascii_lowercase())
+    .collect();
+    let dialled_raw = list("dialled_number", &|n| {
+        phone::to_e164(n, country).is_none().then(|| "is not a phone number (E.164, e.g. \"+16505550100\")".to_string())
+    });
+    let dialled_number: Vec<String> = dialled_raw.iter().filter_map(|n| phone::to_e164(n, country)).collect();
+    let conditions = [&company, &email_domain, &area_code, &site, &call_site, &call_extension];
+    if conditions.iter().all(|c| c.is_empty())
+        && call_direction.is_empty()
+        && call_result.is_empty()
+        && dialled_number.is_empty()
+    {
+        problem(
+            "company",
+            "the rule has no condition (company, email_domain, area_code, site, call_site, call_extension, \
+             call_direction, call_result or dialled_number)"
+                .into(),
+        );
     }
     let owner = t.get("owner").map(|v| v.as_str().map(str::trim).unwrap_or_default().to_string());
     let team = t.get("team").map(|v| v.as_str().map(str::trim).unwrap_or_default().to_string());
@@ -287,5 +406,17 @@ fn parse_rule(file: &str, index: usize, value: &toml::Value, problems: &mut Vec<
     if problems.len() > before {
         return None;
     }
-    Some(Rule { name, company, email_domain, area_code, site, assign: assign? })
+    Some(Rule {
+        name,
+        company,
+        email_domain,
+        area_code,
+        site,
+        call_site,
+        call_extension,
+        call_direction,
+        call_result,
+        dialled_number,
+        assign: assign?,
+    })
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use snapsync::errors::Classify;
+use snapsync::routing::call_context::{self, CallContext};
 use snapsync::routing::{Router, RoutingError, Rules, DEFAULT_RULES, FALLBACK};
 use snapsync::snapshots::{Owner, SnapshotsClient};
 use snapsync_queue::{ConnOptions, RedisConn};
@@ -173,4 +174,86 @@ fn bad_rules_name_file_rule_and_field() {
     let p = problems(&DEFAULT_RULES.replacen("email_domain = \"hooli.example.io\"", "email_domain = \"x@hooli\"", 1));
     assert!(p[0].contains("rule \"hooli-key-account\": field \"email_domain\": \"x@hooli\" is not a domain"), "{p:?}");
     assert!(matches!(Rules::parse("routing/test.toml", "[[rules]"), Err(RoutingError::Syntax { .. })));
+}
+
+/// The call context `tag_call` records for a number, as the router reads it.
+fn call(id: &str, site: &str, direction: &str, result: &str, dialled: Option<&str>, at: &str) -> CallContext {
+    CallContext {
+        call_id: id.into(),
+        site: Some(site.into()),
+        extension_id: Some("400000104".into()),
+        direction: Some(direction.into()),
+        result: Some(result.into()),
+        dialled_number: dialled.map(str::to_owned),
+        at: Some(at.into()),
+    }
+}
+
+#[tokio::test]
+async fn call_conditions_route_by_the_last_call_with_the_contacts_number() {
+    let env = Env::start().await;
+    let router = env.router();
+    let owners = env.owners().await;
+    // A 212 number: east-area-codes without a call.
+    let c = contact(Some("Globex"), "x@globex.example.com", "(212) 555-0177");
+    assert_eq!(router.route(&c, Some("400000201"), &owners).await.expect("route").rule, "east-area-codes");
+    // First met on a call to the Austin office: its team, whatever the contact's own site.
+    let austin = call("c1", "400000203", "Inbound", "missed", None, "2026-12-01T10:00:00.000Z");
+    assert!(call_context::record(&env.redis, "r", "+12125550177", &austin).await.expect("record"));
+    let r = router.route(&c, Some("400000201"), &owners).await.expect("route");
+    assert_eq!(r.rule, "called-austin-office", "{r:?}");
+    assert!(r.reason.contains("call site = 400000203"), "{}", r.reason);
+    assert!(["own_03", "own_04"].contains(&r.owner.as_str()), "Sales West: {r:?}");
+    // An older call (a catch-up behind the webhook) does not replace the newer one.
+    let older = call("c0", "400000202", "Inbound", "answered", None, "2026-11-30T10:00:00.000Z");
+    assert!(!call_context::record(&env.redis, "r", "+12125550177", &older).await.expect("record"));
+    assert_eq!(router.route(&c, None, &owners).await.expect("route").rule, "called-austin-office");
+    // A newer call to New York does.
+    let newer = call("c2", "400000202", "Inbound", "answered", None, "2026-12-01T11:00:00.000Z");
+    assert!(call_context::record(&env.redis, "r", "+12125550177", &newer).await.expect("record"));
+    assert_eq!(router.route(&c, None, &owners).await.expect("route").rule, "called-new-york-office");
+
+    // Every call condition, all of which must hold; a campaign line by dialled number.
+    let text = r#"
+[fallback]
+team = "Sales East"
+[[rules]]
+name = "campaign"
+dialled_number = "(650) 555-0188"
+call_direction = "inbound"
+call_result = ["missed", "voicemail"]
+call_extension = "400000104"
+owner = "own_02"
+"#;
+    let rules = Rules::parse("routing/test.toml", text).expect("valid");
+    let campaign = Router::new(rules, env.redis.clone(), "r");
+    let p = contact(None, "p@example.com", "+14155550123");
+    let line = call("c3", "400000203", "Inbound", "voicemail", Some("+16505550188"), "2026-12-01T12:00:00.000Z");
+    call_context::record(&env.redis, "r", "+14155550123", &line).await.expect("record");
+    let r = campaign.route(&p, None, &owners).await.expect("route");
+    assert_eq!((r.owner.as_str(), r.rule.as_str()), ("own_02", "campaign"), "{r:?}");
+    let answered = call("c4", "400000203", "Inbound", "answered", Some("+16505550188"), "2026-12-01T13:00:00.000Z");
+    call_context::record(&env.redis, "r", "+14155550123", &answered).await.expect("record");
+    let r = campaign.route(&p, None, &owners).await.expect("route");
+    assert_eq!(r.rule, FALLBACK, "an answered call is not the campaign's: {r:?}");
+    // A contact nobody talked to matches no call condition.
+    let quiet = contact(None, "q@example.com", "+14155550999");
+    assert_eq!(campaign.route(&quiet, None, &owners).await.expect("route").rule, FALLBACK);
+}
+
+#[test]
+fn bad_call_conditions_are_named() {
+    let rule =
+        |body: &str| format!("[fallback]\nteam = \"Sales East\"\n[[rules]]\nname = \"r\"\n{body}\nteam = \"T\"\n");
+    let p = problems(&rule("call_direction = \"Sideways\""));
+    assert!(p[0].contains("field \"call_direction\": \"Sideways\" is not a direction"), "{p:?}");
+    let p = problems(&rule("call_result = \"exploded\""));
+    assert!(p[0].contains("field \"call_result\": \"exploded\" is not a call result"), "{p:?}");
+    let p = problems(&rule("dialled_number = \"call me\""));
+    assert!(p[0].contains("field \"dialled_number\": \"call me\" is not a phone number"), "{p:?}");
+    let p = problems(&rule("call_site = 5"));
+    assert!(p[0].contains("field \"call_site\": expected a string"), "{p:?}");
+    let ok = Rules::parse("routing/test.toml", &rule("call_site = \"400000203\"")).expect("valid");
+    assert!(ok.uses_call());
+    assert!(!Rules::builtin().expect("valid").rules.iter().take(3).any(|r| r.uses_call()));
 }

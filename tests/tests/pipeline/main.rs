@@ -1,6 +1,7 @@
 //! Integration tests, `pipeline`: one test binary with a module per area (each module says what it covers).
 
 mod pipeline_admin;
+mod pipeline_calls;
 mod pipeline_changes;
 mod pipeline_chaos;
 mod pipeline_cli;

@@ -219,6 +219,11 @@ async fn control_routes_reject_bad_input() {
         ("/sandbox/calls/end", json!({ "result": "Exploded" }), 400, "CMN-101"),
         ("/sandbox/calls/end", json!({ "to": { "phoneNumber": 5 } }), 400, "CMN-101"),
         ("/sandbox/calls/end", json!({ "startTime": 5 }), 400, "CMN-101"),
+        ("/sandbox/calls/end", json!({ "deliver": "no" }), 400, "CMN-101"),
+        ("/sandbox/messages", json!({}), 400, "CMN-101"),
+        ("/sandbox/messages", json!({ "type": "Pager" }), 400, "CMN-101"),
+        ("/sandbox/messages", json!({ "type": "SMS", "text": 5 }), 400, "CMN-101"),
+        ("/sandbox/messages", json!({ "type": "Fax", "extensionId": 123 }), 404, "CMN-102"),
     ] {
         let (got, resp) = api.control(Method::POST, path, body.clone()).await;
         assert_eq!((got, error_code(&resp)), (status, code), "{path} {body}: {resp}");
@@ -226,4 +231,103 @@ async fn control_routes_reject_bad_input() {
     // Nothing was recorded by the rejected requests.
     let (_, calls) = api.get(&format!("{EXT}/call-log")).await;
     assert_eq!(calls["records"], json!([]));
+    let (_, messages) = api.get(&format!("{EXT}/message-store")).await;
+    assert_eq!(messages["records"], json!([]));
+}
+
+#[tokio::test]
+async fn call_log_finds_a_call_by_its_telephony_session() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    let (_, first) = api.control(Method::POST, "/sandbox/calls/end", json!({ "durationSecs": 3 })).await;
+    let (_, second) = api.control(Method::POST, "/sandbox/calls/end", json!({ "extensionId": 400000103 })).await;
+    let session = second["telephonySessionId"].as_str().unwrap();
+    let (status, found) = api.get(&format!("/restapi/v1.0/account/~/call-log?telephonySessionId={session}")).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(ids(&found), vec![second["id"].clone()]);
+    assert_eq!(found["records"][0]["extension"]["id"], 400000103);
+    let by_session = format!("{EXT}/call-log?sessionId={}", first["sessionId"].as_str().unwrap());
+    assert_eq!(ids(&api.get(&by_session).await.1), vec![first["id"].clone()]);
+    let (_, none) = api.get("/restapi/v1.0/account/~/call-log?telephonySessionId=s-nope").await;
+    assert_eq!(none["records"], json!([]));
+}
+
+#[tokio::test]
+async fn call_log_sync_runs_fsync_then_isync_from_its_token() {
+    // More Heavy reads than RingCentral's 10 a minute.
+    let rc_limits = snapsync_sandbox::RcLimits { heavy: 100, ..Default::default() };
+    let sandbox = snapsync_tests::Sandbox::start(snapsync_tests::SandboxConfig { rc_limits, ..Default::default() })
+        .await
+        .expect("sandbox starts");
+    let api = RcClient::new(&sandbox).await;
+    let (_, old) =
+        api.control(Method::POST, "/sandbox/calls/end", json!({ "startTime": "2021-06-01T10:00:00Z" })).await;
+    let (_, a) = api.control(Method::POST, "/sandbox/calls/end", json!({ "durationSecs": 3 })).await;
+    let (_, b) = api.control(Method::POST, "/sandbox/calls/end", json!({ "extensionId": 400000104 })).await;
+    let account = "/restapi/v1.0/account/~/call-log-sync";
+    let (status, full) = api.get(&format!("{account}?syncType=FSync")).await;
+    assert_eq!(status, 200, "{full}");
+    assert_eq!(ids(&full), vec![b["id"].clone(), a["id"].clone()], "newest first; no call older than 30 days");
+    assert!(!ids(&full).contains(&old["id"]));
+    assert_eq!(full["syncInfo"]["syncType"], "FSync");
+    let token = full["syncInfo"]["syncToken"].as_str().unwrap().to_string();
+    let (_, mine) = api.get(&format!("{EXT}/call-log-sync")).await;
+    assert_eq!(ids(&mine), vec![a["id"].clone()], "an extension's sync holds its own calls");
+
+    let (_, empty) = api.get(&format!("{account}?syncType=ISync&syncToken={token}")).await;
+    assert_eq!(empty["records"], json!([]));
+    assert_eq!(empty["syncInfo"]["syncToken"], token.as_str(), "nothing new: the same token");
+    let (_, c) = api.control(Method::POST, "/sandbox/calls/end", json!({ "deliver": false })).await;
+    let (_, d) = api.control(Method::POST, "/sandbox/calls/end", json!({ "extensionId": 400000103 })).await;
+    let (_, one) = api.get(&format!("{account}?syncType=ISync&syncToken={token}&recordCount=1")).await;
+    assert_eq!(ids(&one), vec![c["id"].clone()], "oldest first, recordCount bounds it");
+    let next = one["syncInfo"]["syncToken"].as_str().unwrap();
+    let (_, rest) = api.get(&format!("{account}?syncType=ISync&syncToken={next}")).await;
+    assert_eq!(ids(&rest), vec![d["id"].clone()]);
+
+    let (status, bad) = api.get(&format!("{account}?syncType=ISync&syncToken=garbage")).await;
+    assert_eq!((status, error_code(&bad)), (400, "CLG-101"), "{bad}");
+    let (status, other_scope) = api.get(&format!("{EXT}/call-log-sync?syncType=ISync&syncToken={token}")).await;
+    assert_eq!((status, error_code(&other_scope)), (400, "CLG-101"), "{other_scope}");
+    for query in ["syncType=Sometimes", "recordCount=0", "dateFrom=yesterday", "syncType=ISync"] {
+        let (status, body) = api.get(&format!("{account}?{query}")).await;
+        assert_eq!((status, error_code(&body)), (400, "CMN-101"), "{query}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn sms_and_fax_arrive_in_the_message_store_and_fire_their_events() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    let mut receiver = Receiver::start(Handshake::Echo).await;
+    let filters = [
+        "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS",
+        "/restapi/v1.0/account/~/extension/~/fax?direction=Inbound",
+    ];
+    let body =
+        json!({ "eventFilters": filters, "deliveryMode": { "transportType": "WebHook", "address": receiver.url } });
+    let resp = api.http.post(format!("{}/restapi/v1.0/subscription", api.base)).bearer_auth(&api.token).json(&body);
+    assert_eq!(resp.send().await.unwrap().status(), 200);
+
+    let from = json!({ "phoneNumber": "+14155550199", "name": "Pat" });
+    let (status, sms) =
+        api.control(Method::POST, "/sandbox/messages", json!({ "type": "sms", "from": from, "text": "hi" })).await;
+    assert_eq!(status, 200, "{sms}");
+    assert_eq!((sms["type"].as_str(), sms["direction"].as_str()), (Some("SMS"), Some("Inbound")));
+    assert_eq!(sms["subject"], "hi");
+    let n = receiver.next_notification().await;
+    assert_eq!(n.body["event"], "/restapi/v1.0/account/400000001/extension/400000101/message-store/instant?type=SMS");
+    assert_eq!(n.body["body"], sms, "the instant-SMS event carries the message");
+
+    let (_, fax) =
+        api.control(Method::POST, "/sandbox/messages", json!({ "type": "Fax", "from": from, "pages": 3 })).await;
+    assert_eq!(fax["faxPageCount"], 3);
+    let n = receiver.next_notification().await;
+    assert_eq!(n.body["event"], "/restapi/v1.0/account/400000001/extension/400000101/fax?direction=Inbound");
+    assert_eq!(n.body["body"]["id"], fax["id"]);
+
+    let (_, stored) = api.get(&format!("{EXT}/message-store/{}", sms["id"])).await;
+    assert_eq!(stored, sms);
+    let (_, faxes) = api.get(&format!("{EXT}/message-store?messageType=Fax")).await;
+    assert_eq!(ids(&faxes), vec![fax["id"].clone()]);
 }

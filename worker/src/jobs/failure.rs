@@ -30,9 +30,15 @@ pub enum HandlerError {
     Redis(#[from] redis::RedisError),
     #[error("queue: {0}")]
     Queue(#[from] QueueError),
-    /// A payload that cannot be read (wrong shape or version).
+    /// A payload that cannot be read (wrong shape or version), or a record it names that
+    /// cannot be used (a call-log record without an id).
     #[error("{0}")]
     Payload(String),
+    /// What the job needs is not there yet but should come (a call's call-log record, which
+    /// RingCentral writes a little after the call ends; the location of a site not synced
+    /// yet): retried with backoff.
+    #[error("{0}")]
+    NotYet(String),
 }
 
 impl HandlerError {
@@ -46,6 +52,7 @@ impl HandlerError {
             HandlerError::Redis(e) => e.classify(),
             HandlerError::Queue(e) => e.classify(),
             HandlerError::Payload(_) => Classification::permanent("bad payload"),
+            HandlerError::NotYet(_) => Classification::retryable("not there yet"),
         }
     }
 }

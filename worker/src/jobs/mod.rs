@@ -10,18 +10,24 @@
 //! - [`payload`]: decoding the versioned payloads of `snapsync::jobs`.
 //! - [`failure`]: [`HandlerError`] and its classification into retry or permanent.
 //! - [`sync_locations`], [`sync_account`], [`sync_contacts`], [`upsert_contact`],
-//!   [`voicemail_follow_up`], [`renew_subscription`]: the handlers.
+//!   [`voicemail_follow_up`], [`tag_call`], [`tag_message`], [`sync_calls`],
+//!   [`renew_subscription`]: the handlers.
+//! - [`activity`]: the site and location lookups the call and message activities share.
 //! - [`deletions`]: what "deleted at the source" does in Snapshots (tag or delete).
 
+pub mod activity;
 pub mod context;
 pub mod deletions;
 pub mod failure;
 pub mod payload;
 pub mod renew_subscription;
 pub mod sync_account;
+pub mod sync_calls;
 pub mod sync_contacts;
 pub mod sync_locations;
 pub mod sync_results;
+pub mod tag_call;
+pub mod tag_message;
 pub mod targets;
 pub mod upsert_contact;
 pub mod voicemail_follow_up;
@@ -62,7 +68,9 @@ async fn run_kind(kind: JobKind, ctx: &Context, payload: Value, job: &JobMeta) -
         JobKind::UpsertContact => upsert_contact::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
         JobKind::VoicemailFollowUp => voicemail_follow_up::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
         JobKind::RenewSubscription => renew_subscription::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
-        JobKind::TagCall => Err(JobError::permanent("tag_call has no handler in this worker yet")),
+        JobKind::TagCall => tag_call::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
+        JobKind::TagMessage => tag_message::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
+        JobKind::SyncCalls => sync_calls::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
     }
 }
 

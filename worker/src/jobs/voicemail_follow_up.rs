@@ -100,7 +100,8 @@ fn carried_message(payload: &VoicemailFollowUp) -> Option<Message> {
     }
 }
 
-async fn lead_by_phone(ctx: &Context, phone: &str) -> Result<Option<Record>, HandlerError> {
+/// The lead whose phone is `phone` (E.164), through the phone index `upsert_contact` keeps.
+pub(crate) async fn lead_by_phone(ctx: &Context, phone: &str) -> Result<Option<Record>, HandlerError> {
     let mut conn = ctx.redis.clone();
     let external_id: Option<String> = conn.get(phone_key(ctx, phone)).await?;
     match external_id {

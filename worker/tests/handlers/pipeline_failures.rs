@@ -190,3 +190,37 @@ async fn a_lead_locked_by_a_crashed_run_snoozes_its_job_until_the_lock_expires()
     assert_eq!(find(&records, "leads", "contact_id", &id).len(), 1, "one lead");
     p.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_call_records_are_dead_with_the_reason_and_a_missing_record_is_retried() {
+    let p = Pipeline::start("badcalls", "tag").await;
+    // A call-log record without an id: dead at once, named, the record kept in the payload.
+    let record = json!({"telephonySessionId": "s-x", "direction": "Inbound", "from": {"phoneNumber": "+12125550100"}});
+    let no_id = p.enqueue("tag_call", json!({"v": 1, "telephony_session_id": "s-x", "record": record})).await;
+    let d = p.finished(&no_id).await;
+    assert_eq!((d.summary.state, d.summary.attempts), (JobState::Dead, 1));
+    let error = d.summary.last_error.clone().unwrap_or_default();
+    assert!(error.contains("call-log record has no `id`") && error.contains("s-x"), "{error}");
+    assert!(d.payload.contains("+12125550100"), "nothing lost: {}", d.payload);
+    // Not an object at all.
+    let not_object = p.enqueue("tag_call", json!({"v": 1, "telephony_session_id": "s-y", "record": [1, 2]})).await;
+    let d = p.finished(&not_object).await;
+    assert!(d.summary.last_error.unwrap_or_default().contains("not a JSON object"));
+    // A session RingCentral has no record of (yet): retried with backoff, each attempt saying
+    // why, until the attempts run out; it never makes an activity.
+    let missing = p.enqueue("tag_call", json!({"v": 1, "uuid": "u-m", "telephony_session_id": "s-never"})).await;
+    let d = p.finished(&missing).await;
+    assert_eq!(d.summary.state, JobState::Dead);
+    assert!(d.summary.attempts > 1, "a missing record is a retry: {:?}", d.summary);
+    assert!(
+        d.history.iter().all(|a| a
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no call-log record for telephony session s-never yet"))),
+        "{:?}",
+        d.history
+    );
+    let records = p.records().await;
+    assert_eq!(records["activities"], json!([]), "no activity from bad input");
+    p.stop().await;
+}

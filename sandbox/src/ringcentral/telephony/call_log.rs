@@ -1,7 +1,9 @@
 //! The call log (Heavy, ringcentral.md §2.7): `GET /account/{accountId}/extension/{extensionId}/call-log`,
 //! the company-wide `GET /account/{accountId}/call-log`, and one record by id under either.
-//! Newest first, filtered by `direction`, `type`, `dateFrom`/`dateTo` (24 h by default), in
-//! the `Simple` (default) or `Detailed` view, paged.
+//! Newest first, filtered by `direction`, `type`, `sessionId`, `telephonySessionId`,
+//! `dateFrom`/`dateTo` (24 h by default), in the `Simple` (default) or `Detailed` view, paged.
+//! Also the call-log sync of either scope (`.../call-log-sync`, Heavy): FSync, then ISync
+//! from the `syncToken` it answered (see [`sync`]).
 
 use std::sync::Arc;
 
@@ -10,12 +12,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 
+use super::super::directory::rc_time;
 use super::super::guard::{self, Caller};
 use super::super::rate_limit::Group;
 use super::super::{errors, paging, RcState};
 use super::message_store::owner;
-use super::{date_range, multi, pairs, split_paging, Call};
+use super::{date_range, multi, pairs, parse_time, split_paging, Call};
 
 const EXTENSION_LOG: &str = "/restapi/v1.0/account/{accountId}/extension/{extensionId}/call-log";
 const ACCOUNT_LOG: &str = "/restapi/v1.0/account/{accountId}/call-log";
@@ -26,6 +30,8 @@ pub fn routes(state: &Arc<RcState>) -> Router<Arc<RcState>> {
         .route(&format!("{EXTENSION_LOG}/{{callRecordId}}"), guard::api(state, Group::Heavy, get(read_extension)))
         .route(ACCOUNT_LOG, guard::api(state, Group::Heavy, get(list_account)))
         .route(&format!("{ACCOUNT_LOG}/{{callRecordId}}"), guard::api(state, Group::Heavy, get(read_account)))
+        .route(&format!("{EXTENSION_LOG}-sync"), guard::api(state, Group::Heavy, get(sync_extension)))
+        .route(&format!("{ACCOUNT_LOG}-sync"), guard::api(state, Group::Heavy, get(sync_account)))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,9 +75,11 @@ fn list(state: &RcState, extension_id: Option<u64>, list_path: &str, raw: Option
         let (from, to) = date_range(&pairs)?;
         let (q, rest) = split_paging(&pairs);
         let page = q.resolve(100, 1000)?;
-        Ok::<_, Response>((direction, types, view, from, to, page, rest))
+        let session = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let ids = (session("sessionId"), session("telephonySessionId"));
+        Ok::<_, Response>((direction, types, view, from, to, page, rest, ids))
     })();
-    let (direction, types, view, from, to, page, rest) = match parsed {
+    let (direction, types, view, from, to, page, rest, (session_id, telephony_session_id)) = match parsed {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -86,6 +94,10 @@ fn list(state: &RcState, extension_id: Option<u64>, list_path: &str, raw: Option
             .filter(|c| direction.is_empty() || direction.contains(&c.direction))
             .filter(|c| types.is_empty() || types.contains(&c.call_type))
             .filter(|c| c.start >= from && c.start <= to)
+            .filter(|c| session_id.as_deref().is_none_or(|s| c.record["sessionId"].as_str() == Some(s)))
+            .filter(|c| {
+                telephony_session_id.as_deref().is_none_or(|s| c.record["telephonySessionId"].as_str() == Some(s))
+            })
             .map(|c| render(c, &state.base_url, list_path, view))
             .collect()
     };
@@ -144,6 +156,130 @@ async fn read_account(
 ) -> Response {
     match caller.account(&account) {
         Ok(a) => read(&state, None, &format!("/restapi/v1.0/account/{a}/call-log"), &id),
+        Err(resp) => resp,
+    }
+}
+
+/// `GET .../call-log-sync` (Heavy): `syncType=FSync` (the default) answers the newest
+/// `recordCount` (≤ 250) calls since `dateFrom` (30 days back by default, and at most that
+/// far), `ISync` the calls recorded after `syncToken`, oldest first, at most `recordCount`.
+/// The token names the scope and how many calls of the stand-in's log it covers, so a token of
+/// another scope, or one that does not parse, is refused with `CLG-101` (the "call log was
+/// reset" family, after which a client runs FSync again).
+fn sync(state: &RcState, extension_id: Option<u64>, raw: Option<&str>) -> Response {
+    let pairs = pairs(raw);
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let scope = extension_id.map_or_else(|| "a".to_string(), |e| e.to_string());
+    let full = match get("syncType") {
+        None => true,
+        Some(v) if v.eq_ignore_ascii_case("FSync") => true,
+        Some(v) if v.eq_ignore_ascii_case("ISync") => false,
+        Some(v) => return errors::invalid_param("syncType", v),
+    };
+    let count = match get("recordCount") {
+        None => 250,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=250).contains(&n) => n,
+            _ => return errors::invalid_param("recordCount", v),
+        },
+    };
+    let tel = state.telephony.lock().unwrap_or_else(|e| e.into_inner());
+    let in_scope = |c: &Call| extension_id.is_none_or(|e| c.extension_id == e);
+    let list_path = match extension_id {
+        Some(e) => format!("/restapi/v1.0/account/~/extension/{e}/call-log"),
+        None => "/restapi/v1.0/account/~/call-log".to_string(),
+    };
+    let (records, covered): (Vec<Value>, usize) = if full {
+        let now = OffsetDateTime::now_utc();
+        let oldest = now - time::Duration::days(30);
+        let from = match get("dateFrom") {
+            None => oldest,
+            Some(v) => match parse_time(v) {
+                Some(t) => t.max(oldest),
+                None => return errors::invalid_param("dateFrom", v),
+            },
+        };
+        let mut newest_first: Vec<&Call> = tel.calls.iter().rev().filter(|c| in_scope(c)).collect();
+        newest_first.sort_by_key(|c| std::cmp::Reverse(c.start));
+        let records = newest_first
+            .into_iter()
+            .filter(|c| c.start >= from)
+            .take(count)
+            .map(|c| render(c, &state.base_url, &list_path, View::Simple))
+            .collect();
+        (records, tel.calls.len())
+    } else {
+        let Some(token) = get("syncToken") else {
+            return errors::param_error(
+                axum::http::StatusCode::BAD_REQUEST,
+                "CMN-101",
+                "Parameter [syncToken] is required for ISync",
+                "syncToken",
+                None,
+            );
+        };
+        let start = token
+            .strip_prefix("clg.")
+            .and_then(|t| t.split_once('.'))
+            .filter(|(s, _)| *s == scope)
+            .and_then(|(_, n)| n.parse::<usize>().ok())
+            .filter(|n| *n <= tel.calls.len());
+        let Some(start) = start else {
+            return errors::param_error(
+                axum::http::StatusCode::BAD_REQUEST,
+                "CLG-101",
+                "Sync token is invalid: the call log was reset, run FSync",
+                "syncToken",
+                Some(token),
+            );
+        };
+        let mut records = Vec::new();
+        let mut covered = tel.calls.len();
+        for (i, c) in tel.calls.iter().enumerate().skip(start) {
+            if !in_scope(c) {
+                continue;
+            }
+            if records.len() == count {
+                covered = i;
+                break;
+            }
+            records.push(render(c, &state.base_url, &list_path, View::Simple));
+        }
+        (records, covered)
+    };
+    let sync_type = if full { "FSync" } else { "ISync" };
+    Json(json!({
+        "uri": format!("{}{list_path}-sync", state.base_url),
+        "records": records,
+        "syncInfo": {
+            "syncType": sync_type,
+            "syncToken": format!("clg.{scope}.{covered}"),
+            "syncTime": rc_time(OffsetDateTime::now_utc()),
+        },
+    }))
+    .into_response()
+}
+
+async fn sync_extension(
+    State(state): State<Arc<RcState>>,
+    Extension(caller): Extension<Caller>,
+    Path((account, extension)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match owner(&state, &caller, &account, &extension) {
+        Ok((_, e)) => sync(&state, Some(e), raw.as_deref()),
+        Err(resp) => resp,
+    }
+}
+
+async fn sync_account(
+    State(state): State<Arc<RcState>>,
+    Extension(caller): Extension<Caller>,
+    Path(account): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match caller.account(&account) {
+        Ok(_) => sync(&state, None, raw.as_deref()),
         Err(resp) => resp,
     }
 }

@@ -36,7 +36,10 @@ const RESULTS: &[&str] = &[
 ];
 
 pub fn routes() -> Router<Arc<RcState>> {
-    Router::new().route("/sandbox/voicemail", post(voicemail)).route("/sandbox/calls/end", post(end_call))
+    Router::new()
+        .route("/sandbox/voicemail", post(voicemail))
+        .route("/sandbox/calls/end", post(end_call))
+        .route("/sandbox/messages", post(message_arrives))
 }
 
 fn body_object(body: &Bytes) -> Result<Map<String, Value>, Response> {
@@ -242,9 +245,10 @@ async fn end_call(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
             Some(v) => return Err(errors::invalid_param("result", &v.to_string())),
         };
         let start = time_field(&body, "startTime")?;
-        Ok::<_, Response>((account_id, extension_id, from, to, direction, duration, result, start))
+        let deliver = deliver(&body)?;
+        Ok::<_, Response>((account_id, extension_id, from, to, direction, duration, result, start, deliver))
     })();
-    let (account_id, extension_id, from, to, direction, duration, result, start) = match parsed {
+    let (account_id, extension_id, from, to, direction, duration, result, start, deliver) = match parsed {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -284,7 +288,141 @@ async fn end_call(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
             "muted": false,
         }],
     });
-    notify(&state, &format!("/restapi/v1.0/account/{account_id}/telephony/sessions"), event.clone());
-    notify(&state, &format!("/restapi/v1.0/account/{account_id}/extension/{extension_id}/telephony/sessions"), event);
+    if deliver {
+        notify(&state, &format!("/restapi/v1.0/account/{account_id}/telephony/sessions"), event.clone());
+        let path = format!("/restapi/v1.0/account/{account_id}/extension/{extension_id}/telephony/sessions");
+        notify(&state, &path, event);
+    }
     Json(record).into_response()
+}
+
+/// `deliver` (default `true`): `false` records the call or message but fires no event, as
+/// when a notification is lost on the way (the catch-up by call-log sync must find it).
+fn deliver(body: &Map<String, Value>) -> Result<bool, Response> {
+    match body.get("deliver") {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(v) => Err(errors::invalid_param("deliver", &v.to_string())),
+    }
+}
+
+/// `POST /sandbox/messages` `{extensionId?, type: "SMS"|"Fax", from{..}, to{..}?, text?,
+/// pages?, creationTime?, deliver?}`: an inbound SMS or fax arrives at the extension. The
+/// message is stored in the message store and the documented events fire: the instant-SMS
+/// event (`.../message-store/instant?type=SMS`) or the inbound-fax event
+/// (`.../fax?direction=Inbound`), each with the message as body, and the message-store event.
+async fn message_arrives(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
+    let parsed = (|| {
+        let body = body_object(&body)?;
+        let (account_id, extension_id) = extension(&state, &body)?;
+        let kind = match body.get("type") {
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("SMS") => "SMS",
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("Fax") => "Fax",
+            None | Some(Value::Null) => {
+                return Err(errors::param_error(
+                    StatusCode::BAD_REQUEST,
+                    "CMN-101",
+                    "Parameter [type] is required: SMS or Fax",
+                    "type",
+                    None,
+                ))
+            }
+            Some(v) => return Err(errors::invalid_param("type", &v.to_string())),
+        };
+        let from = party(&body, "from")?;
+        let to = party(&body, "to")?;
+        let text = match body.get("text") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(v) => return Err(errors::invalid_param("text", &v.to_string())),
+        };
+        let pages = seconds(&body, "pages", 1)?;
+        let at = time_field(&body, "creationTime")?;
+        let deliver = deliver(&body)?;
+        Ok::<_, Response>((account_id, extension_id, kind, from, to, text, pages, at, deliver))
+    })();
+    let (account_id, extension_id, kind, from, to, text, pages, at, deliver) = match parsed {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let base = format!("{}/restapi/v1.0/account/{account_id}/extension/{extension_id}", state.base_url);
+    let message = {
+        let mut tel = state.telephony.lock().unwrap_or_else(|e| e.into_inner());
+        let id = tel.next();
+        let conversation = tel.next();
+        let mut to = to;
+        if to.as_object().is_some_and(|m| !m.contains_key("extensionId")) {
+            to["extensionId"] = json!(extension_id.to_string());
+        }
+        let mut message = json!({
+            "id": id,
+            "uri": format!("{base}/message-store/{id}"),
+            "extensionId": extension_id.to_string(),
+            "type": kind,
+            "direction": "Inbound",
+            "availability": "Alive",
+            "readStatus": "Unread",
+            "priority": "Normal",
+            "messageStatus": "Received",
+            "creationTime": rc_time(at),
+            "lastModifiedTime": rc_time(at),
+            "from": from,
+            "to": [to],
+            "conversationId": conversation,
+        });
+        match kind {
+            "SMS" => {
+                let text = text.unwrap_or_default();
+                message["subject"] = json!(text);
+                message["attachments"] = json!([{
+                    "id": id,
+                    "uri": format!("{base}/message-store/{id}/content/{id}"),
+                    "type": "Text",
+                    "contentType": "text/plain",
+                    "size": text.len(),
+                }]);
+            }
+            _ => {
+                message["subject"] = json!(text.unwrap_or_default());
+                message["faxPageCount"] = json!(pages);
+                message["faxResolution"] = json!("High");
+                message["attachments"] = json!([{
+                    "id": id,
+                    "uri": format!("{base}/message-store/{id}/content/{id}"),
+                    "type": "RenderedDocument",
+                    "contentType": "application/pdf",
+                    "size": pages * 40_000,
+                }]);
+            }
+        }
+        tel.messages.push(Message {
+            id,
+            extension_id,
+            created: at,
+            message_type: kind.into(),
+            direction: "Inbound".into(),
+            availability: "Alive".into(),
+            read_status: "Unread".into(),
+            record: message.clone(),
+        });
+        message
+    };
+    if deliver {
+        let path = format!("/restapi/v1.0/account/{account_id}/extension/{extension_id}");
+        let event = match kind {
+            "SMS" => format!("{path}/message-store/instant"),
+            _ => format!("{path}/fax"),
+        };
+        notify(&state, &event, message.clone());
+        let change =
+            json!({ "type": kind, "newCount": 1, "updatedCount": 0, "newMessageIds": [message["id"].clone()] });
+        let store_event = json!({
+            "accountId": account_id.to_string(),
+            "extensionId": extension_id.to_string(),
+            "lastUpdated": rc_time(OffsetDateTime::now_utc()),
+            "changes": [change],
+        });
+        notify(&state, &format!("{path}/message-store"), store_event);
+    }
+    Json(message).into_response()
 }

@@ -60,6 +60,8 @@ pub struct Options {
     /// TOML appended to the config file, right after its last section, `[sync]`: bare keys
     /// land in `[sync]`, then more sections may follow (e.g. `mode = "test"\n[test]\n…`).
     pub extra: String,
+    /// `every` of the calls catch-up (`sync_calls`); `None` = disabled.
+    pub calls_every: Option<&'static str>,
 }
 
 /// The tests' usual retry policy: fast, and enough attempts that no fault here kills a job.
@@ -80,6 +82,7 @@ impl Default for Options {
             snapshots_limit: (20_000, Duration::from_secs(10)),
             concurrency: 4,
             extra: String::new(),
+            calls_every: None,
         }
     }
 }
@@ -122,6 +125,10 @@ impl System {
             None => "[schedules.locations]\nenabled = false\n[schedules.accounts]\nenabled = false\n\
                      [schedules.contacts]\nenabled = false\n"
                 .to_string(),
+        };
+        let schedules = match opts.calls_every {
+            Some(every) => format!("{schedules}[schedules.calls]\nevery = \"{every}\"\n"),
+            None => format!("{schedules}[schedules.calls]\nenabled = false\n"),
         };
         let text = format!(
             r#"[redis]
