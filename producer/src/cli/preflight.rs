@@ -302,15 +302,27 @@ async fn mode_check(checks: &mut Checks, queue: &Queue, config: &Config) {
 /// `ringcentral.login` and `ringcentral.scopes`; true when the login worked.
 async fn login_checks(checks: &mut Checks, rc: &RingCentral, spec: &SubscriptionSpec) -> bool {
     let login = rc.check_login().await;
-    let scopes = match login {
-        Ok(l) => l.scopes,
+    let (scopes, scopes_known) = match login {
+        Ok(l) => (l.scopes, l.scopes_known),
         Err(e) => {
             checks.add("ringcentral.login", Status::Fail, login_failure(&e));
             checks.add("ringcentral.scopes", Status::Skip, "needs a RingCentral login");
             return false;
         }
     };
-    checks.add("ringcentral.login", Status::Ok, "logged in with ringcentral.client_id and ringcentral.jwt");
+    let how = match rc.auth_flow() {
+        snapsync::ringcentral::AuthFlow::Jwt => "logged in with ringcentral.client_id and ringcentral.jwt",
+        snapsync::ringcentral::AuthFlow::AuthorizationCode => "the token pair `snapsync login` stored works",
+    };
+    checks.add("ringcentral.login", Status::Ok, how);
+    if !scopes_known {
+        checks.add(
+            "ringcentral.scopes",
+            Status::Warn,
+            "the permissions of the stored login are not recorded: run `snapsync login` again to check them",
+        );
+        return true;
+    }
     let mut required: Vec<(&str, Vec<&str>)> = REQUIRED_SCOPES.iter().map(|(s, jobs)| (*s, jobs.to_vec())).collect();
     if spec.event_filters.iter().any(|f| f.contains("/telephony/sessions")) {
         required.push(("CallControl", vec!["serve (telephony session events)"]));

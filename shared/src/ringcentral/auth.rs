@@ -52,6 +52,9 @@ struct TokenResponse {
 pub struct LoginCheck {
     /// The app permissions the token carries (`scope`), in RingCentral's order.
     pub scopes: Vec<String>,
+    /// False when they are not known: an authorization-code pair stored by a `snapsync login`
+    /// of a release that did not record them.
+    pub scopes_known: bool,
 }
 
 impl RingCentral {
@@ -153,6 +156,15 @@ impl RingCentral {
     /// at once, so it holds no session slot), and a refusal sets no backoff for the other
     /// processes. For `snapsync preflight`.
     pub async fn check_login(&self) -> Result<LoginCheck, RcError> {
+        if self.inner.auth == AuthFlow::AuthorizationCode {
+            // No credential to log in with: the pair `snapsync login` stored must work (a
+            // Light read through it, refreshing it if due, as the workers would).
+            self.account_info().await?;
+            let scope = self.inner.tokens.scope().await?;
+            let scopes_known = scope.is_some();
+            let scopes = scope.unwrap_or_default().split_whitespace().map(str::to_string).collect();
+            return Ok(LoginCheck { scopes, scopes_known });
+        }
         let jwt = self.inner.jwt.clone();
         let (pair, scope) = self.token_request_scoped(JWT_GRANT, &[("assertion", &jwt)]).await?;
         if let Err(e) = self.revoke(&pair.access).await {
@@ -160,7 +172,7 @@ impl RingCentral {
             tracing::warn!(error = %e, "could not revoke the preflight login's token");
         }
         let scopes = scope.unwrap_or_default().split_whitespace().map(str::to_string).collect();
-        Ok(LoginCheck { scopes })
+        Ok(LoginCheck { scopes, scopes_known: true })
     }
 
     /// `POST /restapi/oauth/revoke` of `token` (its whole session ends).
@@ -223,7 +235,7 @@ impl RingCentral {
     }
 
     /// [`Self::token_request`], also giving the token's `scope`.
-    async fn token_request_scoped(
+    pub(crate) async fn token_request_scoped(
         &self,
         grant: &'static str,
         fields: &[(&'static str, &SecretString)],

@@ -1,5 +1,6 @@
 //! The account's call log by call-log sync (`GET /account/~/call-log-sync`, Heavy), with one
-//! sync token in Redis (`{prefix}:rc:synctoken:call-log:account`): the catch-up of ended
+//! sync token in Redis (`{prefix}:rc:synctoken:call-log:account`; the test target's under
+//! `rc:synctoken:test:`): the catch-up of ended
 //! calls whose telephony event never came (`sync_calls`).
 //!
 //! [`RingCentral::call_log_sync`] reads one batch: ISync from the stored token, or FSync
@@ -64,7 +65,8 @@ impl std::fmt::Debug for SyncAnswer {
 
 impl RingCentral {
     fn call_log_key(&self) -> String {
-        format!("{}:rc:synctoken:call-log:account", self.inner.tag)
+        // Per target, like the address-book tokens (`with_sync_namespace`).
+        format!("{}:{}:call-log:account", self.inner.tag, self.sync_ns)
     }
 
     /// The stored call-log sync token.

@@ -148,8 +148,8 @@ impl RingCentral {
         pkce: &Pkce,
     ) -> Result<LoginOutcome, RcError> {
         let uri = SecretString::from(redirect_uri.to_owned());
-        let pair = self
-            .token_request(
+        let (pair, scope) = self
+            .token_request_scoped(
                 "authorization_code",
                 &[("code", code), ("redirect_uri", &uri), ("code_verifier", &pkce.verifier)],
             )
@@ -175,6 +175,8 @@ impl RingCentral {
         }
         stored?;
         cleared?;
+        // The permissions the login granted, for `snapsync preflight` (not a secret).
+        store.put_scope(scope.as_deref().unwrap_or("")).await?;
         metrics::counter!("snapsync_token_refreshes_total", "grant" => "authorization_code").increment(1);
         tracing::info!(
             expires_in_s = pair.access_expires_ms.saturating_sub(now_ms()) / 1000,

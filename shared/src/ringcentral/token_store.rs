@@ -99,6 +99,7 @@ return 0
 pub(crate) struct TokenStore {
     redis: RedisConn,
     token_key: String,
+    scope_key: String,
     lock_key: String,
     backoff_key: String,
     unlock: std::sync::Arc<Script>,
@@ -115,6 +116,7 @@ impl TokenStore {
         TokenStore {
             redis,
             token_key: format!("{tag}:rc:token"),
+            scope_key: format!("{tag}:rc:token:scope"),
             lock_key: format!("{tag}:rc:lock"),
             backoff_key: format!("{tag}:rc:auth_backoff"),
             unlock: std::sync::Arc::new(Script::new(UNLOCK)),
@@ -153,6 +155,17 @@ impl TokenStore {
         let _: () =
             self.redis.clone().pset_ex(&self.token_key, json, keep_ms).await.map_err(RcError::redis("token write"))?;
         Ok(())
+    }
+
+    /// Records the permissions (`scope`) an authorization-code login was granted.
+    pub async fn put_scope(&self, scope: &str) -> Result<(), RcError> {
+        let _: () = self.redis.clone().set(&self.scope_key, scope).await.map_err(RcError::redis("scope write"))?;
+        Ok(())
+    }
+
+    /// The permissions the last authorization-code login was granted, if it recorded them.
+    pub async fn scope(&self) -> Result<Option<String>, RcError> {
+        self.redis.clone().get(&self.scope_key).await.map_err(RcError::redis("scope read"))
     }
 
     /// Forgets the stored pair (its refresh token is dead and nothing can replace it

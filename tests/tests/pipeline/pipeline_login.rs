@@ -296,6 +296,24 @@ async fn login_stores_a_pair_the_workers_use_and_refresh() {
     for secret in [&pair, &refreshed].iter().flat_map(|p| [&p["access_token"], &p["refresh_token"]]) {
         assert!(!sys.logs().contains(secret.as_str().unwrap()), "a token in the logs:\n{}", sys.logs());
     }
+
+    // preflight checks the stored pair (there is no credential to log in with) and the
+    // permissions the login was granted, without a new login.
+    let (producer, _) = bins();
+    let out = Command::new(producer)
+        .args(["preflight", "--json", "--preview", "0", "--config"])
+        .arg(&sys.config_file)
+        .env_remove("SNAPSYNC_CONFIG")
+        .output()
+        .expect("run snapsync preflight");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("preflight --json prints JSON");
+    let check = |name: &str| {
+        report["checks"].as_array().and_then(|a| a.iter().find(|c| c["check"] == name).cloned()).unwrap_or_default()
+    };
+    assert_eq!(check("ringcentral.login")["status"], "ok", "{report}");
+    assert!(check("ringcentral.login")["detail"].as_str().unwrap_or("").contains("snapsync login"), "{report}");
+    assert_eq!(check("ringcentral.scopes")["status"], "ok", "the login's permissions were recorded: {report}");
+    assert_eq!(oauth_stats(&sys).await["logins"], 1, "preflight made no login of its own");
     sys.stop().await;
 }
 

@@ -397,7 +397,10 @@ async fn app_scopes_set_by_the_control_route_are_in_every_new_token() {
     let url = format!("{}/sandbox/oauth/scopes", sb.rc_url());
     let http = reqwest::Client::new();
     let (_, first) = token(&sb, &[("grant_type", JWT_GRANT), ("assertion", &jwt)]).await;
-    assert_eq!(s(&first, "scope"), "ReadAccounts ReadContacts ReadMessages ReadCallLog WebhookSubscriptions");
+    assert_eq!(
+        s(&first, "scope"),
+        "ReadAccounts ReadContacts ReadMessages ReadCallLog CallControl WebhookSubscriptions"
+    );
     let put = http.put(&url).json(&json!({"scopes": ["ReadAccounts", "ReadContacts"]})).send().await.unwrap();
     assert_eq!(put.status(), 200);
     let shown: Value = http.get(&url).send().await.unwrap().json().await.unwrap();

@@ -17,7 +17,7 @@ use super::timings::OAuthTimings;
 pub const MAX_SESSIONS: usize = 5;
 
 /// The app permissions every token carries (`scope` of the token response).
-pub const SCOPE: &str = "ReadAccounts ReadContacts ReadMessages ReadCallLog WebhookSubscriptions";
+pub const SCOPE: &str = "ReadAccounts ReadContacts ReadMessages ReadCallLog CallControl WebhookSubscriptions";
 
 /// Who a new session is for and how the client authenticated.
 #[derive(Debug, Clone)]
