@@ -42,7 +42,8 @@ fn with_every_secret() -> Config {
 fn debug_redacts_every_secret() {
     let debug = format!("{:?}", with_every_secret());
     assert_no_secret("Debug", &debug);
-    assert_eq!(debug.matches("[redacted]").count(), 6, "{debug}");
+    // The six set above, and the test target's key (`test.snapshots_api_key`) at its default.
+    assert_eq!(debug.matches("[redacted]").count(), 7, "{debug}");
     assert!(debug.contains("redis://snap:[redacted]@10.1.2.3:6390/1"), "only the password is hidden: {debug}");
     assert!(debug.contains("sandbox-client-id"), "non-secrets stay readable: {debug}");
 }

@@ -75,6 +75,22 @@ async fn the_json_twin_maps_the_fixture_exactly_like_the_toml_file() {
     for v in rc.records(&format!("{acc}/extension/400000102/message-store?messageType=VoiceMail")).await {
         sources.push((Resource::FollowUpFromVoicemail, v));
     }
+    // The voicemail left a call-log record; an SMS and a fax arrive in the message store.
+    for call in rc.records(&format!("{acc}/call-log")).await {
+        sources.push((Resource::ActivityFromCall, call));
+    }
+    for kind in ["SMS", "Fax"] {
+        let sent = reqwest::Client::new()
+            .post(format!("{}/sandbox/messages", sandbox.rc_url()))
+            .json(&json!({"type": kind, "extensionId": 400000102, "from": {"phoneNumber": "+12125550123"}, "text": "hello"}))
+            .send()
+            .await
+            .expect("message");
+        assert!(sent.status().is_success(), "{}", sent.status());
+    }
+    for m in rc.records(&format!("{acc}/extension/400000102/message-store?messageType=SMS&messageType=Fax")).await {
+        sources.push((Resource::ActivityFromMessage, m));
+    }
     for resource in Resource::ALL {
         assert!(sources.iter().any(|(r, _)| *r == resource), "the fixture has {resource:?} records");
     }

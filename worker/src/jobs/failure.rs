@@ -36,10 +36,15 @@ pub enum HandlerError {
     Payload(String),
     /// What the job needs is not there yet but should come (a call's call-log record, which
     /// RingCentral writes a little after the call ends; the location of a site not synced
-    /// yet): retried with backoff.
+    /// yet): a wait, not a failure, so the job snoozes ([`NOT_YET_WAIT`]) and spends no
+    /// attempt. The queue's `retry.max_snoozed` bounds it: past that, snoozes count as
+    /// attempts, so something that never comes ends in the dead set, named.
     #[error("{0}")]
     NotYet(String),
 }
+
+/// How long a job whose input is not there yet waits before it looks again.
+pub const NOT_YET_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl HandlerError {
     /// The verdict, from the one place that decides it (`snapsync::errors`).
@@ -52,7 +57,7 @@ impl HandlerError {
             HandlerError::Redis(e) => e.classify(),
             HandlerError::Queue(e) => e.classify(),
             HandlerError::Payload(_) => Classification::permanent("bad payload"),
-            HandlerError::NotYet(_) => Classification::retryable("not there yet"),
+            HandlerError::NotYet(_) => Classification::snooze("not there yet", NOT_YET_WAIT),
         }
     }
 }

@@ -5,11 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{find, payload_ext, Pipeline, ADMIN_EXT};
+use crate::support::{find, payload_ext, Pipeline, ADMIN_EXT, WAIT};
 use reqwest::Method;
 use serde_json::{json, Value};
 use snapsync::snapshots::{state, Collection};
 use snapsync_queue::{JobState, LeaseLocks};
+use snapsync_testkit::wait_until_async;
 
 async fn new_contact(p: &Pipeline, body: Value) -> String {
     let c = p.rc(Method::POST, &format!("/sandbox/extensions/{ADMIN_EXT}/contacts"), Some(body)).await;
@@ -192,7 +193,7 @@ async fn a_lead_locked_by_a_crashed_run_snoozes_its_job_until_the_lock_expires()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bad_call_records_are_dead_with_the_reason_and_a_missing_record_is_retried() {
+async fn bad_call_records_are_dead_with_the_reason_and_a_missing_record_snoozes_without_spending_an_attempt() {
     let p = Pipeline::start("badcalls", "tag").await;
     // A call-log record without an id: dead at once, named, the record kept in the payload.
     let record = json!({"telephonySessionId": "s-x", "direction": "Inbound", "from": {"phoneNumber": "+12125550100"}});
@@ -206,20 +207,18 @@ async fn bad_call_records_are_dead_with_the_reason_and_a_missing_record_is_retri
     let not_object = p.enqueue("tag_call", json!({"v": 1, "telephony_session_id": "s-y", "record": [1, 2]})).await;
     let d = p.finished(&not_object).await;
     assert!(d.summary.last_error.unwrap_or_default().contains("not a JSON object"));
-    // A session RingCentral has no record of (yet): retried with backoff, each attempt saying
-    // why, until the attempts run out; it never makes an activity.
+    // A session RingCentral has no record of (yet): a wait, not a failure. The job snoozes,
+    // spending no attempt, and says why; it makes no activity.
     let missing = p.enqueue("tag_call", json!({"v": 1, "uuid": "u-m", "telephony_session_id": "s-never"})).await;
-    let d = p.finished(&missing).await;
-    assert_eq!(d.summary.state, JobState::Dead);
-    assert!(d.summary.attempts > 1, "a missing record is a retry: {:?}", d.summary);
-    assert!(
-        d.history.iter().all(|a| a
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("no call-log record for telephony session s-never yet"))),
-        "{:?}",
-        d.history
-    );
+    let d = wait_until_async("the job without a call-log record to snooze", WAIT, || async {
+        let d = p.queue.get(&missing).await.ok()??;
+        (d.summary.snoozes >= 1).then_some(d)
+    })
+    .await;
+    assert_eq!(d.summary.attempts, 0, "a missing record spends no attempt: {:?}", d.summary);
+    assert_ne!(d.summary.state, JobState::Dead, "{:?}", d.summary);
+    let reason = d.summary.snooze_reason.clone().unwrap_or_default();
+    assert!(reason.contains("no call-log record for telephony session s-never yet"), "{:?}", d.summary);
     let records = p.records().await;
     assert_eq!(records["activities"], json!([]), "no activity from bad input");
     p.stop().await;
