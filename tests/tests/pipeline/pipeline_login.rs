@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::pipeline_support::browser::Browser;
 use crate::pipeline_support::{bins, wait, Options, System};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -100,68 +101,6 @@ impl Drop for Login {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A headless Chromium driven through chromedriver (W3C WebDriver).
-struct Browser {
-    driver: Child,
-    http: reqwest::Client,
-    base: String,
-    session: String,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        let port = free_port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian's chromium-driver)");
-        let http = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        wait("chromedriver to answer", || async {
-            let v: Value = http.get(format!("{base}/status")).send().await.ok()?.json().await.ok()?;
-            v["value"]["ready"].as_bool().filter(|r| *r)
-        })
-        .await;
-        let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        } } } });
-        let created: Value =
-            http.post(format!("{base}/session")).json(&caps).send().await.expect("session").json().await.expect("json");
-        let session =
-            created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_owned();
-        Browser { driver, http, base, session }
-    }
-
-    async fn cmd(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{}/session/{}{path}", self.base, self.session));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let v: Value = req.send().await.expect("webdriver").json().await.expect("json");
-        v["value"].clone()
-    }
-
-    /// Opens `url` (following its redirects) and returns the text of the page's `h1`.
-    async fn open(&self, url: &str) -> String {
-        self.cmd(Method::POST, "/url", Some(json!({ "url": url }))).await;
-        let h1 = wait("the page's heading", || async {
-            let v = self.cmd(Method::POST, "/element", Some(json!({"using": "css selector", "value": "h1"}))).await;
-            v["element-6066-11e4-a52e-4f735466cecf"].as_str().map(str::to_owned)
-        })
-        .await;
-        self.cmd(Method::GET, &format!("/element/{h1}/text"), None).await.as_str().unwrap_or("").to_owned()
-    }
-
-    async fn stop(mut self) {
-        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 

@@ -8,7 +8,7 @@
 //! invalid mapping is refused with 422 and every problem named, nothing saved, the old
 //! mapping still in force.
 
-use crate::pipeline_dashboard::Browser;
+use crate::pipeline_support::browser::Browser;
 use crate::pipeline_support::{find, id_text, wait, Options, System, ADMIN_EXT, ADMIN_TOKEN};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
