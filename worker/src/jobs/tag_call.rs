@@ -29,7 +29,6 @@ use snapsync::routing::call_context::{self, CallContext};
 
 use super::context::Context;
 use super::failure::{job_error, HandlerError};
-use super::voicemail_follow_up::lead_by_phone;
 use snapsync_queue::JobError;
 use snapsync_queue::JobMeta;
 
@@ -110,23 +109,13 @@ async fn tag(ctx: &Context, payload: &TagCall, job: &JobMeta) -> Result<(), Hand
         };
         call_context::record(&ctx.redis, &ctx.prefix, phone, &context).await?;
     }
-    let lead = match &phone {
-        Some(p) => lead_by_phone(ctx, p).await?,
-        None => None,
-    };
-    if let Some(lead) = &lead {
-        record.insert("lead_id".into(), Value::String(lead.id.clone()));
-        if let Some(owner) = lead.fields.get("owner").and_then(Value::as_str) {
-            record.insert("owner".into(), Value::String(owner.to_owned()));
-        }
-    }
-    let key = super::idempotency_key(job, &mapped.external_id, &record);
-    let outcome = ctx.snapshots.create_activity(&mapped.external_id, record, &key).await?;
+    let (lead, outcome) =
+        super::activity::create_linked(ctx, job, &mapped.external_id, record, phone.as_deref()).await?;
     tracing::info!(
         call_id = %escape(&id),
         extension_id = %escape(extension_id.as_deref().unwrap_or("")),
         site = %escape(site.as_deref().unwrap_or("")),
-        lead = lead.is_some(),
+        lead,
         outcome = ?outcome,
         "call tagged"
     );

@@ -15,7 +15,6 @@ use snapsync::mapping::Resource;
 
 use super::context::Context;
 use super::failure::{job_error, HandlerError};
-use super::voicemail_follow_up::lead_by_phone;
 use snapsync_queue::JobError;
 use snapsync_queue::JobMeta;
 
@@ -50,18 +49,8 @@ async fn tag(ctx: &Context, payload: &TagMessage, job: &JobMeta) -> Result<(), H
     }
     let sender = source.get("from").and_then(|f| f.get("phoneNumber")).and_then(Value::as_str);
     let phone = sender.and_then(|p| to_e164(p, ctx.mapping().default_country()));
-    let lead = match &phone {
-        Some(p) => lead_by_phone(ctx, p).await?,
-        None => None,
-    };
-    if let Some(lead) = &lead {
-        record.insert("lead_id".into(), Value::String(lead.id.clone()));
-        if let Some(owner) = lead.fields.get("owner").and_then(Value::as_str) {
-            record.insert("owner".into(), Value::String(owner.to_owned()));
-        }
-    }
-    let key = super::idempotency_key(job, &mapped.external_id, &record);
-    let outcome = ctx.snapshots.create_activity(&mapped.external_id, record, &key).await?;
-    tracing::info!(message_id = %payload.message_id, lead = lead.is_some(), outcome = ?outcome, "message tagged");
+    let (lead, outcome) =
+        super::activity::create_linked(ctx, job, &mapped.external_id, record, phone.as_deref()).await?;
+    tracing::info!(message_id = %payload.message_id, lead, outcome = ?outcome, "message tagged");
     Ok(())
 }
