@@ -171,15 +171,7 @@ async fn voicemail(State(state): State<Arc<RcState>>, body: Bytes) -> Response {
     };
     let path = format!("/restapi/v1.0/account/{account_id}/extension/{extension_id}");
     notify(&state, &format!("{path}/voicemail"), message.clone());
-    let id = message["id"].clone();
-    let change = json!({ "type": "VoiceMail", "newCount": 1, "updatedCount": 0, "newMessageIds": [id] });
-    let store_event = json!({
-        "accountId": account_id.to_string(),
-        "extensionId": extension_id.to_string(),
-        "lastUpdated": rc_time(OffsetDateTime::now_utc()),
-        "changes": [change],
-    });
-    notify(&state, &format!("{path}/message-store"), store_event);
+    notify_message_store(&state, account_id, extension_id, "VoiceMail", &message["id"]);
     Json(message).into_response()
 }
 
@@ -414,15 +406,19 @@ async fn message_arrives(State(state): State<Arc<RcState>>, body: Bytes) -> Resp
             _ => format!("{path}/fax"),
         };
         notify(&state, &event, message.clone());
-        let change =
-            json!({ "type": kind, "newCount": 1, "updatedCount": 0, "newMessageIds": [message["id"].clone()] });
-        let store_event = json!({
-            "accountId": account_id.to_string(),
-            "extensionId": extension_id.to_string(),
-            "lastUpdated": rc_time(OffsetDateTime::now_utc()),
-            "changes": [change],
-        });
-        notify(&state, &format!("{path}/message-store"), store_event);
+        notify_message_store(&state, account_id, extension_id, kind, &message["id"]);
     }
     Json(message).into_response()
+}
+
+/// The message-store event of one new message `id` of `kind` in the extension's mailbox.
+fn notify_message_store(state: &Arc<RcState>, account_id: u64, extension_id: u64, kind: &str, id: &Value) {
+    let change = json!({ "type": kind, "newCount": 1, "updatedCount": 0, "newMessageIds": [id] });
+    let store_event = json!({
+        "accountId": account_id.to_string(),
+        "extensionId": extension_id.to_string(),
+        "lastUpdated": rc_time(OffsetDateTime::now_utc()),
+        "changes": [change],
+    });
+    notify(state, &format!("/restapi/v1.0/account/{account_id}/extension/{extension_id}/message-store"), store_event);
 }
