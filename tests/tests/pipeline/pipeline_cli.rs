@@ -6,44 +6,20 @@
 //! exit codes (unknown id 1, bad arguments 2, Redis unreachable 69, bad config 78).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use snapsync::config::Config;
 use snapsync_queue::{Failure, JobId, JobState, Leased, NewJob, Queue, ReserveTicket, WorkerId, WorkerInfo};
-use snapsync_testkit::{free_port, wait_until, RedisServer};
+use snapsync_testkit::{free_port, RedisServer};
 
-use crate::pipeline_support::bins;
+use crate::pipeline_support::{bins, snapsync_cli, CliOut};
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{}", self.stdout))
-    }
-}
+type Out = CliOut;
 
 /// Runs `snapsync ARGS --config FILE` to its end (with a deadline).
 fn cli(config: &Path, args: &[&str]) -> Out {
-    let (producer, _) = bins();
-    let mut cmd = Command::new(producer);
-    cmd.args(args).arg("--config").arg(config);
-    cmd.env_remove("SNAPSYNC_CONFIG").env("NO_COLOR", "1").stdin(Stdio::null());
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn snapsync");
-    // The outputs here are a few kB, far below a pipe's buffer.
-    wait_until("snapsync to exit", Duration::from_secs(20), || child.try_wait().ok().flatten());
-    let out = child.wait_with_output().expect("output");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    snapsync_cli(config, args, &[], Duration::from_secs(20))
 }
 
 /// `cli`, expecting `code`.

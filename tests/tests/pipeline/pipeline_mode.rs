@@ -6,30 +6,17 @@
 //! write state and sync tokens say they were all written already.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use snapsync_queue::NewJob;
 use snapsync_sandbox::{Sandbox, SandboxConfig};
-use snapsync_testkit::wait_until;
 
-use crate::pipeline_support::{bins, count, expected_leads, wait, Options, System};
+use crate::pipeline_support::{count, expected_leads, snapsync_cli, wait, Options, System};
 
 fn cli(config: &Path, args: &[&str]) -> (i32, String, String) {
-    let (producer, _) = bins();
-    let mut cmd = Command::new(producer);
-    cmd.args(args).arg("--config").arg(config);
-    cmd.env_remove("SNAPSYNC_CONFIG").env("NO_COLOR", "1").stdin(Stdio::null());
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn snapsync");
-    wait_until("snapsync to exit", Duration::from_secs(20), || child.try_wait().ok().flatten());
-    let out = child.wait_with_output().expect("output");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = snapsync_cli(config, args, &[], Duration::from_secs(20));
+    (out.code, out.stdout, out.stderr)
 }
 
 async fn records_of(sys: &System, url: &str) -> Value {

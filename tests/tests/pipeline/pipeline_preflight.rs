@@ -7,57 +7,19 @@
 //! printed, and the probes leave nothing behind (no lead, no subscription).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use snapsync_testkit::{free_port, wait_until, RedisServer};
+use snapsync_testkit::{free_port, RedisServer};
 
-use crate::pipeline_support::{bins, Options, System, TOKEN};
+use crate::pipeline_support::{snapsync_cli, CliOut, Options, System, TOKEN};
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{}", self.stdout))
-    }
-
-    /// The check named `name` of a `--json` report.
-    fn check(&self, name: &str) -> Value {
-        let v = self.json();
-        v["checks"]
-            .as_array()
-            .and_then(|a| a.iter().find(|c| c["check"] == name).cloned())
-            .unwrap_or_else(|| panic!("no check {name} in {v}"))
-    }
-
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
+type Out = CliOut;
 
 /// `snapsync preflight ARGS --config FILE` with `env` overrides, to its end.
 fn preflight(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let (producer, _) = bins();
-    let mut cmd = Command::new(producer);
-    cmd.arg("preflight").args(args).arg("--config").arg(config);
-    cmd.env_remove("SNAPSYNC_CONFIG").env("NO_COLOR", "1").stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn snapsync preflight");
-    wait_until("snapsync preflight to exit", Duration::from_secs(90), || child.try_wait().ok().flatten());
-    let out = child.wait_with_output().expect("output");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let args: Vec<&str> = std::iter::once("preflight").chain(args.iter().copied()).collect();
+    snapsync_cli(config, &args, env, Duration::from_secs(90))
 }
 
 /// Preflight `--json` expecting exit 1 with `name` failed and every other check not failed;

@@ -413,3 +413,53 @@ pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// What a `snapsync` command run to its end printed, and its exit code.
+pub struct CliOut {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliOut {
+    /// stdout as the one JSON document `--json` prints.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{}", self.stdout))
+    }
+
+    /// Both outputs, for messages.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// The `preflight --json` check named `name`.
+    pub fn check(&self, name: &str) -> Value {
+        let v = self.json();
+        v["checks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["check"] == name).cloned())
+            .unwrap_or_else(|| panic!("no check {name} in {v}"))
+    }
+}
+
+/// Runs `snapsync ARGS --config FILE` (with `env` set) to its end, within `deadline`.
+pub fn snapsync_cli(config: &std::path::Path, args: &[&str], env: &[(&str, &str)], deadline: Duration) -> CliOut {
+    use std::process::Stdio;
+    let (producer, _) = bins();
+    let mut cmd = Command::new(producer);
+    cmd.args(args).arg("--config").arg(config);
+    cmd.env_remove("SNAPSYNC_CONFIG").env("NO_COLOR", "1").stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn snapsync");
+    // The outputs are a few kB, far below a pipe's buffer, so waiting before reading is safe.
+    snapsync_testkit::wait_until("snapsync to exit", deadline, || child.try_wait().ok().flatten());
+    let out = child.wait_with_output().expect("output");
+    CliOut {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
