@@ -78,7 +78,8 @@ fn subscriptions(sys: &System) -> usize {
     sys.sandbox.rc_state().subscriptions.lock().unwrap_or_else(|e| e.into_inner()).by_id.len()
 }
 
-const ALL_SCOPES: [&str; 5] = ["ReadAccounts", "ReadContacts", "ReadMessages", "ReadCallLog", "WebhookSubscriptions"];
+const ALL_SCOPES: [&str; 6] =
+    ["ReadAccounts", "ReadContacts", "ReadMessages", "ReadCallLog", "CallControl", "WebhookSubscriptions"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn preflight_passes_on_the_sandbox_and_names_each_injected_failure() {
@@ -138,7 +139,7 @@ async fn preflight_passes_on_the_sandbox_and_names_each_injected_failure() {
     assert!(detail.contains("RingCentral refused the JWT") && detail.contains("check ringcentral.jwt"), "{detail}");
 
     // A missing app permission: named with the job that needs it.
-    set_scopes(&sys, &["ReadAccounts", "ReadContacts", "ReadMessages", "WebhookSubscriptions"]).await;
+    set_scopes(&sys, &["ReadAccounts", "ReadContacts", "ReadMessages", "CallControl", "WebhookSubscriptions"]).await;
     let detail = failed_alone(&config, &[], "ringcentral.scopes");
     assert!(detail.contains("ReadCallLog (needed by tag_call)") && detail.contains("developer console"), "{detail}");
     set_scopes(&sys, &ALL_SCOPES).await;
