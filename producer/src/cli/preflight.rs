@@ -299,9 +299,24 @@ async fn mode_check(checks: &mut Checks, queue: &Queue, config: &Config) {
     };
 }
 
+/// How long the login check waits out RingCentral's rate limit before it reports the 429.
+const LOGIN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(65);
+
 /// `ringcentral.login` and `ringcentral.scopes`; true when the login worked.
 async fn login_checks(checks: &mut Checks, rc: &RingCentral, spec: &SubscriptionSpec) -> bool {
-    let login = rc.check_login().await;
+    // A 429 (RingCentral's Auth group allows 5 requests a minute) is a wait, not a failed
+    // check: wait its Retry-After and ask again, for up to LOGIN_PATIENCE.
+    let started = std::time::Instant::now();
+    let login = loop {
+        match rc.check_login().await {
+            Err(e) if e.status() == Some(429) && started.elapsed() < LOGIN_PATIENCE => {
+                let wait = e.retry_after().unwrap_or(std::time::Duration::from_secs(5)).min(LOGIN_PATIENCE);
+                tracing::info!(wait_ms = wait.as_millis() as u64, "ringcentral login rate-limited; waiting");
+                tokio::time::sleep(wait).await;
+            }
+            other => break other,
+        }
+    };
     let (scopes, scopes_known) = match login {
         Ok(l) => (l.scopes, l.scopes_known),
         Err(e) => {

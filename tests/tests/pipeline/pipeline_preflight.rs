@@ -19,7 +19,8 @@ type Out = CliOut;
 /// `snapsync preflight ARGS --config FILE` with `env` overrides, to its end.
 fn preflight(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
     let args: Vec<&str> = std::iter::once("preflight").chain(args.iter().copied()).collect();
-    snapsync_cli(config, &args, env, Duration::from_secs(90))
+    // Room for a login that waits out the Auth group's minute (the check's patience, 65 s).
+    snapsync_cli(config, &args, env, Duration::from_secs(150))
 }
 
 /// Preflight `--json` expecting exit 1 with `name` failed and every other check not failed;
