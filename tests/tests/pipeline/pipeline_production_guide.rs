@@ -88,7 +88,9 @@ async fn every_unmarked_command_of_the_production_guide_runs_on_the_sandbox() {
 
     let test_box = Sandbox::start(SandboxConfig::default()).await.expect("test sandbox starts");
     let extra = format!("mode = \"test\"\n[test]\nsnapshots_url = \"{}\"\n", test_box.snapshots_url());
+    let started = std::time::Instant::now();
     let sys = System::start(Options { every: None, workers: 1, aof: true, extra, ..Options::default() }).await;
+    eprintln!("production guide: the system started in {:?}", started.elapsed());
     // The fixture's routing names own_06, inactive in the sandbox on purpose; a deployment
     // fixes its owners before preflight passes, and so does this one.
     let url = format!("{}/sandbox/owners/own_06", sys.sandbox.snapshots_url());
@@ -107,7 +109,9 @@ async fn every_unmarked_command_of_the_production_guide_runs_on_the_sandbox() {
     let cwd = tempfile::tempdir().expect("temp dir");
     let mut outputs = Vec::new();
     for line in &runnable {
+        let started = std::time::Instant::now();
         let (code, out) = run_line(&line.text, cwd.path(), &env);
+        eprintln!("production guide: `{}` exited {code} in {:?}", line.text, started.elapsed());
         assert_eq!(code, 0, "docs/production.md: `{}` exited {code}:\n{out}\n--- logs ---\n{}", line.text, sys.logs());
         outputs.push((line.text.clone(), out));
     }
