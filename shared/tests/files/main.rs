@@ -2,9 +2,11 @@
 
 mod config_errors;
 mod config_load;
+mod config_readme;
 mod config_redis_url;
 mod config_secrets;
 mod mapping_default;
 mod mapping_file;
 mod mapping_json;
+mod repo_self_contained;
 mod routing_rules;

@@ -15,6 +15,7 @@ mod pipeline_mode;
 mod pipeline_oauth;
 mod pipeline_outage;
 mod pipeline_preflight;
+mod pipeline_production_guide;
 mod pipeline_schedule;
 mod pipeline_support;
 mod pipeline_sync;
