@@ -106,7 +106,7 @@ fn conf_directive(text: &str, name: &str) -> Option<String> {
         .filter_map(|l| l.split_once(char::is_whitespace))
         .filter(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim().to_owned())
-        .last()
+        .next_back()
 }
 
 fn info_field(conn: &mut redis::Connection, section: &str, field: &str) -> String {
