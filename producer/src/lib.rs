@@ -90,8 +90,9 @@ impl Default for Options {
     }
 }
 
-/// How long requests in flight may take to finish once `serve` is told to stop.
-const DRAIN: Duration = Duration::from_secs(15);
+/// How long requests in flight may take to finish once `serve` is told to stop (the systemd
+/// unit's `TimeoutStopSec` and Kubernetes' grace period stay above it: deploy/).
+pub const DRAIN: Duration = Duration::from_secs(15);
 
 /// Runs the producer on `listener` until `shutdown` resolves; then stops accepting, lets
 /// in-flight requests finish, and stops the scheduler.

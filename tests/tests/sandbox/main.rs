@@ -1,5 +1,6 @@
 //! Integration tests, `sandbox`: one test binary with a module per area (each module says what it covers).
 
+mod deploy_checks;
 mod rc_control;
 mod rc_faults;
 mod rc_oauth;
