@@ -71,8 +71,8 @@ Exit codes:
 pub const REQUIRED_SCOPES: &[(&str, &[&str])] = &[
     ("ReadAccounts", &["sync_locations", "sync_account", "sync_contacts"]),
     ("ReadContacts", &["sync_contacts", "upsert_contact"]),
-    ("ReadMessages", &["voicemail_follow_up"]),
-    ("ReadCallLog", &["tag_call"]),
+    ("ReadMessages", &["voicemail_follow_up", "tag_message"]),
+    ("ReadCallLog", &["tag_call", "sync_calls"]),
     ("WebhookSubscriptions", &["renew_subscription", "serve"]),
 ];
 

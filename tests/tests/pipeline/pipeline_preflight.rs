@@ -142,7 +142,10 @@ async fn preflight_passes_on_the_sandbox_and_names_each_injected_failure() {
     // A missing app permission: named with the job that needs it.
     set_scopes(&sys, &["ReadAccounts", "ReadContacts", "ReadMessages", "CallControl", "WebhookSubscriptions"]).await;
     let detail = failed_alone(&config, &[], "ringcentral.scopes");
-    assert!(detail.contains("ReadCallLog (needed by tag_call)") && detail.contains("developer console"), "{detail}");
+    assert!(
+        detail.contains("ReadCallLog (needed by tag_call, sync_calls)") && detail.contains("developer console"),
+        "{detail}"
+    );
     set_scopes(&sys, &ALL_SCOPES).await;
 
     // An owner a rule names, inactive in Snapshots.
