@@ -1,6 +1,6 @@
 //! Issue 11, requirement 4: no tracked file of the repository refers to anything outside it:
-//! neither the notes folder beside the checkout (`../shared`) nor the machine's own paths
-//! (`/work/…`), which a clone elsewhere does not have.
+//! neither the notes folder beside the checkout nor the machine's own absolute paths, which a
+//! clone elsewhere does not have (the two needles are spelled below).
 
 use std::path::Path;
 use std::process::Command;

@@ -77,9 +77,20 @@ impl Browser {
         self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), None).await.as_str().unwrap_or("").to_owned()
     }
 
+    /// Clicks the element matching `css`. An element the page replaced between finding and
+    /// clicking (a list re-rendered by a reload: WebDriver's "stale element reference", which
+    /// dispatches no click) is found again and clicked, until the click lands.
     pub async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{e}/click"), Some(json!({}))).await;
+        wait(&format!("a click on {css} to land"), || async {
+            let e = self.find(css).await;
+            let answer = self.cmd(reqwest::Method::POST, &format!("/element/{e}/click"), Some(json!({}))).await;
+            match answer.get("error").and_then(Value::as_str) {
+                Some("stale element reference") => None,
+                Some(other) => panic!("clicking {css}: {other}: {answer}"),
+                None => Some(()),
+            }
+        })
+        .await
     }
 
     pub async fn type_in(&self, css: &str, text: &str) {
