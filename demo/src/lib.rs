@@ -11,8 +11,10 @@
 //!   them next to the current executable.
 //! - [`process`]: a child process with its log file, stopped by SIGTERM with a deadline.
 //! - [`redis`]: PING over a socket, and a private `redis-server` (AOF, temp dir) when none answers.
+//! - [`bench`]: what the benchmarks share (config file, commands, CPU time of a process).
 //! - [`progress`]: what landed where: queue counts plus the Snapshots stand-in's records.
 
+pub mod bench;
 pub mod binaries;
 pub mod process;
 pub mod progress;

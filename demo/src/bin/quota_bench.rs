@@ -11,20 +11,17 @@
 //!
 //! `cargo run --release -p snapsync-demo --bin snapsync-quota-bench -- --workers 1,2,4`
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
 use serde_json::Value;
+use snapsync_demo::bench::{self, free_port, total_requests, BenchConfig};
 use snapsync_demo::binaries::{self, PRODUCER, WORKER};
 use snapsync_demo::process::Proc;
 use snapsync_demo::redis;
 use snapsync_sandbox::{RcLimits, Sandbox, SandboxConfig};
-
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 #[derive(Parser)]
 #[command(about = "Syncs 10,000 contacts with 1, 2 and 4 workers; prints time, ideal time, ratio and 429s")]
@@ -47,10 +44,6 @@ struct Args {
     /// Do not run `cargo build` first.
     #[arg(long)]
     no_build: bool,
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 struct Run {
@@ -116,73 +109,21 @@ async fn one_run(args: &Args, workers: usize) -> anyhow::Result<Run> {
     })
     .await?;
     let dir = tempfile::Builder::new().prefix("snapsync-quota-bench-").tempdir()?;
-    let port = free_port()?;
-    let config = format!(
-        r#"[redis]
-url = "redis://127.0.0.1:{redis_port}"
-[http]
-bind = "127.0.0.1:{port}"
-[admin]
-bind = "127.0.0.1:0"
-[ringcentral]
-server_url = "{rc}"
-webhook_address = "http://127.0.0.1:{port}/webhooks/ringcentral"
-verification_token = "bench-verification-token"
-[snapshots]
-base_url = "{snap}"
-[schedules.locations]
-every = "1h"
-[schedules.accounts]
-every = "1h"
-[schedules.contacts]
-every = "1h"
-[schedules.calls]
-enabled = false
-[schedules.subscriptions]
-every = "1h"
-[rate_limits.ringcentral]
-light = {light}
-medium = {medium}
-heavy = {heavy}
-auth = {auth}
-window = "{w}s"
-[rate_limits.snapshots]
-requests = {snap_limit}
-window = "{w}s"
-[retry]
-max_attempts = 50
-max_snoozed = "1h"
-[worker]
-concurrency = {concurrency}
-prefetch = 8
-[mapping]
-path = "{ROOT}/mapping/default.toml"
-[routing]
-path = "{ROOT}/routing/default.toml"
-"#,
-        rc = sandbox.rc_url(),
-        snap = sandbox.snapshots_url(),
-        light = rc_limits.light,
-        medium = rc_limits.medium,
-        heavy = rc_limits.heavy,
-        auth = rc_limits.auth,
-        w = args.window_secs,
-        snap_limit = args.snapshots_limit,
-        concurrency = args.concurrency,
-    );
+    let config = BenchConfig {
+        redis_port,
+        http_port: free_port()?,
+        sandbox: &sandbox,
+        rc_limits,
+        rc_window_secs: args.window_secs,
+        snapshots_limit: args.snapshots_limit,
+        snapshots_window_secs: args.window_secs,
+        concurrency: args.concurrency,
+    };
     let config_file = dir.path().join("snapsync.toml");
-    std::fs::write(&config_file, config)?;
+    std::fs::write(&config_file, config.toml())?;
     let producer = binaries::locate(PRODUCER)?;
     let worker = binaries::locate(WORKER)?;
-    let command = |bin: &Path, serve: bool| {
-        let mut cmd = Command::new(bin);
-        if serve {
-            cmd.arg("serve");
-        }
-        let log = std::env::var("QUOTA_BENCH_LOG").unwrap_or_else(|_| "warn".into());
-        cmd.arg("--config").arg(&config_file).env_remove("SNAPSYNC_CONFIG").env("RUST_LOG", log);
-        cmd
-    };
+    let command = |bin: &Path, serve: bool| bench::command(bin, serve, &config_file, "QUOTA_BENCH_LOG");
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     let expected = snapsync_demo::progress::expected_leads(&sandbox) as u64;
     let started = Instant::now();
@@ -241,9 +182,4 @@ path = "{ROOT}/routing/default.toml"
     }
     let limited = rc["limited_total"].as_u64().unwrap_or(0) + sn["rate_limit"]["limited"].as_u64().unwrap_or(0);
     Ok(Run { workers, secs, ideal: ideal.0, bound_by: ideal.1, limited, snapshots_calls, leads: expected })
-}
-
-/// Every Snapshots API request the stand-in counted (by method and collection).
-fn total_requests(stats: &Value) -> u64 {
-    stats["requests"].as_object().map_or(0, |r| r.values().filter_map(Value::as_u64).sum())
 }
