@@ -214,6 +214,12 @@ fn summary(p: &Progress, secs: u64, sandbox: &Sandbox, admin: &str, config_path:
     println!("       -d '{{\"firstName\":\"Nora\",\"lastName\":\"Quist\",\"company\":\"Acme Corp\",\"email\":\"nora@acme.example.com\"}}'");
     println!("  curl -s -XPATCH {rc}/sandbox/sites/400000202 -H 'content-type: application/json' -d '{{\"name\":\"NYC Office\"}}'");
     println!("  curl -s -XPOST {rc}/sandbox/voicemail -H 'content-type: application/json' -d '{{}}'");
+    println!(
+        "  curl -s -XPOST {rc}/sandbox/calls/end -H 'content-type: application/json' -d '{{\"from\":{{\"phoneNumber\":\"+12125550142\"}}}}'"
+    );
+    println!(
+        "  curl -s -XPOST {rc}/sandbox/messages -H 'content-type: application/json' -d '{{\"type\":\"SMS\",\"text\":\"hello\"}}'"
+    );
     println!();
 }
 
