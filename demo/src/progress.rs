@@ -130,7 +130,7 @@ impl Records {
     pub fn changes(&self, now: &Records) -> Vec<String> {
         let mut lines = Vec::new();
         for ((collection, id), (version, label)) in &now.by_key {
-            let kind = collection.trim_end_matches('s');
+            let kind = singular(collection);
             match self.by_key.get(&(collection.clone(), id.clone())) {
                 None => lines.push(format!("snapshots: new {kind} {label}")),
                 Some((v, old)) if v != version => {
@@ -142,7 +142,7 @@ impl Records {
         }
         for ((collection, id), (_, label)) in &self.by_key {
             if !now.by_key.contains_key(&(collection.clone(), id.clone())) {
-                lines.push(format!("snapshots: {} {label} removed", collection.trim_end_matches('s')));
+                lines.push(format!("snapshots: {} {label} removed", singular(collection)));
             }
         }
         lines
@@ -165,4 +165,12 @@ fn label(collection: &str, r: &Value) -> String {
     };
     let text = if text.is_empty() { s("external_id") } else { text };
     format!("\"{}\"", text.chars().filter(|c| !c.is_control()).collect::<String>())
+}
+
+/// A collection's name for one record: `leads` → `lead`, `activities` → `activity`.
+fn singular(collection: &str) -> String {
+    match collection.strip_suffix("ies") {
+        Some(stem) => format!("{stem}y"),
+        None => collection.trim_end_matches('s').to_string(),
+    }
 }
