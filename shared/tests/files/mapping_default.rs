@@ -53,6 +53,30 @@ async fn redis_conn(server: &RedisServer) -> RedisConn {
     RedisConn::connect(&server.url(), ConnOptions::default()).await.expect("redis")
 }
 
+/// The fixture's sites, emergency locations, account (composed as the worker does) and the
+/// personal contacts of the four user extensions, each with the resource that maps it.
+pub(crate) async fn fixture_sources(rc: &Rc) -> Vec<(Resource, Value)> {
+    let acc = "/restapi/v1.0/account/~";
+    let mut sources: Vec<(Resource, Value)> = Vec::new();
+    for site in rc.records(&format!("{acc}/sites")).await {
+        sources.push((Resource::LocationFromSite, site));
+    }
+    for loc in rc.records(&format!("{acc}/emergency-locations?perPage=1000")).await {
+        sources.push((Resource::LocationFromEmergencyLocation, loc));
+    }
+    let info = rc.get(acc).await;
+    let business = rc.get(&format!("{acc}/business-address")).await;
+    let operator_id = info["operator"]["id"].to_string().trim_matches('"').to_string();
+    let operator = rc.get(&format!("{acc}/extension/{operator_id}")).await;
+    sources.push((Resource::Account, account_source(&info, &business, Some(&operator))));
+    for ext in 400000101..=400000104u64 {
+        for c in rc.records(&format!("{acc}/extension/{ext}/address-book/contact?perPage=1000")).await {
+            sources.push((Resource::LeadFromContact, c));
+        }
+    }
+    sources
+}
+
 #[tokio::test]
 async fn default_mapping_over_the_whole_fixture_is_accepted_by_snapshots() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
@@ -72,24 +96,10 @@ async fn default_mapping_over_the_whole_fixture_is_accepted_by_snapshots() {
     let rc = Rc::login(&sandbox).await;
     let acc = "/restapi/v1.0/account/~";
 
-    let mut sources: Vec<(Resource, Value)> = Vec::new();
-    for site in rc.records(&format!("{acc}/sites")).await {
-        sources.push((Resource::LocationFromSite, site));
-    }
-    for loc in rc.records(&format!("{acc}/emergency-locations?perPage=1000")).await {
-        sources.push((Resource::LocationFromEmergencyLocation, loc));
-    }
-    let info = rc.get(acc).await;
-    let business = rc.get(&format!("{acc}/business-address")).await;
-    let operator_id = info["operator"]["id"].to_string().trim_matches('"').to_string();
-    let operator = rc.get(&format!("{acc}/extension/{operator_id}")).await;
-    sources.push((Resource::Account, account_source(&info, &business, Some(&operator))));
-    let mut contacts = Vec::new();
-    for ext in 400000101..=400000104u64 {
-        contacts.extend(rc.records(&format!("{acc}/extension/{ext}/address-book/contact?perPage=1000")).await);
-    }
+    let mut sources = fixture_sources(&rc).await;
+    let contacts: Vec<Value> =
+        sources.iter().filter(|(r, _)| *r == Resource::LeadFromContact).map(|(_, c)| c.clone()).collect();
     assert_eq!(contacts.len(), 200, "the default fixture's contacts");
-    sources.extend(contacts.iter().map(|c| (Resource::LeadFromContact, c.clone())));
     let vm = reqwest::Client::new()
         .post(format!("{}/sandbox/voicemail", sandbox.rc_url()))
         .json(&json!({"extensionId": 400000102, "from": {"phoneNumber": "+12125550123", "name": "Wei Chen"}}))

@@ -6,7 +6,7 @@
 //! wrong: `null`, a syntax error, a document that is not an object.
 
 use serde_json::{json, Value};
-use snapsync::mapping::{account_source, Format, Mapping, MappingError, Resource, DEFAULT_MAPPING};
+use snapsync::mapping::{Format, Mapping, MappingError, Resource, DEFAULT_MAPPING};
 use snapsync_sandbox::{Sandbox, SandboxConfig};
 
 use super::mapping_default::Rc;
@@ -48,23 +48,7 @@ async fn the_json_twin_maps_the_fixture_exactly_like_the_toml_file() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
     let rc = Rc::login(&sandbox).await;
     let acc = "/restapi/v1.0/account/~";
-    let mut sources: Vec<(Resource, Value)> = Vec::new();
-    for site in rc.records(&format!("{acc}/sites")).await {
-        sources.push((Resource::LocationFromSite, site));
-    }
-    for loc in rc.records(&format!("{acc}/emergency-locations?perPage=1000")).await {
-        sources.push((Resource::LocationFromEmergencyLocation, loc));
-    }
-    let info = rc.get(acc).await;
-    let business = rc.get(&format!("{acc}/business-address")).await;
-    let operator_id = info["operator"]["id"].to_string().trim_matches('"').to_string();
-    let operator = rc.get(&format!("{acc}/extension/{operator_id}")).await;
-    sources.push((Resource::Account, account_source(&info, &business, Some(&operator))));
-    for ext in 400000101..=400000104u64 {
-        for c in rc.records(&format!("{acc}/extension/{ext}/address-book/contact?perPage=1000")).await {
-            sources.push((Resource::LeadFromContact, c));
-        }
-    }
+    let mut sources = crate::mapping_default::fixture_sources(&rc).await;
     let vm = reqwest::Client::new()
         .post(format!("{}/sandbox/voicemail", sandbox.rc_url()))
         .json(&json!({"extensionId": 400000102, "from": {"phoneNumber": "+12125550123", "name": "Wei Chen"}}))
