@@ -11,7 +11,7 @@ use clap::Parser;
 use snapsync::config::Config;
 use snapsync_queue::config::MAX_PREFETCH;
 use snapsync_queue::{run, shutdown_signal, RedisBackend, WorkerOptions};
-use snapsync_worker::jobs::{dispatch, Context, Targets};
+use snapsync_worker::jobs::{dispatch_refreshed, Context, Targets};
 
 /// snapsync-worker: runs sync jobs from the Redis queue.
 #[derive(Parser)]
@@ -105,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
         backend,
         move |payload, job| {
             let targets = targets.clone();
-            async move { dispatch(targets.pick().await, payload, job).await }
+            async move { dispatch_refreshed(targets.pick().await, payload, job).await }
         },
         shutdown_signal(),
     )

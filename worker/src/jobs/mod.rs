@@ -53,10 +53,23 @@ pub async fn dispatch(ctx: Arc<Context>, payload: Value, job: JobMeta) -> Result
     let Some(kind) = JobKind::from_name(&job.kind) else {
         return Err(JobError::permanent(format!("no handler for job kind {:?} in this worker", job.kind)));
     };
-    let class = if kind.is_realtime() { Class::Urgent } else { Class::Bulk };
     // A mapping saved in the dashboard since the last job is used from this job on.
     ctx.refresh_mapping().await;
-    with_class(class, run_kind(kind, &ctx, payload, &job)).await
+    run_refreshed(kind, &ctx, payload, &job).await
+}
+
+/// [`dispatch`] for a context whose mapping was just refreshed ([`Targets::pick`] refreshes
+/// it in the same round trip as its read of the mode).
+pub async fn dispatch_refreshed(ctx: Arc<Context>, payload: Value, job: JobMeta) -> Result<(), JobError> {
+    let Some(kind) = JobKind::from_name(&job.kind) else {
+        return Err(JobError::permanent(format!("no handler for job kind {:?} in this worker", job.kind)));
+    };
+    run_refreshed(kind, &ctx, payload, &job).await
+}
+
+async fn run_refreshed(kind: JobKind, ctx: &Context, payload: Value, job: &JobMeta) -> Result<(), JobError> {
+    let class = if kind.is_realtime() { Class::Urgent } else { Class::Bulk };
+    with_class(class, run_kind(kind, ctx, payload, job)).await
 }
 
 async fn run_kind(kind: JobKind, ctx: &Context, payload: Value, job: &JobMeta) -> Result<(), JobError> {

@@ -34,9 +34,13 @@ impl Targets {
         Ok(targets)
     }
 
-    /// The context of the mode in force now. When Redis cannot tell, the mode last seen.
+    /// The context of the mode in force now (when Redis cannot tell, the mode last seen), with
+    /// a mapping saved since the last job picked up.
     pub async fn pick(&self) -> Arc<Context> {
-        let m = match mode::get(&self.live.redis, &self.live.prefix).await {
+        // The mode and the saved mapping's version (shared by both targets) are read at once:
+        // two commands on the multiplexed connection, one round trip of waiting.
+        let (read, ()) = tokio::join!(mode::get(&self.live.redis, &self.live.prefix), self.live.refresh_mapping());
+        let m = match read {
             Ok(Some(m)) => {
                 self.seen(m);
                 m
