@@ -42,7 +42,7 @@ fn check_of_a_bad_file_fails_and_lists_all_three_problems() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(!out.status.success(), "exit status {:?}", out.status);
     assert_eq!(out.status.code(), Some(78), "EX_CONFIG");
-    assert!(stderr.contains("3 problems"), "{stderr}");
+    assert!(stderr.contains(&format!("invalid configuration in {bad}, 3 problems:")), "names the file: {stderr}");
     for key in ["`redis.url`", "`ringcentral.server_url`", "`worker.concurrency`"] {
         assert!(stderr.contains(key), "missing {key} in:\n{stderr}");
     }

@@ -18,9 +18,10 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The file and environment were read but hold one or more problems, all listed.
-    #[error("{}", render_problems(problems))]
-    Invalid { problems: Vec<Problem> },
+    /// The file (named by `file`, when one was read) and environment were read but hold one
+    /// or more problems, all listed.
+    #[error("{}", render_problems(file.as_deref(), problems))]
+    Invalid { file: Option<String>, problems: Vec<Problem> },
 }
 
 impl ConfigError {
@@ -28,14 +29,15 @@ impl ConfigError {
     pub fn problems(&self) -> &[Problem] {
         match self {
             ConfigError::Read { .. } => &[],
-            ConfigError::Invalid { problems } => problems,
+            ConfigError::Invalid { problems, .. } => problems,
         }
     }
 }
 
-fn render_problems(problems: &[Problem]) -> String {
+fn render_problems(file: Option<&str>, problems: &[Problem]) -> String {
     let noun = if problems.len() == 1 { "problem" } else { "problems" };
-    let mut out = format!("invalid configuration, {} {noun}:", problems.len());
+    let file = file.map(|f| format!(" in {f}")).unwrap_or_default();
+    let mut out = format!("invalid configuration{file}, {} {noun}:", problems.len());
     for p in problems {
         out.push_str("\n  - ");
         out.push_str(&p.to_string());

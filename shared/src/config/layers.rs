@@ -18,6 +18,17 @@ pub(crate) struct Layers {
     pub problems: Vec<Problem>,
 }
 
+impl Layers {
+    /// The variable that set `key`, or else one that set a key below it.
+    pub fn origin(&self, key: &str) -> Option<String> {
+        if let Some(var) = self.origins.get(key) {
+            return Some(var.clone());
+        }
+        let below = format!("{key}.");
+        self.origins.iter().filter(|(k, _)| k.starts_with(&below)).map(|(_, v)| v.clone()).min()
+    }
+}
+
 /// Parses `text` (named `file_name` in messages) and applies `env` over it. A syntax error is
 /// one problem and leaves the file layer empty, so the environment is still checked.
 pub(crate) fn merge(text: &str, file_name: &str, env: impl IntoIterator<Item = (String, String)>) -> Layers {

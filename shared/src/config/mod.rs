@@ -10,22 +10,28 @@
 //! Secrets are [`SecretString`]s; `Debug` and [`Config::redacted_toml`] print them as
 //! `[redacted]` (for `redis.url` only the password part, every node's for a cluster).
 //!
+//! Each key is declared once, as a field of a serde-derived section struct in `sections`
+//! with its doc, its default (the section's `Default`) and its form and check (the `form`
+//! function its serde attribute names). Reading, checking and printing all come from those
+//! fields.
+//!
 //! # Layout
 //! - `layers`: the file parsed into a tree, environment overrides written over it.
-//! - `reader`: typing the tree key by key, collecting problems, finding unknown keys.
-//! - `sections`: the section types and their defaults.
-//! - `build`: the tree → [`Config`], section by section.
-//! - `validate`: checks across values (ranges, URL schemes, cap ≥ base, ...); the queue
-//!   engine's ranges come from `QueueConfig::validate`.
+//! - `sections`: the section types: every key, its default, its form.
+//! - `form`: how each kind of value is read, checked and written, with our messages.
+//! - `extract`: the tree → [`Config`] through serde, collecting every problem (serde stops
+//!   at the first, so extraction goes round by round) and finding unknown keys.
+//! - `validate`: checks across values (secrets per login flow, cap ≥ base, binds differ,
+//!   ...); the queue engine's ranges come from `QueueConfig::validate`.
 //! - `redis_url`: which `redis.url` values `RedisConn` accepts (one server or a cluster), and
 //!   their redacted form.
 //! - `show`: the effective config as TOML with secrets redacted; `Debug` impls.
 //! - `error`: [`ConfigError`] and [`Problem`].
 
-mod build;
 mod error;
+mod extract;
+mod form;
 mod layers;
-mod reader;
 mod redis_url;
 mod sections;
 mod show;
@@ -34,14 +40,18 @@ mod validate;
 use std::path::Path;
 
 pub use error::{ConfigError, Problem};
+pub use form::parse_duration;
 pub use layers::ENV_PREFIX;
-pub use reader::parse_duration;
 pub use sections::*;
 
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
 use snapsync_queue::QueueConfig;
 
-/// The whole configuration; see `config/snapsync.example.toml` for every key.
-#[derive(Clone, Default)]
+/// The whole configuration; see `config/snapsync.example.toml` for every key. Serialising
+/// it writes every secret as `[redacted]` (that is [`Config::redacted_toml`]).
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub redis: RedisConfig,
     pub http: HttpConfig,
@@ -69,7 +79,7 @@ impl Config {
             k.starts_with(ENV_PREFIX).then(|| (k, v.to_string_lossy().into_owned()))
         });
         match path {
-            None => Config::from_toml_named("", "(no config file)", env),
+            None => Config::from_layers("", None, env),
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
@@ -81,7 +91,7 @@ impl Config {
     /// Like [`Config::load`] from TOML text and an explicit environment (tests need not touch
     /// the process's). Only `SNAPSYNC__*` entries of `env` are used.
     pub fn from_toml_str(text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
-        Config::from_toml_named(text, "config file", env)
+        Config::from_layers(text, None, env)
     }
 
     fn from_toml_named(
@@ -89,38 +99,52 @@ impl Config {
         file_name: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut reader = reader::Reader::new(layers::merge(text, file_name, env));
-        let config = build::build(&mut reader);
-        reader.report_unknown();
-        // Cross-value checks, minus keys already reported: a bad value was replaced by its
-        // default, and a second message about that default would mislead.
-        let reported: Vec<Option<String>> = reader.problems.iter().map(|p| p.key.clone()).collect();
-        let mut problems = std::mem::take(&mut reader.problems);
-        if let Err(ConfigError::Invalid { problems: more }) = config.validate() {
-            for mut problem in more {
-                if !reported.contains(&problem.key) {
-                    problem.origin = problem.key.as_deref().and_then(|k| reader.origin(k));
-                    problems.push(problem);
-                }
-            }
-        }
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::Invalid { problems })
-        }
+        Config::from_layers(text, Some(file_name), env)
     }
 
-    /// Every cross-value problem at once (ranges, URL schemes, `retry.cap` ≥ `retry.base`,
-    /// and everything [`QueueConfig::validate`] checks, each named by its key).
+    fn from_layers(
+        text: &str,
+        file: Option<&str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let layers = layers::merge(text, file.unwrap_or("config file"), env);
+        let mut problems = layers.problems.clone();
+        let config: Config = extract::extract(layers.root.clone(), &mut problems);
+        // Cross-value checks, minus keys already reported: a bad value was replaced by its
+        // default, and a second message about that default would mislead.
+        let reported: Vec<Option<String>> = problems.iter().map(|p| p.key.clone()).collect();
+        problems.extend(validate::across(&config).into_iter().filter(|p| !reported.contains(&p.key)));
+        for problem in &mut problems {
+            if problem.origin.is_none() {
+                problem.origin = problem.key.as_deref().and_then(|k| layers.origin(k));
+            }
+        }
+        finish(config, problems, file)
+    }
+
+    /// Every problem at once: each key's own check (its form, as when loading) and the
+    /// checks across values (URL schemes per login flow, `retry.cap` ≥ `retry.base`, and
+    /// everything [`QueueConfig::validate`] checks), each named by its key.
     /// [`Config::load`] already calls this; call it after changing a `Config` in code.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let problems = validate::problems(self);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError::Invalid { problems })
+        // The keys' own checks run on what the config writes out, read back: one check per
+        // key, for loaded and built configs alike. Secrets come back as `[redacted]`; their
+        // checks are `validate::across`, on the typed values.
+        let mut problems = Vec::new();
+        match toml::Table::try_from(self) {
+            Ok(mut tree) => {
+                // The one secret with a form to check: the real URL (it stays in memory;
+                // messages show it redacted).
+                if let Some(redis) = tree.get_mut("redis").and_then(toml::Value::as_table_mut) {
+                    redis.insert("url".into(), self.redis.url.expose_secret().into());
+                }
+                let _: Config = extract::extract(tree, &mut problems);
+            }
+            Err(err) => problems.push(Problem { key: None, origin: None, message: err.to_string() }),
         }
+        let reported: Vec<Option<String>> = problems.iter().map(|p| p.key.clone()).collect();
+        problems.extend(validate::across(self).into_iter().filter(|p| !reported.contains(&p.key)));
+        finish(self.clone(), problems, None).map(|_| ())
     }
 
     /// The queue engine's settings: `queue.*`, `worker.lease` and `retry.*`.
@@ -147,4 +171,14 @@ impl Config {
             ..QueueConfig::default()
         }
     }
+}
+
+/// Sorted by key (whole-file problems first), so messages come in the file's order of
+/// sections whatever found them.
+fn finish(config: Config, mut problems: Vec<Problem>, file: Option<&str>) -> Result<Config, ConfigError> {
+    if problems.is_empty() {
+        return Ok(config);
+    }
+    problems.sort_by(|a, b| a.key.cmp(&b.key));
+    Err(ConfigError::Invalid { file: file.map(str::to_owned), problems })
 }

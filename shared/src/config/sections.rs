@@ -1,5 +1,10 @@
-//! The sections of [`super::Config`] and their defaults: a local sandbox setup that runs
-//! with no credentials (the sandbox's published test credentials are not secrets).
+//! The sections of [`super::Config`]: each key is one field here, with its doc, its form and
+//! check (the `form` function its serde attributes name) and, in the section's `Default`
+//! just below it, its default. Adding a key is adding a field, its default and a line in
+//! `config/snapsync.example.toml` and the README's table (a test keeps those three in step).
+//!
+//! The defaults are a local sandbox setup that runs with no credentials (the sandbox's
+//! published test credentials are not secrets).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -7,7 +12,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
+
+use super::extract::ENTRY;
+use super::form::{self, Named};
 
 use crate::jobs::JobKind;
 pub use crate::ringcentral::AuthFlow;
@@ -34,14 +43,25 @@ pub const DEFAULT_HTTP_BIND: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(I
 pub const DEFAULT_ADMIN_BIND: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 8091);
 pub const DEFAULT_WEBHOOK_ADDRESS: &str = "http://127.0.0.1:8090/webhooks/ringcentral";
 
+/// Ceiling on `worker.concurrency`: each slot is a task holding a lease renewed by
+/// heartbeats; past this a deployment wants more processes, and a bigger number is more
+/// likely a typo than a plan.
+pub const MAX_CONCURRENCY: u64 = 10_000;
+/// `worker.prefetch`'s ceiling: the queue engine's (it would silently cap a larger one).
+const MAX_PREFETCH: u64 = snapsync_queue::config::MAX_PREFETCH as u64;
+const HOUR_MS: u64 = 3_600_000;
+
 pub(crate) fn default_url(text: &str) -> Url {
     Url::parse(text).unwrap_or_else(|_| unreachable!("built-in default URLs parse"))
 }
 
 /// `[redis]`. The URL may hold a password, so the whole URL is secret; use
 /// [`RedisConfig::redacted_url`] to print it.
-#[derive(Clone)]
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
+    /// One server or a Redis Cluster; its passwords are secret.
+    #[serde(deserialize_with = "form::redis_url", serialize_with = "form::redis_url_redacted")]
     pub url: SecretString,
 }
 
@@ -52,8 +72,10 @@ impl Default for RedisConfig {
 }
 
 /// `[http]`: the webhook receiver's listen address.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
+    #[serde(deserialize_with = "form::socket", serialize_with = "form::display")]
     pub bind: SocketAddr,
 }
 
@@ -64,9 +86,14 @@ impl Default for HttpConfig {
 }
 
 /// `[admin]`: the admin API's listen address and bearer token.
-#[derive(Clone)]
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
+    /// Must differ from `http.bind` (checked in `validate`).
+    #[serde(deserialize_with = "form::socket", serialize_with = "form::display")]
     pub bind: SocketAddr,
+    /// At least 16 characters; the built-in one only on a loopback `bind` (`validate`).
+    #[serde(deserialize_with = "form::secret", serialize_with = "form::redacted")]
     pub token: SecretString,
 }
 
@@ -78,23 +105,33 @@ impl Default for AdminConfig {
 
 /// `[ringcentral]`: the API, the app credentials and how tokens are obtained, and the
 /// webhook subscription.
-#[derive(Clone)]
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RingCentralConfig {
+    #[serde(deserialize_with = "form::http_url", serialize_with = "form::url_text")]
     pub server_url: Url,
+    #[serde(deserialize_with = "form::non_empty")]
     pub client_id: String,
-    /// Empty for a public app (authorization code with PKCE only).
+    /// Empty for a public app (authorization code with PKCE only; `validate` checks per flow).
+    #[serde(deserialize_with = "form::secret", serialize_with = "form::redacted")]
     pub client_secret: SecretString,
     /// `"jwt"`: every process logs in with `jwt`; `"authorization_code"`: an operator runs
     /// `snapsync login` (PKCE), the processes refresh the pair it stored.
+    #[serde(deserialize_with = "form::named", serialize_with = "form::name")]
     pub auth: AuthFlow,
     /// Needed only with `auth = "jwt"`.
+    #[serde(deserialize_with = "form::secret", serialize_with = "form::redacted")]
     pub jwt: SecretString,
     /// Where RingCentral sends the browser back to `snapsync login` (registered for the
-    /// app; an http:// loopback address the command listens on).
+    /// app; an http:// loopback address the command listens on, checked with `auth`).
+    #[serde(deserialize_with = "form::url", serialize_with = "form::url_text")]
     pub redirect_uri: Url,
     /// The public URL RingCentral delivers webhooks to (reaches `http.bind`).
+    #[serde(deserialize_with = "form::http_url", serialize_with = "form::url_text")]
     pub webhook_address: Url,
-    /// Sent with the subscription; RingCentral echoes it in `Verification-Token`.
+    /// Sent with the subscription; RingCentral echoes it in `Verification-Token`. 1 to 64
+    /// characters (`validate`).
+    #[serde(deserialize_with = "form::secret", serialize_with = "form::redacted")]
     pub verification_token: SecretString,
 }
 
@@ -114,9 +151,13 @@ impl Default for RingCentralConfig {
 }
 
 /// `[snapshots]`: the Snapshots API and its key.
-#[derive(Clone)]
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SnapshotsConfig {
+    #[serde(deserialize_with = "form::http_url", serialize_with = "form::url_text")]
     pub base_url: Url,
+    /// Not blank (`validate`).
+    #[serde(deserialize_with = "form::secret", serialize_with = "form::redacted")]
     pub api_key: SecretString,
 }
 
@@ -143,6 +184,14 @@ pub enum Resource {
 impl Resource {
     pub const ALL: [Resource; 5] =
         [Resource::Locations, Resource::Accounts, Resource::Contacts, Resource::Calls, Resource::Subscriptions];
+
+    /// The interval of a schedule that sets neither `every` nor `cron`.
+    pub fn default_every(self) -> Duration {
+        match self {
+            Resource::Locations | Resource::Accounts | Resource::Subscriptions => Duration::from_secs(3600),
+            Resource::Contacts | Resource::Calls => Duration::from_secs(900),
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -171,16 +220,104 @@ pub struct ScheduleConfig {
     pub schedule: Schedule,
 }
 
-/// `[schedules]`: one entry per [`Resource`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `[schedules]`: one entry per [`Resource`]; a section that sets neither `every` nor `cron`
+/// runs every [`Resource::default_every`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SchedulesConfig {
+    #[serde(deserialize_with = "schedule_locations", serialize_with = "schedule_text")]
     pub locations: ScheduleConfig,
+    #[serde(deserialize_with = "schedule_accounts", serialize_with = "schedule_text")]
     pub accounts: ScheduleConfig,
+    #[serde(deserialize_with = "schedule_contacts", serialize_with = "schedule_text")]
     pub contacts: ScheduleConfig,
     /// The call-log catch-up: calls whose telephony event never came.
+    #[serde(deserialize_with = "schedule_calls", serialize_with = "schedule_text")]
     pub calls: ScheduleConfig,
     /// Renewing the webhook subscription before it expires.
+    #[serde(deserialize_with = "schedule_subscriptions", serialize_with = "schedule_text")]
     pub subscriptions: ScheduleConfig,
+}
+
+/// `[schedules.<resource>]` as written: `every` or `cron`, not both; an empty string counts
+/// as unset so an environment variable can clear the file's choice
+/// (`SNAPSYNC__SCHEDULES__CONTACTS__CRON=`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleText {
+    #[serde(default = "yes", deserialize_with = "form::boolean")]
+    enabled: bool,
+    #[serde(default, deserialize_with = "every")]
+    every: Option<Duration>,
+    #[serde(default, deserialize_with = "cron")]
+    cron: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn every<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let value = toml::Value::deserialize(d)?;
+    if value.as_str().is_some_and(|s| s.trim().is_empty()) {
+        return Ok(None);
+    }
+    form::at_least_1s(value).map(Some).map_err(|e: toml::de::Error| serde::de::Error::custom(e.message()))
+}
+
+fn cron<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = toml::Value::deserialize(d)?;
+    let text = value.as_str().map(str::trim);
+    match text {
+        Some("") => Ok(None),
+        Some(text) if text.parse::<croner::Cron>().is_ok() => Ok(Some(text.to_owned())),
+        _ => Err(serde::de::Error::custom(format!(
+            "{} is not valid: expected a cron expression like \"*/15 * * * *\" (minute hour day-of-month month day-of-week)",
+            form::render(&value)
+        ))),
+    }
+}
+
+fn schedule_locations<'de, D: Deserializer<'de>>(d: D) -> Result<ScheduleConfig, D::Error> {
+    schedule(d, Resource::Locations)
+}
+fn schedule_accounts<'de, D: Deserializer<'de>>(d: D) -> Result<ScheduleConfig, D::Error> {
+    schedule(d, Resource::Accounts)
+}
+fn schedule_contacts<'de, D: Deserializer<'de>>(d: D) -> Result<ScheduleConfig, D::Error> {
+    schedule(d, Resource::Contacts)
+}
+fn schedule_calls<'de, D: Deserializer<'de>>(d: D) -> Result<ScheduleConfig, D::Error> {
+    schedule(d, Resource::Calls)
+}
+fn schedule_subscriptions<'de, D: Deserializer<'de>>(d: D) -> Result<ScheduleConfig, D::Error> {
+    schedule(d, Resource::Subscriptions)
+}
+
+fn schedule<'de, D: Deserializer<'de>>(d: D, resource: Resource) -> Result<ScheduleConfig, D::Error> {
+    let text = ScheduleText::deserialize(d)?;
+    let schedule = match (text.every, text.cron) {
+        (Some(_), Some(_)) => {
+            return Err(serde::de::Error::custom(
+                "sets both `every` and `cron`: expected one of them (set the other to \"\" to clear it)",
+            ))
+        }
+        (Some(every), None) => Schedule::Every(every),
+        (None, Some(cron)) => Schedule::Cron(cron),
+        (None, None) => Schedule::Every(resource.default_every()),
+    };
+    Ok(ScheduleConfig { enabled: text.enabled, schedule })
+}
+
+fn schedule_text<S: Serializer>(entry: &ScheduleConfig, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut out = s.serialize_struct("ScheduleConfig", 2)?;
+    out.serialize_field("enabled", &entry.enabled)?;
+    match &entry.schedule {
+        Schedule::Every(every) => out.serialize_field("every", &humantime::format_duration(*every).to_string())?,
+        Schedule::Cron(cron) => out.serialize_field("cron", cron)?,
+    }
+    out.end()
 }
 
 impl SchedulesConfig {
@@ -193,45 +330,39 @@ impl SchedulesConfig {
             Resource::Subscriptions => &self.subscriptions,
         }
     }
-
-    pub(crate) fn get_mut(&mut self, resource: Resource) -> &mut ScheduleConfig {
-        match resource {
-            Resource::Locations => &mut self.locations,
-            Resource::Accounts => &mut self.accounts,
-            Resource::Contacts => &mut self.contacts,
-            Resource::Calls => &mut self.calls,
-            Resource::Subscriptions => &mut self.subscriptions,
-        }
-    }
 }
 
 impl Default for SchedulesConfig {
     fn default() -> Self {
-        let every = |secs| ScheduleConfig { enabled: true, schedule: Schedule::Every(Duration::from_secs(secs)) };
+        let entry = |r: Resource| ScheduleConfig { enabled: true, schedule: Schedule::Every(r.default_every()) };
         SchedulesConfig {
-            locations: every(3600),
-            accounts: every(3600),
-            contacts: every(900),
-            calls: every(900),
-            subscriptions: every(3600),
+            locations: entry(Resource::Locations),
+            accounts: entry(Resource::Accounts),
+            contacts: entry(Resource::Contacts),
+            calls: entry(Resource::Calls),
+            subscriptions: entry(Resource::Subscriptions),
         }
     }
 }
 
 /// `[rate_limits]`: client-side budgets, per API and (for RingCentral) per usage group,
 /// shared by every process through Redis, and how long a job waits for a permit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RateLimitsConfig {
-    pub ringcentral: RingCentralLimits,
-    pub snapshots: SnapshotsLimits,
     /// Longest wait for a permit inside a bulk job (syncs and their fan-out); a longer one
-    /// snoozes the job and frees its worker slot.
+    /// snoozes the job and frees its worker slot. At most 60s.
+    #[serde(deserialize_with = "form::permit_wait", serialize_with = "form::duration_text")]
     pub max_wait: Duration,
     /// The same for real-time jobs (a voicemail follow-up).
+    #[serde(deserialize_with = "form::permit_wait", serialize_with = "form::duration_text")]
     pub urgent_max_wait: Duration,
     /// Share of every budget of 20 or more calls a window only real-time jobs may use, in
     /// percent (0–50).
+    #[serde(deserialize_with = "form::count_in::<_, _, 0, 50>")]
     pub urgent_reserve_percent: u32,
+    pub ringcentral: RingCentralLimits,
+    pub snapshots: SnapshotsLimits,
 }
 
 impl Default for RateLimitsConfig {
@@ -259,12 +390,18 @@ impl RateLimitsConfig {
 }
 
 /// `[rate_limits.ringcentral]`: requests per `window` for each RingCentral usage group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RingCentralLimits {
+    #[serde(deserialize_with = "form::positive")]
     pub light: u32,
+    #[serde(deserialize_with = "form::positive")]
     pub medium: u32,
+    #[serde(deserialize_with = "form::positive")]
     pub heavy: u32,
+    #[serde(deserialize_with = "form::positive")]
     pub auth: u32,
+    #[serde(deserialize_with = "form::at_least_1s", serialize_with = "form::duration_text")]
     pub window: Duration,
 }
 
@@ -276,9 +413,12 @@ impl Default for RingCentralLimits {
 }
 
 /// `[rate_limits.snapshots]`: requests per `window` for the API key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SnapshotsLimits {
+    #[serde(deserialize_with = "form::positive")]
     pub requests: u32,
+    #[serde(deserialize_with = "form::at_least_1s", serialize_with = "form::duration_text")]
     pub window: Duration,
 }
 
@@ -289,15 +429,60 @@ impl Default for SnapshotsLimits {
 }
 
 /// `[retry]`: backoff and attempts; `[retry.max_attempts_per_kind]` overrides per job kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The ranges of these keys are the queue engine's own (`QueueConfig::validate`, called by
+/// `validate`), so they have one source.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetryConfig {
+    #[serde(deserialize_with = "form::duration", serialize_with = "form::duration_text")]
     pub base: Duration,
+    /// At least `base`.
+    #[serde(deserialize_with = "form::duration", serialize_with = "form::duration_text")]
     pub cap: Duration,
+    #[serde(deserialize_with = "form::count")]
     pub max_attempts: u32,
-    pub max_attempts_per_kind: HashMap<JobKind, u32>,
     /// How long a job's snoozes (waits that are not failures, like a rate-limit pause) may
     /// add up to; past it a snooze counts as a failed attempt.
+    #[serde(deserialize_with = "form::duration", serialize_with = "form::duration_text")]
     pub max_snoozed: Duration,
+    #[serde(deserialize_with = "per_kind", serialize_with = "per_kind_text")]
+    pub max_attempts_per_kind: HashMap<JobKind, u32>,
+}
+
+/// `[retry.max_attempts_per_kind]`: job kind → attempts. A bad entry is named by its kind
+/// (the `ENTRY` marks tell the loader which entry, which serde's path cannot).
+fn per_kind<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<JobKind, u32>, D::Error> {
+    use serde::de::Error;
+    let value = toml::Value::deserialize(d)?;
+    let Some(table) = value.as_table() else {
+        return Err(D::Error::custom(format!(
+            "{} is not valid: expected a section, [retry.max_attempts_per_kind]",
+            form::render(&value)
+        )));
+    };
+    let names: Vec<&'static str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+    let mut out = HashMap::new();
+    for (name, n) in table {
+        let Some(kind) = JobKind::from_name(name) else {
+            let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            return Err(D::Error::custom(format!(
+                "{ENTRY}{name}{ENTRY}unknown field `{name}`, expected one of {list}"
+            )));
+        };
+        let n = form::count(n.clone())
+            .map_err(|e: toml::de::Error| D::Error::custom(format!("{ENTRY}{name}{ENTRY}{}", e.message())))?;
+        out.insert(kind, n);
+    }
+    Ok(out)
+}
+
+fn per_kind_text<S: Serializer>(per_kind: &HashMap<JobKind, u32>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut out = s.serialize_map(Some(per_kind.len()))?;
+    for kind in JobKind::ALL.iter().filter(|k| per_kind.contains_key(k)) {
+        out.serialize_entry(kind.as_str(), &per_kind[kind])?;
+    }
+    out.end()
 }
 
 impl Default for RetryConfig {
@@ -315,14 +500,24 @@ impl Default for RetryConfig {
 }
 
 /// `[worker]`: one worker process's knobs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WorkerConfig {
+    /// Jobs one process runs at once.
+    #[serde(deserialize_with = "form::count_in::<_, _, 1, MAX_CONCURRENCY>")]
     pub concurrency: usize,
+    /// Jobs one reserve call leases ahead of the free slots.
+    #[serde(deserialize_with = "form::count_in::<_, _, 1, MAX_PREFETCH>")]
     pub prefetch: usize,
-    /// A reserved job's lease; a crashed worker's job returns within 1.5 × lease.
+    /// A reserved job's lease; a crashed worker's job returns within 1.5 × lease. Its range
+    /// is the queue engine's.
+    #[serde(deserialize_with = "form::duration", serialize_with = "form::duration_text")]
     pub lease: Duration,
+    /// How long a stopping worker lets running jobs finish.
+    #[serde(deserialize_with = "form::duration_in::<_, 1, HOUR_MS>", serialize_with = "form::duration_text")]
     pub shutdown_deadline: Duration,
     /// Where to serve `GET /metrics` (Prometheus); `None` (the default, or `""`) serves nothing.
+    #[serde(deserialize_with = "form::optional_socket", serialize_with = "form::optional_socket_text")]
     pub metrics_bind: Option<SocketAddr>,
 }
 
@@ -339,15 +534,24 @@ impl Default for WorkerConfig {
 }
 
 /// `[queue]`: key names and retention of the Redis queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Ranges and forms of the names are the queue engine's (`QueueConfig::validate`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct QueueSection {
+    #[serde(deserialize_with = "form::string")]
     pub prefix: String,
+    #[serde(deserialize_with = "form::string")]
     pub name: String,
+    #[serde(deserialize_with = "form::duration", serialize_with = "form::duration_text")]
     pub done_keep_age: Duration,
+    #[serde(deserialize_with = "form::count")]
     pub done_keep_count: u64,
     /// Dead jobs expire after this long, and past `dead_cap` the oldest go first.
+    #[serde(deserialize_with = "form::duration", serialize_with = "form::duration_text")]
     pub dead_keep_age: Duration,
+    #[serde(deserialize_with = "form::count")]
     pub dead_cap: u64,
+    #[serde(deserialize_with = "form::duration", serialize_with = "form::duration_text")]
     pub unique_ttl: Duration,
 }
 
@@ -367,8 +571,10 @@ impl Default for QueueSection {
 }
 
 /// `[mapping]`: the field-mapping file (relative paths are from the working directory).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MappingConfig {
+    #[serde(deserialize_with = "form::path", serialize_with = "form::path_text")]
     pub path: PathBuf,
 }
 
@@ -379,8 +585,10 @@ impl Default for MappingConfig {
 }
 
 /// `[routing]`: the owner-routing rules file (relative paths are from the working directory).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RoutingConfig {
+    #[serde(deserialize_with = "form::path", serialize_with = "form::path_text")]
     pub path: PathBuf,
 }
 
@@ -405,6 +613,40 @@ impl DeletedContactAction {
             DeletedContactAction::Tag => "tag",
             DeletedContactAction::Delete => "delete",
         }
+    }
+}
+
+impl Named for DeletedContactAction {
+    const EXPECTED: &'static str = "\"tag\" or \"delete\"";
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "tag" => Some(DeletedContactAction::Tag),
+            "delete" => Some(DeletedContactAction::Delete),
+            _ => None,
+        }
+    }
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for Mode {
+    const EXPECTED: &'static str = "\"test\" or \"live\"";
+    fn from_name(name: &str) -> Option<Self> {
+        Mode::from_name(name)
+    }
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for AuthFlow {
+    const EXPECTED: &'static str = "\"jwt\" or \"authorization_code\"";
+    fn from_name(name: &str) -> Option<Self> {
+        AuthFlow::parse(name)
+    }
+    fn name(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -436,13 +678,17 @@ impl Mode {
 }
 
 /// `[sync]`: choices of the sync itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SyncConfig {
+    #[serde(deserialize_with = "form::named", serialize_with = "form::name")]
     pub deleted_contact_action: DeletedContactAction,
     /// ISO 3166-1 alpha-2 code used for phone numbers without a country prefix.
+    #[serde(deserialize_with = "form::country")]
     pub default_country: String,
     /// The mode a deployment starts in: it seeds `{prefix}:mode` in Redis when that is unset;
     /// from then on `snapsync mode live|test` switches it (see `snapsync::mode`).
+    #[serde(deserialize_with = "form::named", serialize_with = "form::name")]
     pub mode: Mode,
 }
 
@@ -453,9 +699,13 @@ impl Default for SyncConfig {
 }
 
 /// `[test]`: the Snapshots that test mode writes to (defaults: the local sandbox's).
-#[derive(Clone)]
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TestConfig {
+    #[serde(deserialize_with = "form::http_url", serialize_with = "form::url_text")]
     pub snapshots_url: Url,
+    /// Not blank (`validate`).
+    #[serde(deserialize_with = "form::secret", serialize_with = "form::redacted")]
     pub snapshots_api_key: SecretString,
 }
 

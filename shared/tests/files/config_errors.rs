@@ -345,3 +345,59 @@ fn the_mode_and_the_test_target_are_read_and_bad_values_named() {
     assert!(shown.contains("[test]") && !shown.contains("sandbox-snapshots-key"), "{shown}");
     assert!(!format!("{:?}", Config::default()).contains("sandbox-snapshots-key"));
 }
+
+#[test]
+fn problems_in_a_file_name_the_file_and_those_from_the_environment_their_variable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("snapsync.toml");
+    std::fs::write(&path, "[worker]\nconcurrency = 0\n[rate_limits.snapshots]\nrequests = \"lots\"\n").expect("write");
+    // `Config::load` reads the process environment; no test sets SNAPSYNC__ variables in it.
+    let err = Config::load(Some(&path)).expect_err("two problems");
+    let msg = err.to_string();
+    let header = format!("invalid configuration in {}, 2 problems:", path.display());
+    assert!(msg.starts_with(&header), "{msg}");
+    assert!(msg.contains("`worker.concurrency`: 0 is out of range: expected between 1 and 10000"), "{msg}");
+    assert!(msg.contains("`rate_limits.snapshots.requests`: \"lots\" is not valid: expected a whole number"), "{msg}");
+}
+
+#[test]
+fn a_key_s_own_check_also_applies_to_a_config_built_in_code() {
+    // The budget's check lives on its field (`form::positive`), not in a list of checks.
+    let mut config = Config::default();
+    config.rate_limits.snapshots.requests = 0;
+    config.schedules.contacts.schedule = snapsync::config::Schedule::Every(std::time::Duration::from_millis(10));
+    let err = config.validate().expect_err("two problems");
+    let msg = err.to_string();
+    assert!(msg.contains("`rate_limits.snapshots.requests`: 0 is not valid: expected at least 1"), "{msg}");
+    assert!(
+        msg.contains("`schedules.contacts.every`: \"10ms\" is not valid: expected a duration of at least 1s"),
+        "{msg}"
+    );
+    assert_eq!(err.problems().len(), 2, "{msg}");
+}
+
+#[test]
+fn a_loaded_config_with_redis_passwords_validates_again() {
+    // `validate` re-reads what the config writes out, where secrets are redacted: the Redis
+    // URL's real value must be what it checks, for one server and for a cluster.
+    for url in ["redis://snap:s3cret-pw@10.1.2.3:6390/1", "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001"] {
+        let config = Config::from_toml_str(&format!("[redis]\nurl = \"{url}\"\n"), env(&[])).expect("loads");
+        config.validate().unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+}
+
+#[test]
+fn numbers_and_booleans_from_the_environment_are_read_from_their_text() {
+    let config = Config::from_toml_str(
+        "",
+        env(&[
+            ("SNAPSYNC__WORKER__CONCURRENCY", "7"),
+            ("SNAPSYNC__SCHEDULES__CALLS__ENABLED", "false"),
+            ("SNAPSYNC__RETRY__MAX_ATTEMPTS_PER_KIND__TAG_CALL", "4"),
+        ]),
+    )
+    .expect("loads");
+    assert_eq!(config.worker.concurrency, 7);
+    assert!(!config.schedules.calls.enabled);
+    assert_eq!(config.retry.max_attempts_per_kind[&snapsync::jobs::JobKind::TagCall], 4);
+}
