@@ -50,7 +50,7 @@ use snapsync_queue::QueueConfig;
 
 /// The whole configuration; see `config/snapsync.example.toml` for every key. Serialising
 /// it writes every secret as `[redacted]` (that is [`Config::redacted_toml`]).
-#[derive(Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub redis: RedisConfig,

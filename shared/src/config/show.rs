@@ -1,6 +1,6 @@
 //! Printing a [`Config`]: the effective configuration as TOML (what `snapsync config show`
-//! prints) and `Debug`, both with every secret as `[redacted]` and the Redis URL's
-//! password, only, redacted.
+//! prints) and `Debug`, both from the config's serialisation, so every secret is
+//! `[redacted]` and of the Redis URL only the passwords are.
 
 use std::fmt;
 
@@ -29,77 +29,20 @@ impl Config {
     }
 }
 
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("redis", &self.redis)
-            .field("http", &self.http)
-            .field("admin", &self.admin)
-            .field("ringcentral", &self.ringcentral)
-            .field("snapshots", &self.snapshots)
-            .field("schedules", &self.schedules)
-            .field("rate_limits", &self.rate_limits)
-            .field("retry", &self.retry)
-            .field("worker", &self.worker)
-            .field("queue", &self.queue)
-            .field("mapping", &self.mapping)
-            .field("routing", &self.routing)
-            .field("sync", &self.sync)
-            .field("test", &self.test)
-            .finish()
-    }
+/// `Debug` of the sections that hold a secret: their serialisation, so secrets print as
+/// `[redacted]` from the same field attributes `config show` uses, and a new key needs no
+/// line here.
+macro_rules! debug_as_written {
+    ($($section:ty),*) => {$(
+        impl fmt::Debug for $section {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match toml::Value::try_from(self) {
+                    Ok(value) => write!(f, "{} {value}", stringify!($section)),
+                    Err(_) => f.write_str(concat!(stringify!($section), " { .. }")),
+                }
+            }
+        }
+    )*};
 }
 
-/// Shown in place of a secret by `Debug`.
-struct Redacted;
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"[redacted]\"")
-    }
-}
-
-impl fmt::Debug for RedisConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisConfig").field("url", &self.redacted_url()).finish()
-    }
-}
-
-impl fmt::Debug for AdminConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AdminConfig").field("bind", &self.bind).field("token", &Redacted).finish()
-    }
-}
-
-impl fmt::Debug for RingCentralConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RingCentralConfig")
-            .field("server_url", &self.server_url.as_str())
-            .field("client_id", &self.client_id)
-            .field("client_secret", &Redacted)
-            .field("auth", &self.auth.as_str())
-            .field("jwt", &Redacted)
-            .field("redirect_uri", &self.redirect_uri.as_str())
-            .field("webhook_address", &self.webhook_address.as_str())
-            .field("verification_token", &Redacted)
-            .finish()
-    }
-}
-
-impl fmt::Debug for TestConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestConfig")
-            .field("snapshots_url", &self.snapshots_url.as_str())
-            .field("snapshots_api_key", &Redacted)
-            .finish()
-    }
-}
-
-impl fmt::Debug for SnapshotsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SnapshotsConfig")
-            .field("base_url", &self.base_url.as_str())
-            .field("api_key", &Redacted)
-            .finish()
-    }
-}
+debug_as_written!(RedisConfig, AdminConfig, RingCentralConfig, SnapshotsConfig, TestConfig);
