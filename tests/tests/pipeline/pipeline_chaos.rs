@@ -2,9 +2,11 @@
 //! `snapsync-worker`s, a private Redis with AOF, the sandbox with 2,000 contacts — while a worker
 //! is SIGKILLed and replaced every few seconds, Redis is killed and restarted once, Snapshots
 //! answers 5 % of requests with 500 and holds a 429 storm, its rate limit is low enough that
-//! 429s are frequent, and contacts are created and changed in RingCentral meanwhile. After it
-//! settles, every expected lead exists once with its contact's current fields, no job is dead
-//! and nothing is left waiting or running.
+//! 429s are frequent, and contacts are created and changed in RingCentral meanwhile, and calls
+//! end (their events are lost while Redis is down: RingCentral does not redeliver, the
+//! call-log catch-up `sync_calls` must find them). After it settles, every expected lead
+//! exists once with its contact's current fields, every call is one activity tagged with its
+//! location, no job is dead and nothing is left waiting or running.
 //!
 //! The retry policy is the default one (15 attempts) on a compressed time scale; waits
 //! (429s, busy records) are snoozes and must not be what kills a job.
@@ -30,6 +32,7 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
     let retry = "base = \"50ms\"\ncap = \"3s\"\n";
     let mut sys = System::start(Options {
         every: Some("5s"),
+        calls_every: Some("5s"),
         workers: 3,
         contacts: Some(CONTACTS),
         aof: true,
@@ -48,6 +51,7 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
     let mut killed = 0;
     let mut changes = 0;
     let mut created: Vec<String> = Vec::new();
+    let mut calls: Vec<String> = Vec::new();
     let mut generation = 3;
     let chaos_end = Instant::now() + CHAOS;
     while Instant::now() < chaos_end {
@@ -87,14 +91,22 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
                 let change = json!({"lastName": format!("Changed{changes}"), "company": format!("Chaos Co {changes}")});
                 sys.rc(Method::PATCH, &format!("/sandbox/extensions/{ext}/contacts/{id}"), Some(change)).await;
             }
+            // About one ended call a second, on the books' extensions (each on a site).
+            if changes % 4 == 0 {
+                let call = json!({"extensionId": book, "from": {"phoneNumber": format!("+1312555{:04}", changes)},
+                                  "direction": "Inbound", "durationSecs": 20});
+                let ended = sys.rc(Method::POST, "/sandbox/calls/end", Some(call)).await;
+                calls.push(ended["id"].as_str().expect("call-log id").to_owned());
+            }
             changes += 1;
         }
         tokio::time::sleep(Duration::from_millis(250)).await; // the chaos's own cadence
     }
     assert!(stormed && restarted && killed >= 8, "stormed {stormed}, restarted {restarted}, killed {killed}");
     eprintln!(
-        "chaos over after {:?}: {killed} workers killed, {changes} contacts created and changed",
-        started.elapsed()
+        "chaos over after {:?}: {killed} workers killed, {changes} contacts created and changed, {} calls ended",
+        started.elapsed(),
+        calls.len()
     );
 
     // Settle: faults off, the system keeps running until Snapshots holds what RingCentral does.
@@ -107,7 +119,8 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
     let records = loop {
         let records = sys.records().await;
         let wrong = mismatches(&records, &want);
-        if count(&records, "leads") >= expected && wrong.is_empty() {
+        let untagged = calls.iter().filter(|id| call_activities(&records, id).is_empty()).count();
+        if count(&records, "leads") >= expected && wrong.is_empty() && untagged == 0 {
             break records;
         }
         if Instant::now() > settle_by {
@@ -129,8 +142,9 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
                 .map(|j| format!("{} {}: {:?}", j.kind, j.id, j.last_error))
                 .collect();
             panic!(
-                "not settled after 150 s: {} of {expected} leads; first mismatches {wrong:#?}\nqueue {counts:?}\ndead {dead:#?}\nlogs:\n{}",
+                "not settled after 150 s: {} of {expected} leads, {untagged} of {} calls without an activity; first mismatches {wrong:#?}\nqueue {counts:?}\ndead {dead:#?}\nlogs:\n{}",
                 count(&records, "leads"),
+                calls.len(),
                 sys.logs()
             );
         }
@@ -151,6 +165,14 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
             ids.contains(format!("ringcentral:contact:{}", id.trim_matches('"')).as_str()),
             "created contact {id} has no lead"
         );
+    }
+
+    // Each call is exactly one activity, tagged with a location, whether its event came or
+    // the catch-up found it (or both).
+    for id in &calls {
+        let found = call_activities(&records, id);
+        assert_eq!(found.len(), 1, "call {id}: {found:?}");
+        assert!(found[0]["location_id"].as_str().is_some_and(|l| !l.is_empty()), "call {id} untagged: {}", found[0]);
     }
 
     // No job died, and once the scheduler stops nothing is left waiting or running.
@@ -174,6 +196,12 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
     eprintln!("snapshots stats: {}", tail(&stats.to_string(), 5));
     sys.procs.retain(|p| p.name != "serve-0");
     sys.stop().await;
+}
+
+/// The activities of call-log record `id`.
+fn call_activities<'r>(records: &'r Value, id: &str) -> Vec<&'r Value> {
+    let external = format!("ringcentral:call:{id}");
+    records["activities"].as_array().into_iter().flatten().filter(|a| a["external_id"] == external.as_str()).collect()
 }
 
 /// A contact of the fixture to change in round `n` (spread over the books), as (extension, id).
