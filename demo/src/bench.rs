@@ -59,6 +59,8 @@ every = "1h"
 every = "1h"
 [schedules.calls]
 enabled = false
+[schedules.messages]
+enabled = false
 [schedules.subscriptions]
 every = "1h"
 [rate_limits.ringcentral]

@@ -18,7 +18,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use snapsync::config::{Resource, Schedule, SchedulesConfig};
-use snapsync::jobs::{Payload, RenewSubscription, SyncAccount, SyncCalls, SyncContacts, SyncLocations, Trigger};
+use snapsync::jobs::{
+    Payload, RenewSubscription, SyncAccount, SyncCalls, SyncContacts, SyncLocations, SyncMessages, Trigger,
+};
 use snapsync_queue::{Enqueued, NewJob, Queue};
 
 use crate::schedules::{LastRun, ScheduleStore, REFRESH};
@@ -104,6 +106,7 @@ fn sync_job(resource: Resource, trigger: Trigger) -> NewJob {
             (SyncContacts::KIND, SyncContacts { v: 1, trigger, extension_id: None, extension_site: None }.encode())
         }
         Resource::Calls => (SyncCalls::KIND, SyncCalls { v: 1, trigger }.encode()),
+        Resource::Messages => (SyncMessages::KIND, SyncMessages { v: 1, trigger }.encode()),
         Resource::Subscriptions => (
             RenewSubscription::KIND,
             RenewSubscription { v: 1, trigger, subscription_id: None, expires_in: None }.encode(),

@@ -21,12 +21,13 @@ pub enum JobKind {
     TagCall,
     TagMessage,
     SyncCalls,
+    SyncMessages,
     RenewSubscription,
 }
 
 impl JobKind {
     /// Every kind, in a stable order (used by inspection and metrics).
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::SyncLocations,
         JobKind::SyncAccount,
         JobKind::SyncContacts,
@@ -35,6 +36,7 @@ impl JobKind {
         JobKind::TagCall,
         JobKind::TagMessage,
         JobKind::SyncCalls,
+        JobKind::SyncMessages,
         JobKind::RenewSubscription,
     ];
 
@@ -49,6 +51,7 @@ impl JobKind {
             JobKind::TagCall => "tag_call",
             JobKind::TagMessage => "tag_message",
             JobKind::SyncCalls => "sync_calls",
+            JobKind::SyncMessages => "sync_messages",
             JobKind::RenewSubscription => "renew_subscription",
         }
     }
@@ -68,7 +71,8 @@ impl JobKind {
             | JobKind::SyncAccount
             | JobKind::SyncContacts
             | JobKind::UpsertContact
-            | JobKind::SyncCalls => false,
+            | JobKind::SyncCalls
+            | JobKind::SyncMessages => false,
         }
     }
 }
@@ -264,6 +268,16 @@ pub struct SyncCalls {
     pub trigger: Trigger,
 }
 
+/// `sync_messages`: the catch-up of inbound SMS and faxes by the message-store sync of the
+/// mailbox the events come from (FSync the first time, ISync after): one `tag_message` per
+/// message, unique per message id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncMessages {
+    #[serde(default = "v1")]
+    pub v: u32,
+    pub trigger: Trigger,
+}
+
 /// `renew_subscription`: bring the webhook subscription to a good state
 /// (`snapsync::subscription::ensure`: reuse, renew, recreate when blacklisted, drop duplicates).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -302,6 +316,9 @@ impl Payload for TagMessage {
 }
 impl Payload for SyncCalls {
     const KIND: JobKind = JobKind::SyncCalls;
+}
+impl Payload for SyncMessages {
+    const KIND: JobKind = JobKind::SyncMessages;
 }
 impl Payload for RenewSubscription {
     const KIND: JobKind = JobKind::RenewSubscription;

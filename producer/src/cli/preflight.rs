@@ -71,7 +71,7 @@ Exit codes:
 pub const REQUIRED_SCOPES: &[(&str, &[&str])] = &[
     ("ReadAccounts", &["sync_locations", "sync_account", "sync_contacts"]),
     ("ReadContacts", &["sync_contacts", "upsert_contact"]),
-    ("ReadMessages", &["voicemail_follow_up", "tag_message"]),
+    ("ReadMessages", &["voicemail_follow_up", "tag_message", "sync_messages"]),
     ("ReadCallLog", &["tag_call", "sync_calls"]),
     ("WebhookSubscriptions", &["renew_subscription", "serve"]),
 ];

@@ -43,6 +43,7 @@ pub(crate) async fn spawn_with(redis_url: &str, sandbox: &Sandbox, args: &[&str]
          client_id = \"{}\"\nclient_secret = \"{}\"\njwt = \"{}\"\n\
          [schedules.locations]\nenabled = false\n[schedules.accounts]\nenabled = false\n\
          [schedules.contacts]\nenabled = false\n[schedules.calls]\nenabled = false\n\
+         [schedules.messages]\nenabled = false\n\
          [schedules.subscriptions]\nevery = \"1h\"\n",
         redis_url,
         sandbox.rc_url(),

@@ -18,6 +18,7 @@
 mod call_log;
 mod control;
 mod message_store;
+mod sync;
 
 use std::sync::Arc;
 

@@ -178,18 +178,26 @@ pub enum Resource {
     Contacts,
     /// The catch-up of ended calls by call-log sync (`sync_calls`).
     Calls,
+    /// The catch-up of inbound SMS and faxes by message-store sync (`sync_messages`).
+    Messages,
     Subscriptions,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] =
-        [Resource::Locations, Resource::Accounts, Resource::Contacts, Resource::Calls, Resource::Subscriptions];
+    pub const ALL: [Resource; 6] = [
+        Resource::Locations,
+        Resource::Accounts,
+        Resource::Contacts,
+        Resource::Calls,
+        Resource::Messages,
+        Resource::Subscriptions,
+    ];
 
     /// The interval of a schedule that sets neither `every` nor `cron`.
     pub fn default_every(self) -> Duration {
         match self {
             Resource::Locations | Resource::Accounts | Resource::Subscriptions => Duration::from_secs(3600),
-            Resource::Contacts | Resource::Calls => Duration::from_secs(900),
+            Resource::Contacts | Resource::Calls | Resource::Messages => Duration::from_secs(900),
         }
     }
 
@@ -199,6 +207,7 @@ impl Resource {
             Resource::Accounts => "accounts",
             Resource::Contacts => "contacts",
             Resource::Calls => "calls",
+            Resource::Messages => "messages",
             Resource::Subscriptions => "subscriptions",
         }
     }
@@ -234,6 +243,9 @@ pub struct SchedulesConfig {
     /// The call-log catch-up: calls whose telephony event never came.
     #[serde(deserialize_with = "schedule_calls", serialize_with = "schedule_text")]
     pub calls: ScheduleConfig,
+    /// The message-store catch-up: inbound SMS and faxes whose event never came.
+    #[serde(deserialize_with = "schedule_messages", serialize_with = "schedule_text")]
+    pub messages: ScheduleConfig,
     /// Renewing the webhook subscription before it expires.
     #[serde(deserialize_with = "schedule_subscriptions", serialize_with = "schedule_text")]
     pub subscriptions: ScheduleConfig,
@@ -290,6 +302,9 @@ fn schedule_contacts<'de, D: Deserializer<'de>>(d: D) -> Result<ScheduleConfig, 
 fn schedule_calls<'de, D: Deserializer<'de>>(d: D) -> Result<ScheduleConfig, D::Error> {
     schedule(d, Resource::Calls)
 }
+fn schedule_messages<'de, D: Deserializer<'de>>(d: D) -> Result<ScheduleConfig, D::Error> {
+    schedule(d, Resource::Messages)
+}
 fn schedule_subscriptions<'de, D: Deserializer<'de>>(d: D) -> Result<ScheduleConfig, D::Error> {
     schedule(d, Resource::Subscriptions)
 }
@@ -327,6 +342,7 @@ impl SchedulesConfig {
             Resource::Accounts => &self.accounts,
             Resource::Contacts => &self.contacts,
             Resource::Calls => &self.calls,
+            Resource::Messages => &self.messages,
             Resource::Subscriptions => &self.subscriptions,
         }
     }
@@ -340,6 +356,7 @@ impl Default for SchedulesConfig {
             accounts: entry(Resource::Accounts),
             contacts: entry(Resource::Contacts),
             calls: entry(Resource::Calls),
+            messages: entry(Resource::Messages),
             subscriptions: entry(Resource::Subscriptions),
         }
     }

@@ -17,9 +17,9 @@
 //! - `endpoints`: typed reads (account, extensions, sites, emergency locations, messages, call log).
 //! - `subscriptions`: webhook subscriptions (create, list, get, renew, update, delete).
 //! - [`contact_sync`]: address-book sync (FSync/ISync) and per-extension sync tokens.
+//! - [`record_sync`]: the call-log and message-store syncs the catch-ups read, one token each.
 
 mod auth;
-pub mod call_log_sync;
 pub mod contact_sync;
 mod endpoints;
 pub mod error;
@@ -27,6 +27,7 @@ mod http;
 pub mod limits;
 pub mod login;
 pub mod rate_info;
+pub mod record_sync;
 mod subscriptions;
 mod token_store;
 pub mod types;

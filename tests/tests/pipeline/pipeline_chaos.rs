@@ -3,10 +3,11 @@
 //! is SIGKILLed and replaced every few seconds, Redis is killed and restarted once, Snapshots
 //! answers 5 % of requests with 500 and holds a 429 storm, its rate limit is low enough that
 //! 429s are frequent, and contacts are created and changed in RingCentral meanwhile, and calls
-//! end (their events are lost while Redis is down: RingCentral does not redeliver, the
-//! call-log catch-up `sync_calls` must find them). After it settles, every expected lead
-//! exists once with its contact's current fields, every call is one activity tagged with its
-//! location, no job is dead and nothing is left waiting or running.
+//! end and SMS arrive (their events are lost while Redis is down: RingCentral does not
+//! redeliver, the catch-ups `sync_calls` and `sync_messages` must find them). After it
+//! settles, every expected lead exists once with its contact's current fields, every call and
+//! SMS is one activity tagged with its location, no job is dead and nothing is left waiting or
+//! running.
 //!
 //! The retry policy is the default one (15 attempts) on a compressed time scale; waits
 //! (429s, busy records) are snoozes and must not be what kills a job.
@@ -52,6 +53,7 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
     let mut changes = 0;
     let mut created: Vec<String> = Vec::new();
     let mut calls: Vec<String> = Vec::new();
+    let mut messages: Vec<String> = Vec::new();
     let mut generation = 3;
     let chaos_end = Instant::now() + CHAOS;
     while Instant::now() < chaos_end {
@@ -98,15 +100,23 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
                 let ended = sys.rc(Method::POST, "/sandbox/calls/end", Some(call)).await;
                 calls.push(ended["id"].as_str().expect("call-log id").to_owned());
             }
+            // And an SMS every other second, to the admin extension's mailbox.
+            if changes % 8 == 2 {
+                let sms = json!({"type": "SMS", "from": {"phoneNumber": format!("+1415555{:04}", changes)},
+                                 "text": format!("chaos {changes}")});
+                let sent = sys.rc(Method::POST, "/sandbox/messages", Some(sms)).await;
+                messages.push(sent["id"].to_string().trim_matches('"').to_owned());
+            }
             changes += 1;
         }
         tokio::time::sleep(Duration::from_millis(250)).await; // the chaos's own cadence
     }
     assert!(stormed && restarted && killed >= 8, "stormed {stormed}, restarted {restarted}, killed {killed}");
     eprintln!(
-        "chaos over after {:?}: {killed} workers killed, {changes} contacts created and changed, {} calls ended",
+        "chaos over after {:?}: {killed} workers killed, {changes} contacts created and changed, {} calls ended, {} SMS",
         started.elapsed(),
-        calls.len()
+        calls.len(),
+        messages.len()
     );
 
     // Settle: faults off, the system keeps running until Snapshots holds what RingCentral does.
@@ -119,7 +129,8 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
     let records = loop {
         let records = sys.records().await;
         let wrong = mismatches(&records, &want);
-        let untagged = calls.iter().filter(|id| call_activities(&records, id).is_empty()).count();
+        let untagged = calls.iter().filter(|id| activities_of(&records, "call", id).is_empty()).count()
+            + messages.iter().filter(|id| activities_of(&records, "message", id).is_empty()).count();
         if count(&records, "leads") >= expected && wrong.is_empty() && untagged == 0 {
             break records;
         }
@@ -142,9 +153,9 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
                 .map(|j| format!("{} {}: {:?}", j.kind, j.id, j.last_error))
                 .collect();
             panic!(
-                "not settled after 150 s: {} of {expected} leads, {untagged} of {} calls without an activity; first mismatches {wrong:#?}\nqueue {counts:?}\ndead {dead:#?}\nlogs:\n{}",
+                "not settled after 150 s: {} of {expected} leads, {untagged} of {} calls and SMS without an activity; first mismatches {wrong:#?}\nqueue {counts:?}\ndead {dead:#?}\nlogs:\n{}",
                 count(&records, "leads"),
-                calls.len(),
+                calls.len() + messages.len(),
                 sys.logs()
             );
         }
@@ -167,12 +178,13 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
         );
     }
 
-    // Each call is exactly one activity, tagged with a location, whether its event came or
-    // the catch-up found it (or both).
-    for id in &calls {
-        let found = call_activities(&records, id);
-        assert_eq!(found.len(), 1, "call {id}: {found:?}");
-        assert!(found[0]["location_id"].as_str().is_some_and(|l| !l.is_empty()), "call {id} untagged: {}", found[0]);
+    // Each call and SMS is exactly one activity, tagged with a location, whether its event
+    // came or the catch-up found it (or both).
+    let sent = calls.iter().map(|id| ("call", id)).chain(messages.iter().map(|id| ("message", id)));
+    for (what, id) in sent {
+        let found = activities_of(&records, what, id);
+        assert_eq!(found.len(), 1, "{what} {id}: {found:?}");
+        assert!(found[0]["location_id"].as_str().is_some_and(|l| !l.is_empty()), "{what} {id} untagged: {}", found[0]);
     }
 
     // No job died, and once the scheduler stops nothing is left waiting or running.
@@ -198,9 +210,9 @@ async fn crashes_a_redis_restart_500s_and_429s_at_once_lose_no_lead_and_kill_no_
     sys.stop().await;
 }
 
-/// The activities of call-log record `id`.
-fn call_activities<'r>(records: &'r Value, id: &str) -> Vec<&'r Value> {
-    let external = format!("ringcentral:call:{id}");
+/// The activities of call-log record or message `id` (`what`: `call` or `message`).
+fn activities_of<'r>(records: &'r Value, what: &str, id: &str) -> Vec<&'r Value> {
+    let external = format!("ringcentral:{what}:{id}");
     records["activities"].as_array().into_iter().flatten().filter(|a| a["external_id"] == external.as_str()).collect()
 }
 

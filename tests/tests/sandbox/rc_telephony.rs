@@ -296,6 +296,43 @@ async fn call_log_sync_runs_fsync_then_isync_from_its_token() {
 }
 
 #[tokio::test]
+async fn message_sync_runs_fsync_then_isync_from_its_token_and_filters_by_type() {
+    let sandbox = start_sandbox().await;
+    let api = RcClient::new(&sandbox).await;
+    let sms = |text: &str| json!({ "type": "SMS", "from": { "phoneNumber": "+14155550199" }, "text": text });
+    let (_, a) = api.control(Method::POST, "/sandbox/messages", sms("a")).await;
+    let (_, fax) = api.control(Method::POST, "/sandbox/messages", json!({ "type": "Fax", "pages": 1 })).await;
+    let sync = format!("{EXT}/message-sync");
+    let (status, full) = api.get(&format!("{sync}?syncType=FSync&messageType=SMS")).await;
+    assert_eq!(status, 200, "{full}");
+    assert_eq!(ids(&full), vec![a["id"].clone()], "messageType filters");
+    let (_, both) = api.get(&format!("{sync}?syncType=FSync&messageType=SMS,Fax")).await;
+    assert_eq!(ids(&both), vec![fax["id"].clone(), a["id"].clone()], "newest first");
+    assert_eq!(both["syncInfo"]["syncType"], "FSync");
+    let token = both["syncInfo"]["syncToken"].as_str().unwrap().to_string();
+
+    let (_, empty) = api.get(&format!("{sync}?syncType=ISync&syncToken={token}")).await;
+    assert_eq!(empty["records"], json!([]));
+    assert_eq!(empty["syncInfo"]["syncToken"], token.as_str(), "nothing new: the same token");
+    let lost = json!({ "type": "SMS", "from": { "phoneNumber": "+14155550198" }, "text": "b", "deliver": false });
+    let (_, b) = api.control(Method::POST, "/sandbox/messages", lost).await;
+    let (_, c) = api.control(Method::POST, "/sandbox/messages", sms("c")).await;
+    let (_, one) = api.get(&format!("{sync}?syncType=ISync&syncToken={token}&recordCount=1")).await;
+    assert_eq!(ids(&one), vec![b["id"].clone()], "oldest first, recordCount bounds it; an undelivered one too");
+    let next = one["syncInfo"]["syncToken"].as_str().unwrap();
+    let (_, rest) = api.get(&format!("{sync}?syncType=ISync&syncToken={next}")).await;
+    assert_eq!(ids(&rest), vec![c["id"].clone()]);
+    assert_eq!(rest["records"][0], c, "the records are the message-store records");
+
+    let (status, bad) = api.get(&format!("{sync}?syncType=ISync&syncToken=clg.a.0")).await;
+    assert_eq!((status, error_code(&bad)), (400, "MSG-333"), "{bad}");
+    for query in ["syncType=Sometimes", "recordCount=300", "messageType=Carrier", "syncType=ISync"] {
+        let (status, body) = api.get(&format!("{sync}?{query}")).await;
+        assert_eq!((status, error_code(&body)), (400, "CMN-101"), "{query}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn sms_and_fax_arrive_in_the_message_store_and_fire_their_events() {
     let sandbox = start_sandbox().await;
     let api = RcClient::new(&sandbox).await;

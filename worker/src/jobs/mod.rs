@@ -11,11 +11,13 @@
 //! - [`failure`]: [`HandlerError`] and its classification into retry or permanent.
 //! - [`sync_locations`], [`sync_account`], [`sync_contacts`], [`upsert_contact`],
 //!   [`voicemail_follow_up`], [`tag_call`], [`tag_message`], [`sync_calls`],
-//!   [`renew_subscription`]: the handlers.
+//!   [`sync_messages`], [`renew_subscription`]: the handlers.
+//! - [`catch_up`]: the record-feed loop `sync_calls` and `sync_messages` share.
 //! - [`activity`]: the site and location lookups the call and message activities share.
 //! - [`deletions`]: what "deleted at the source" does in Snapshots (tag or delete).
 
 pub mod activity;
+pub mod catch_up;
 pub mod context;
 pub mod deletions;
 pub mod failure;
@@ -25,6 +27,7 @@ pub mod sync_account;
 pub mod sync_calls;
 pub mod sync_contacts;
 pub mod sync_locations;
+pub mod sync_messages;
 pub mod sync_results;
 pub mod tag_call;
 pub mod tag_message;
@@ -84,6 +87,7 @@ async fn run_kind(kind: JobKind, ctx: &Context, payload: Value, job: &JobMeta) -
         JobKind::TagCall => tag_call::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
         JobKind::TagMessage => tag_message::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
         JobKind::SyncCalls => sync_calls::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
+        JobKind::SyncMessages => sync_messages::run(ctx, payload::decode(&payload).map_err(bad)?, job).await,
     }
 }
 

@@ -3,7 +3,7 @@
 //! Newest first, filtered by `direction`, `type`, `sessionId`, `telephonySessionId`,
 //! `dateFrom`/`dateTo` (24 h by default), in the `Simple` (default) or `Detailed` view, paged.
 //! Also the call-log sync of either scope (`.../call-log-sync`, Heavy): FSync, then ISync
-//! from the `syncToken` it answered (see [`sync`]).
+//! from the `syncToken` it answered (`sync`, with the message sync's rules).
 
 use std::sync::Arc;
 
@@ -12,14 +12,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
-use super::super::directory::rc_time;
 use super::super::guard::{self, Caller};
 use super::super::rate_limit::Group;
 use super::super::{errors, paging, RcState};
 use super::message_store::owner;
-use super::{date_range, multi, pairs, parse_time, split_paging, Call};
+use super::sync::{self, SyncRequest};
+use super::{date_range, multi, pairs, split_paging, Call};
 
 const EXTENSION_LOG: &str = "/restapi/v1.0/account/{accountId}/extension/{extensionId}/call-log";
 const ACCOUNT_LOG: &str = "/restapi/v1.0/account/{accountId}/call-log";
@@ -160,28 +159,16 @@ async fn read_account(
     }
 }
 
-/// `GET .../call-log-sync` (Heavy): `syncType=FSync` (the default) answers the newest
-/// `recordCount` (≤ 250) calls since `dateFrom` (30 days back by default, and at most that
-/// far), `ISync` the calls recorded after `syncToken`, oldest first, at most `recordCount`.
-/// The token names the scope and how many calls of the stand-in's log it covers, so a token of
-/// another scope, or one that does not parse, is refused with `CLG-101` (the "call log was
-/// reset" family, after which a client runs FSync again).
+/// `GET .../call-log-sync` (Heavy): FSync, then ISync from its token (see `sync`), with the
+/// call log's `CLG-101` for a token it cannot continue from.
 fn sync(state: &RcState, extension_id: Option<u64>, raw: Option<&str>) -> Response {
     let pairs = pairs(raw);
-    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let scope = extension_id.map_or_else(|| "a".to_string(), |e| e.to_string());
-    let full = match get("syncType") {
-        None => true,
-        Some(v) if v.eq_ignore_ascii_case("FSync") => true,
-        Some(v) if v.eq_ignore_ascii_case("ISync") => false,
-        Some(v) => return errors::invalid_param("syncType", v),
-    };
-    let count = match get("recordCount") {
-        None => 250,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=250).contains(&n) => n,
-            _ => return errors::invalid_param("recordCount", v),
-        },
+    let feed = sync::Feed {
+        prefix: "clg",
+        scope: &scope,
+        reset_code: "CLG-101",
+        reset_message: "Sync token is invalid: the call log was reset, run FSync",
     };
     let tel = state.telephony.lock().unwrap_or_else(|e| e.into_inner());
     let in_scope = |c: &Call| extension_id.is_none_or(|e| c.extension_id == e);
@@ -189,75 +176,22 @@ fn sync(state: &RcState, extension_id: Option<u64>, raw: Option<&str>) -> Respon
         Some(e) => format!("/restapi/v1.0/account/~/extension/{e}/call-log"),
         None => "/restapi/v1.0/account/~/call-log".to_string(),
     };
-    let (records, covered): (Vec<Value>, usize) = if full {
-        let now = OffsetDateTime::now_utc();
-        let oldest = now - time::Duration::days(30);
-        let from = match get("dateFrom") {
-            None => oldest,
-            Some(v) => match parse_time(v) {
-                Some(t) => t.max(oldest),
-                None => return errors::invalid_param("dateFrom", v),
-            },
-        };
-        let mut newest_first: Vec<&Call> = tel.calls.iter().rev().filter(|c| in_scope(c)).collect();
-        newest_first.sort_by_key(|c| std::cmp::Reverse(c.start));
-        let records = newest_first
-            .into_iter()
-            .filter(|c| c.start >= from)
-            .take(count)
-            .map(|c| render(c, &state.base_url, &list_path, View::Simple))
-            .collect();
-        (records, tel.calls.len())
-    } else {
-        let Some(token) = get("syncToken") else {
-            return errors::param_error(
-                axum::http::StatusCode::BAD_REQUEST,
-                "CMN-101",
-                "Parameter [syncToken] is required for ISync",
-                "syncToken",
-                None,
-            );
-        };
-        let start = token
-            .strip_prefix("clg.")
-            .and_then(|t| t.split_once('.'))
-            .filter(|(s, _)| *s == scope)
-            .and_then(|(_, n)| n.parse::<usize>().ok())
-            .filter(|n| *n <= tel.calls.len());
-        let Some(start) = start else {
-            return errors::param_error(
-                axum::http::StatusCode::BAD_REQUEST,
-                "CLG-101",
-                "Sync token is invalid: the call log was reset, run FSync",
-                "syncToken",
-                Some(token),
-            );
-        };
-        let mut records = Vec::new();
-        let mut covered = tel.calls.len();
-        for (i, c) in tel.calls.iter().enumerate().skip(start) {
-            if !in_scope(c) {
-                continue;
-            }
-            if records.len() == count {
-                covered = i;
-                break;
-            }
-            records.push(render(c, &state.base_url, &list_path, View::Simple));
+    let render_call = |c: &Call| render(c, &state.base_url, &list_path, View::Simple);
+    let (full, records, covered) = match feed.request(&pairs, tel.calls.len()) {
+        Err(resp) => return resp,
+        Ok(SyncRequest::Full { from, count }) => {
+            let mut newest_first: Vec<&Call> = tel.calls.iter().rev().filter(|c| in_scope(c)).collect();
+            newest_first.sort_by_key(|c| std::cmp::Reverse(c.start));
+            let records =
+                newest_first.into_iter().filter(|c| c.start >= from).take(count).map(|c| render_call(c)).collect();
+            (true, records, tel.calls.len())
         }
-        (records, covered)
+        Ok(SyncRequest::Incremental { start, count }) => {
+            let (records, covered) = sync::after(&tel.calls, start, count, in_scope, render_call);
+            (false, records, covered)
+        }
     };
-    let sync_type = if full { "FSync" } else { "ISync" };
-    Json(json!({
-        "uri": format!("{}{list_path}-sync", state.base_url),
-        "records": records,
-        "syncInfo": {
-            "syncType": sync_type,
-            "syncToken": format!("clg.{scope}.{covered}"),
-            "syncTime": rc_time(OffsetDateTime::now_utc()),
-        },
-    }))
-    .into_response()
+    feed.answer(format!("{}{list_path}-sync", state.base_url), records, full, covered)
 }
 
 async fn sync_extension(

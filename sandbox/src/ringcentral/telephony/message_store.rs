@@ -1,6 +1,9 @@
 //! `GET .../extension/{extensionId}/message-store` and `.../message-store/{messageId}` (Light,
 //! ringcentral.md §2.8): newest first, filtered by `messageType`, `availability`,
-//! `readStatus`, `direction` and `dateFrom`/`dateTo` (24 h by default), paged.
+//! `readStatus`, `direction` and `dateFrom`/`dateTo` (24 h by default), paged. Also the
+//! message sync, `GET .../extension/{extensionId}/message-sync` (Light): FSync, then ISync
+//! from its `syncToken` (the call-log sync's rules, `MSG-333` for a token it cannot continue
+//! from), filtered by `messageType`.
 
 use std::sync::Arc;
 
@@ -12,14 +15,59 @@ use axum::{Extension, Json, Router};
 use super::super::guard::{self, Caller};
 use super::super::rate_limit::Group;
 use super::super::{errors, paging, RcState};
-use super::{date_range, multi, pairs, split_paging};
+use super::{date_range, multi, pairs, split_paging, sync};
 
 const BASE: &str = "/restapi/v1.0/account/{accountId}/extension/{extensionId}/message-store";
+const SYNC: &str = "/restapi/v1.0/account/{accountId}/extension/{extensionId}/message-sync";
+const TYPES: &[&str] = &["Fax", "SMS", "VoiceMail", "Pager", "Text"];
 
 pub fn routes(state: &Arc<RcState>) -> Router<Arc<RcState>> {
     Router::new()
         .route(BASE, guard::api(state, Group::Light, get(list)))
         .route(&format!("{BASE}/{{messageId}}"), guard::api(state, Group::Light, get(read)))
+        .route(SYNC, guard::api(state, Group::Light, get(message_sync)))
+}
+
+async fn message_sync(
+    State(state): State<Arc<RcState>>,
+    Extension(caller): Extension<Caller>,
+    Path((account, extension)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let (account_id, extension_id) = match owner(&state, &caller, &account, &extension) {
+        Ok(ids) => ids,
+        Err(resp) => return resp,
+    };
+    let pairs = pairs(raw.as_deref());
+    let types = match multi(&pairs, "messageType", TYPES) {
+        Ok(t) => t,
+        Err(resp) => return resp,
+    };
+    let scope = extension_id.to_string();
+    let feed =
+        sync::Feed { prefix: "msg", scope: &scope, reset_code: "MSG-333", reset_message: "Full sync is required" };
+    let tel = state.telephony.lock().unwrap_or_else(|e| e.into_inner());
+    let in_scope = |m: &super::Message| {
+        m.extension_id == extension_id
+            && m.availability != "Purged"
+            && (types.is_empty() || types.contains(&m.message_type))
+    };
+    let render = |m: &super::Message| m.record.clone();
+    let (full, records, covered) = match feed.request(&pairs, tel.messages.len()) {
+        Err(resp) => return resp,
+        Ok(sync::SyncRequest::Full { from, count }) => {
+            let mut newest_first: Vec<&super::Message> = tel.messages.iter().rev().filter(|m| in_scope(m)).collect();
+            newest_first.sort_by_key(|m| std::cmp::Reverse(m.created));
+            let records = newest_first.into_iter().filter(|m| m.created >= from).take(count).map(render).collect();
+            (true, records, tel.messages.len())
+        }
+        Ok(sync::SyncRequest::Incremental { start, count }) => {
+            let (records, covered) = sync::after(&tel.messages, start, count, in_scope, render);
+            (false, records, covered)
+        }
+    };
+    let uri = format!("{}/restapi/v1.0/account/{account_id}/extension/{extension_id}/message-sync", state.base_url);
+    feed.answer(uri, records, full, covered)
 }
 
 /// Resolves `{accountId}` and `{extensionId}` and checks that the extension exists.
@@ -45,7 +93,7 @@ async fn list(
     };
     let pairs = pairs(raw.as_deref());
     let filters = (|| {
-        let types = multi(&pairs, "messageType", &["Fax", "SMS", "VoiceMail", "Pager", "Text"])?;
+        let types = multi(&pairs, "messageType", TYPES)?;
         let availability = multi(&pairs, "availability", &["Alive", "Deleted", "Purged"])?;
         let read = multi(&pairs, "readStatus", &["Read", "Unread"])?;
         let direction = multi(&pairs, "direction", &["Inbound", "Outbound"])?;

@@ -62,7 +62,8 @@ pub struct Options {
     /// TOML appended to the config file, right after its last section, `[sync]`: bare keys
     /// land in `[sync]`, then more sections may follow (e.g. `mode = "test"\n[test]\n…`).
     pub extra: String,
-    /// `every` of the calls catch-up (`sync_calls`); `None` = disabled.
+    /// `every` of the calls and messages catch-ups (`sync_calls`, `sync_messages`); `None` =
+    /// both disabled.
     pub calls_every: Option<&'static str>,
 }
 
@@ -129,8 +130,12 @@ impl System {
                 .to_string(),
         };
         let schedules = match opts.calls_every {
-            Some(every) => format!("{schedules}[schedules.calls]\nevery = \"{every}\"\n"),
-            None => format!("{schedules}[schedules.calls]\nenabled = false\n"),
+            Some(every) => {
+                format!(
+                    "{schedules}[schedules.calls]\nevery = \"{every}\"\n[schedules.messages]\nevery = \"{every}\"\n"
+                )
+            }
+            None => format!("{schedules}[schedules.calls]\nenabled = false\n[schedules.messages]\nenabled = false\n"),
         };
         let text = format!(
             r#"[redis]
