@@ -18,10 +18,10 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The file (named by `file`, when one was read) and environment were read but hold one
-    /// or more problems, all listed.
-    #[error("{}", render_problems(file.as_deref(), problems))]
-    Invalid { file: Option<String>, problems: Vec<Problem> },
+    /// The file and environment were read but hold one or more problems, all listed, each
+    /// naming where its value came from (the file or the variable).
+    #[error("{}", render_problems(problems))]
+    Invalid { problems: Vec<Problem> },
 }
 
 impl ConfigError {
@@ -34,10 +34,9 @@ impl ConfigError {
     }
 }
 
-fn render_problems(file: Option<&str>, problems: &[Problem]) -> String {
+fn render_problems(problems: &[Problem]) -> String {
     let noun = if problems.len() == 1 { "problem" } else { "problems" };
-    let file = file.map(|f| format!(" in {f}")).unwrap_or_default();
-    let mut out = format!("invalid configuration{file}, {} {noun}:", problems.len());
+    let mut out = format!("invalid configuration, {} {noun}:", problems.len());
     for p in problems {
         out.push_str("\n  - ");
         out.push_str(&p.to_string());
@@ -51,8 +50,9 @@ pub struct Problem {
     /// The dotted key (`ringcentral.server_url`), or `None` for a problem of the whole file
     /// (TOML syntax) or of an environment variable's name.
     pub key: Option<String>,
-    /// Where the bad value came from when it was the environment (`SNAPSYNC__REDIS__URL`),
-    /// or the file name for a syntax error.
+    /// Where the bad value came from: the environment variable (`SNAPSYNC__REDIS__URL`) or
+    /// the file read by [`super::Config::load`] that set it (or the key below it), and the
+    /// file for a syntax error. `None` for a default, or text given to `from_toml_str`.
     pub origin: Option<String>,
     /// What is wrong and the expected form, e.g. `"localhost" is not valid: expected ...`.
     pub message: String,

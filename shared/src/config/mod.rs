@@ -114,12 +114,18 @@ impl Config {
         // default, and a second message about that default would mislead.
         let reported: Vec<Option<String>> = problems.iter().map(|p| p.key.clone()).collect();
         problems.extend(validate::across(&config).into_iter().filter(|p| !reported.contains(&p.key)));
+        // Where each bad value came from: the variable that set it, else the file that did.
+        let file_tree = file.and_then(|_| text.parse::<toml::Table>().ok());
         for problem in &mut problems {
+            let Some(key) = problem.key.as_deref() else { continue };
             if problem.origin.is_none() {
-                problem.origin = problem.key.as_deref().and_then(|k| layers.origin(k));
+                problem.origin = layers.origin(key).or_else(|| {
+                    let in_file = file_tree.as_ref().is_some_and(|tree| holds(tree, key));
+                    in_file.then(|| file.unwrap_or_default().to_owned())
+                });
             }
         }
-        finish(config, problems, file)
+        finish(config, problems)
     }
 
     /// Every problem at once: each key's own check (its form, as when loading) and the
@@ -144,7 +150,7 @@ impl Config {
         }
         let reported: Vec<Option<String>> = problems.iter().map(|p| p.key.clone()).collect();
         problems.extend(validate::across(self).into_iter().filter(|p| !reported.contains(&p.key)));
-        finish(self.clone(), problems, None).map(|_| ())
+        finish(self.clone(), problems).map(|_| ())
     }
 
     /// The queue engine's settings: `queue.*`, `worker.lease` and `retry.*`.
@@ -173,12 +179,28 @@ impl Config {
     }
 }
 
-/// Sorted by key (whole-file problems first), so messages come in the file's order of
-/// sections whatever found them.
-fn finish(config: Config, mut problems: Vec<Problem>, file: Option<&str>) -> Result<Config, ConfigError> {
+/// Sorted by key (whole-file problems first), so messages come in a stable order whatever
+/// found them.
+fn finish(config: Config, mut problems: Vec<Problem>) -> Result<Config, ConfigError> {
     if problems.is_empty() {
         return Ok(config);
     }
     problems.sort_by(|a, b| a.key.cmp(&b.key));
-    Err(ConfigError::Invalid { file: file.map(str::to_owned), problems })
+    Err(ConfigError::Invalid { problems })
+}
+
+/// Whether the dotted `key` (a value or a section) is written in `tree`.
+fn holds(tree: &toml::Table, key: &str) -> bool {
+    let mut table = tree;
+    let mut segments = key.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        match (table.get(segment), segments.peek()) {
+            (None, _) => return false,
+            (Some(_), None) => return true,
+            (Some(toml::Value::Table(inner)), Some(_)) => table = inner,
+            // A value where the key goes deeper: the file wrote this key's section as a value.
+            (Some(_), Some(_)) => return true,
+        }
+    }
+    false
 }

@@ -347,17 +347,30 @@ fn the_mode_and_the_test_target_are_read_and_bad_values_named() {
 }
 
 #[test]
-fn problems_in_a_file_name_the_file_and_those_from_the_environment_their_variable() {
+fn problems_of_values_in_a_file_name_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("snapsync.toml");
     std::fs::write(&path, "[worker]\nconcurrency = 0\n[rate_limits.snapshots]\nrequests = \"lots\"\n").expect("write");
     // `Config::load` reads the process environment; no test sets SNAPSYNC__ variables in it.
     let err = Config::load(Some(&path)).expect_err("two problems");
     let msg = err.to_string();
-    let header = format!("invalid configuration in {}, 2 problems:", path.display());
-    assert!(msg.starts_with(&header), "{msg}");
-    assert!(msg.contains("`worker.concurrency`: 0 is out of range: expected between 1 and 10000"), "{msg}");
-    assert!(msg.contains("`rate_limits.snapshots.requests`: \"lots\" is not valid: expected a whole number"), "{msg}");
+    assert!(msg.starts_with("invalid configuration, 2 problems:"), "{msg}");
+    let file = path.display();
+    assert!(
+        msg.contains(&format!("`worker.concurrency` (from {file}): 0 is out of range: expected between 1 and 10000")),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "`rate_limits.snapshots.requests` (from {file}): \"lots\" is not valid: expected a whole number"
+        )),
+        "{msg}"
+    );
+    // A problem of a default the file did not set names no file: here the default admin
+    // token, refused once the file binds the admin API off loopback.
+    std::fs::write(&path, "[admin]\nbind = \"0.0.0.0:8091\"\n").expect("write");
+    let msg = Config::load(Some(&path)).expect_err("default token off loopback").to_string();
+    assert!(msg.contains("`admin.token`: [redacted] is not valid: expected a token of your own"), "{msg}");
 }
 
 #[test]

@@ -23,7 +23,7 @@ pub fn config(redis_url: &str, extra: &str) -> Config {
 /// [`config`] with more `[ringcentral]` lines (`rc`).
 pub fn config_rc(redis_url: &str, rc: &str, extra: &str) -> Config {
     let mut text = format!("[redis]\nurl = \"{redis_url}\"\n[admin]\nbind = \"127.0.0.1:0\"\n[ringcentral]\nverification_token = \"{TOKEN}\"\n{rc}\n");
-    for resource in ["locations", "accounts", "contacts", "calls", "subscriptions"] {
+    for resource in snapsync::config::Resource::ALL.map(|r| r.as_str()) {
         let header = format!("[schedules.{resource}]\n");
         if !extra.contains(&header) {
             text.push_str(&format!("{header}enabled = false\n"));
