@@ -39,6 +39,7 @@ pub(crate) fn build(r: &mut Reader) -> Config {
         worker: WorkerConfig {
             concurrency: r.count("worker.concurrency", d.worker.concurrency),
             prefetch: r.count("worker.prefetch", d.worker.prefetch),
+            threads: r.count("worker.threads", d.worker.threads),
             lease: r.duration("worker.lease", d.worker.lease),
             shutdown_deadline: r.duration("worker.shutdown_deadline", d.worker.shutdown_deadline),
             metrics_bind: r.optional_socket("worker.metrics_bind", d.worker.metrics_bind),

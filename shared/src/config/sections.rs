@@ -319,6 +319,13 @@ impl Default for RetryConfig {
 pub struct WorkerConfig {
     pub concurrency: usize,
     pub prefetch: usize,
+    /// Threads of the worker's async runtime. A worker's jobs wait on Redis and HTTP nearly all
+    /// the time, so one thread carries hundreds of jobs a second, and every reply is handled on
+    /// the thread that polls the sockets: with more threads, each of a job's dozen round trips
+    /// wakes a sleeping thread across cores (a futex wake and a context switch), which costs
+    /// more CPU than the job's own work and adds to every round trip when processes share
+    /// cores. Scale out with processes; raise this for a process that should use more cores.
+    pub threads: usize,
     /// A reserved job's lease; a crashed worker's job returns within 1.5 × lease.
     pub lease: Duration,
     pub shutdown_deadline: Duration,
@@ -331,6 +338,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             concurrency: 16,
             prefetch: 16,
+            threads: 1,
             lease: Duration::from_secs(15),
             shutdown_deadline: Duration::from_secs(30),
             metrics_bind: None,

@@ -114,6 +114,7 @@ impl Config {
             table([
                 ("concurrency", int(w.concurrency as u64)),
                 ("prefetch", int(w.prefetch as u64)),
+                ("threads", int(w.threads as u64)),
                 ("lease", duration(w.lease)),
                 ("shutdown_deadline", duration(w.shutdown_deadline)),
                 ("metrics_bind", text(w.metrics_bind.map(|a| a.to_string()).unwrap_or_default())),

@@ -21,6 +21,8 @@ const REDACTED: &str = "[redacted]";
 /// by heartbeats; past this a deployment wants more processes, and a bigger number is more
 /// likely a typo than a plan.
 pub(crate) const MAX_CONCURRENCY: usize = 10_000;
+/// Most runtime threads a worker process may ask for (`worker.threads`).
+pub(crate) const MAX_THREADS: usize = 256;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -92,6 +94,7 @@ pub(crate) fn problems(c: &Config) -> Vec<Problem> {
     // The queue engine silently caps a larger prefetch at MAX_PREFETCH; refused here, at
     // startup, naming the key.
     in_range(&mut p, "worker.prefetch", c.worker.prefetch, 1, MAX_PREFETCH);
+    in_range(&mut p, "worker.threads", c.worker.threads, 1, MAX_THREADS);
     in_range(&mut p, "worker.shutdown_deadline", c.worker.shutdown_deadline, Duration::from_millis(1), HOUR);
 
     for (key, path) in [("mapping.path", &c.mapping.path), ("routing.path", &c.routing.path)] {

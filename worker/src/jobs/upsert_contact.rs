@@ -88,16 +88,21 @@ async fn upsert(
     let mut record = mapped.record;
     let email = record.get("email").and_then(Value::as_str).map(str::to_owned);
     let mut conn = ctx.redis.clone();
-    if let EmailClaim::DuplicateOf { contact_id } =
-        claim_lead_email(&mut conn, &ctx.state_prefix, email.as_deref(), id).await?
-    {
+    // The email claim and the site's location do not depend on each other: both are sent at
+    // once on the multiplexed connection, one round trip of waiting instead of two. The
+    // claim's answer is looked at first (a duplicate makes no lead, whatever the location).
+    let (claim, location) = tokio::join!(
+        claim_lead_email(&mut conn, &ctx.state_prefix, email.as_deref(), id),
+        site_location(ctx, payload.site_id.as_deref()),
+    );
+    if let EmailClaim::DuplicateOf { contact_id } = claim? {
         tracing::info!(contact_id = %id, "duplicate of contact {contact_id} (same email); no second lead");
         return Ok("unchanged");
     }
     if let Some(email) = &email {
         let _: () = conn.set(contact_email_key(ctx, id), email).await?;
     }
-    if let Some(location_id) = site_location(ctx, payload.site_id.as_deref()).await? {
+    if let Some(location_id) = location? {
         record.insert("location_id".into(), Value::String(location_id));
     }
     let phone = record.get("phone").and_then(Value::as_str).map(str::to_owned);
