@@ -104,7 +104,7 @@ impl SnapshotsClient {
         }
         check_external_id(external_id)?;
         self.locked_with_state(locks, collection, external_id, |me, fence, known| {
-            me.upsert_locked(fence, known, collection, external_id, record, source_version, on_create)
+            me.upsert_locked((fence, known), collection, external_id, record, source_version, on_create)
         })
         .await
     }
@@ -215,8 +215,8 @@ impl SnapshotsClient {
 
     async fn upsert_locked<E, K, F, Fut>(
         &self,
-        fence: Fence,
-        known: WriteState,
+        // The lock's fence and the write state read under the lock.
+        (fence, known): (Fence, WriteState),
         collection: Collection,
         external_id: &str,
         mut record: Map<String, Value>,
