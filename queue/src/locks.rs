@@ -85,27 +85,59 @@ impl LeaseLocks {
     /// Takes the lock on `key`, or answers [`LockError::Busy`] at once.
     pub async fn acquire(&self, key: &str) -> Result<LockGuard, LockError> {
         let mut conn = self.inner.conn.clone();
-        let ttl_ms = self.inner.ttl.as_millis().max(1) as u64;
-        let set: Option<String> = redis::cmd("SET")
-            .arg(key)
-            .arg(&self.inner.token)
-            .arg("NX")
-            .arg("PX")
-            .arg(ttl_ms)
-            .query_async(&mut conn)
-            .await?;
+        let set: Option<String> = self.set_nx(key).query_async(&mut conn).await?;
         if set.is_some() {
-            self.held().insert(key.to_string());
-            return Ok(LockGuard { locks: self.clone(), key: key.to_string(), released: false });
+            return Ok(self.taken(key));
         }
-        let left: i64 = redis::cmd("PTTL").arg(key).query_async(&mut conn).await?;
+        Err(self.busy(key, &mut conn).await?)
+    }
+
+    /// [`acquire`](Self::acquire), with `read` sent in the same round trip: pipelined right
+    /// behind the lock's `SET NX` on the same connection, so Redis runs it once the lock is
+    /// taken and what it answers was read under the lock. `read`'s keys must share `key`'s
+    /// cluster slot (one hash tag), so both go to one node, in order. Its answer comes back
+    /// only with the lock; a busy lock answers [`LockError::Busy`] as `acquire` does.
+    pub async fn acquire_and_read<T: redis::FromRedisValue>(
+        &self,
+        key: &str,
+        read: &redis::Cmd,
+    ) -> Result<(LockGuard, T), LockError> {
+        let mut conn = self.inner.conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.add_command(self.set_nx(key)).add_command(read.clone());
+        let (set, value): (Option<String>, redis::Value) = pipe.query_async(&mut conn).await?;
+        if set.is_some() {
+            let guard = self.taken(key);
+            // Not readable as `T`: an error like any other, and the lock goes with the guard.
+            let read = redis::from_redis_value(value).map_err(redis::RedisError::from)?;
+            return Ok((guard, read));
+        }
+        Err(self.busy(key, &mut conn).await?)
+    }
+
+    fn set_nx(&self, key: &str) -> redis::Cmd {
+        let ttl_ms = self.inner.ttl.as_millis().max(1) as u64;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(&self.inner.token).arg("NX").arg("PX").arg(ttl_ms);
+        cmd
+    }
+
+    /// The lock on `key` was just taken: held (renewed with the lease) until its guard goes.
+    fn taken(&self, key: &str) -> LockGuard {
+        self.held().insert(key.to_string());
+        LockGuard { locks: self.clone(), key: key.to_string(), released: false }
+    }
+
+    /// The lock on `key` is another run's: how long it may still be held.
+    async fn busy(&self, key: &str, conn: &mut RedisConn) -> Result<LockError, redis::RedisError> {
+        let left: i64 = redis::cmd("PTTL").arg(key).query_async(conn).await?;
         // -2: released meanwhile (free now); -1: no TTL (never ours to set; wait a lease).
         let retry_in = match left {
             n if n >= 0 => Duration::from_millis(n as u64),
             -2 => Duration::ZERO,
             _ => self.inner.ttl,
         };
-        Err(LockError::Busy { key: key.to_string(), retry_in })
+        Ok(LockError::Busy { key: key.to_string(), retry_in })
     }
 
     /// Keys of the locks currently held.

@@ -35,6 +35,9 @@ struct Cli {
     /// Jobs reserved ahead of free slots, 1 to 10000 (overrides `worker.prefetch`).
     #[arg(long)]
     prefetch: Option<usize>,
+    /// Threads of the async runtime, 1 to 256 (overrides `worker.threads`).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Lease of a reserved job in ms, renewed every third of it (overrides `worker.lease`).
     #[arg(long)]
     lease_ms: Option<u64>,
@@ -50,8 +53,7 @@ struct Cli {
     log_format: snapsync::logging::LogFormat,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     snapsync::logging::init(cli.log_format);
     let mut config = Config::load(cli.config.as_deref())?;
@@ -75,6 +77,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(n) = cli.prefetch {
         config.worker.prefetch = n;
     }
+    if let Some(n) = cli.threads {
+        config.worker.threads = n;
+    }
     if let Some(ms) = cli.lease_ms {
         config.worker.lease = Duration::from_millis(ms);
     }
@@ -86,6 +91,24 @@ async fn main() -> anyhow::Result<()> {
     }
     // Before anything connects: a flag out of range is refused at startup, naming its key.
     config.validate()?;
+    // `worker.threads` runtime threads (one by default, see `WorkerConfig::threads`). The
+    // worker itself runs as a task on them, not on this thread: with `block_on` alone, every
+    // wake-up between the main future and the tasks it waits for would cross threads.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker.threads)
+        .thread_name("snapsync-worker")
+        .enable_all()
+        .build()?;
+    let worker = runtime.spawn(runtime_main(config));
+    match runtime.block_on(worker) {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The worker once its config is settled: metrics, clients, the two targets, the run.
+async fn runtime_main(config: Config) -> anyhow::Result<()> {
     if let Some(bind) = config.worker.metrics_bind {
         serve_metrics(bind).await?;
     }

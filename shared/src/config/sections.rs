@@ -526,6 +526,14 @@ pub struct WorkerConfig {
     /// Jobs one reserve call leases ahead of the free slots.
     #[serde(deserialize_with = "form::count_in::<_, _, 1, MAX_PREFETCH>")]
     pub prefetch: usize,
+    /// Threads of the worker's async runtime. A worker's jobs wait on Redis and HTTP nearly all
+    /// the time, so one thread carries hundreds of jobs a second, and every reply is handled on
+    /// the thread that polls the sockets: with more threads, each of a job's dozen round trips
+    /// wakes a sleeping thread across cores (a futex wake and a context switch), which costs
+    /// more CPU than the job's own work and adds to every round trip when processes share
+    /// cores. Scale out with processes; raise this for a process that should use more cores.
+    #[serde(deserialize_with = "form::count_in::<_, _, 1, 256>")]
+    pub threads: usize,
     /// A reserved job's lease; a crashed worker's job returns within 1.5 × lease. Its range
     /// is the queue engine's.
     #[serde(deserialize_with = "form::duration", serialize_with = "form::duration_text")]
@@ -543,6 +551,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             concurrency: 16,
             prefetch: 16,
+            threads: 1,
             lease: Duration::from_secs(15),
             shutdown_deadline: Duration::from_secs(30),
             metrics_bind: None,

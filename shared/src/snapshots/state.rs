@@ -135,21 +135,33 @@ pub async fn load(
     collection: Collection,
     external_id: &str,
 ) -> Result<WriteState, SnapshotsError> {
-    let (hash, sv, id, ver): (Option<String>, Option<String>, Option<String>, Option<String>) = redis::cmd("HMGET")
-        .arg(state_key(prefix, collection, external_id))
-        .arg("hash")
-        .arg("sv")
-        .arg("id")
-        .arg("ver")
+    let fields: StateFields = load_cmd(prefix, collection, external_id)
         .query_async(conn)
         .await
         .map_err(SnapshotsError::redis("HMGET write state"))?;
-    Ok(WriteState {
-        hash,
-        source_version: sv.as_deref().and_then(SourceVersion::decode),
-        id,
-        version: ver.and_then(|v| v.parse().ok()),
-    })
+    Ok(WriteState::from_fields(fields))
+}
+
+/// The fields [`load`] reads, as `HMGET` answers them: hash, source version, id, version.
+pub(crate) type StateFields = (Option<String>, Option<String>, Option<String>, Option<String>);
+
+/// The `HMGET` [`load`] sends, for a caller that pipelines it (behind the record's lock:
+/// `LeaseLocks::acquire_and_read`).
+pub(crate) fn load_cmd(prefix: &str, collection: Collection, external_id: &str) -> redis::Cmd {
+    let mut cmd = redis::cmd("HMGET");
+    cmd.arg(state_key(prefix, collection, external_id)).arg("hash").arg("sv").arg("id").arg("ver");
+    cmd
+}
+
+impl WriteState {
+    pub(crate) fn from_fields((hash, sv, id, ver): StateFields) -> WriteState {
+        WriteState {
+            hash,
+            source_version: sv.as_deref().and_then(SourceVersion::decode),
+            id,
+            version: ver.and_then(|v| v.parse().ok()),
+        }
+    }
 }
 
 /// Records a successful write (or a confirmed "already so"), if the lock is still held.

@@ -7,7 +7,7 @@
 //! snoozes rather than holding a worker slot while it waits.
 //!
 //! Upsert, from the record's write state (content hash, source version, Snapshots id and
-//! version; `state.rs`):
+//! version; `state.rs`), read in the lock's round trip (pipelined behind its `SET NX`):
 //! 1. an older source version than the last applied one → [`UpsertOutcome::Stale`];
 //! 2. the same content hash as last written → [`UpsertOutcome::Unchanged`], no request;
 //! 3. the state knows the record's id and version → `PATCH /<collection>/<id>` with
@@ -32,11 +32,11 @@ use std::cmp::Ordering;
 use std::future::Future;
 
 use serde_json::{Map, Value};
-use snapsync_queue::{LeaseLocks, LockError};
+use snapsync_queue::{LeaseLocks, LockError, LockGuard};
 
 use super::error::{ApiError, SnapshotsError};
 use super::http::SnapshotsClient;
-use super::state::{self, content_hash, Fence};
+use super::state::{self, content_hash, Fence, WriteState};
 use super::types::{Collection, DeleteOutcome, Record, SourceVersion, TagOutcome, UpsertOutcome};
 
 /// How [`SnapshotsClient::upsert_with`] creates a record Snapshots does not have yet.
@@ -103,8 +103,8 @@ impl SnapshotsClient {
             return Err(e.into());
         }
         check_external_id(external_id)?;
-        self.locked(locks, collection, external_id, |me, fence| {
-            me.upsert_locked(fence, collection, external_id, record, source_version, on_create)
+        self.locked_with_state(locks, collection, external_id, |me, fence, known| {
+            me.upsert_locked((fence, known), collection, external_id, record, source_version, on_create)
         })
         .await
     }
@@ -159,13 +159,49 @@ impl SnapshotsClient {
         Fut: Future<Output = Result<T, E>>,
     {
         let key = state::lock_key(&self.key_prefix, collection, external_id);
-        let guard = locks.acquire(&key).await.map_err(|e| match e {
-            LockError::Busy { retry_in, .. } => {
-                SnapshotsError::Busy { collection: collection.path(), external_id: external_id.into(), retry_in }
-            }
-            LockError::Redis(source) => SnapshotsError::Redis { op: "SET NX record lock", source },
-        })?;
+        let guard =
+            locks.acquire(&key).await.map_err(|e| lock_error(collection, external_id, "SET NX record lock", e))?;
+        self.holding(guard, collection, external_id, f).await
+    }
+
+    /// [`locked`](Self::locked), with the record's write state read in the lock's round trip
+    /// (pipelined behind its `SET NX`, so read under the lock) and handed to `f`.
+    async fn locked_with_state<'a, T, E, F, Fut>(
+        &'a self,
+        locks: &LeaseLocks,
+        collection: Collection,
+        external_id: &str,
+        f: F,
+    ) -> Result<T, E>
+    where
+        E: From<SnapshotsError>,
+        F: FnOnce(&'a SnapshotsClient, Fence, WriteState) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let key = state::lock_key(&self.key_prefix, collection, external_id);
+        let read = state::load_cmd(&self.key_prefix, collection, external_id);
+        let (guard, fields) = locks
+            .acquire_and_read::<state::StateFields>(&key, &read)
+            .await
+            .map_err(|e| lock_error(collection, external_id, "SET NX record lock, HMGET write state", e))?;
+        let known = WriteState::from_fields(fields);
+        self.holding(guard, collection, external_id, move |me, fence| f(me, fence, known)).await
+    }
+
+    /// Runs `f` under the lock `guard` holds, then releases it.
+    async fn holding<'a, T, E, F, Fut>(
+        &'a self,
+        guard: LockGuard,
+        collection: Collection,
+        external_id: &str,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: FnOnce(&'a SnapshotsClient, Fence) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
         let fence = Fence::new(&self.key_prefix, collection, external_id, &guard);
+        let key = guard.key().to_string();
         let result = f(self, fence).await;
         match guard.release().await {
             Ok(true) => {}
@@ -179,7 +215,8 @@ impl SnapshotsClient {
 
     async fn upsert_locked<E, K, F, Fut>(
         &self,
-        fence: Fence,
+        // The lock's fence and the write state read under the lock.
+        (fence, known): (Fence, WriteState),
         collection: Collection,
         external_id: &str,
         mut record: Map<String, Value>,
@@ -195,7 +232,6 @@ impl SnapshotsClient {
         let mut conn = self.redis.clone();
         record.insert("external_id".into(), Value::String(external_id.into()));
         let hash = content_hash(&record);
-        let known = state::load(&mut conn, &self.key_prefix, collection, external_id).await?;
         if let (Some(new), Some(applied)) = (source_version, known.source_version) {
             if new.compare(applied) == Some(Ordering::Less) {
                 return Ok(UpsertOutcome::Stale { id: known.id.unwrap_or_default() });
@@ -388,4 +424,14 @@ fn check_external_id(external_id: &str) -> Result<(), SnapshotsError> {
         return Err(SnapshotsError::Invalid("external_id must not be blank".into()));
     }
     Ok(())
+}
+
+/// A lock that could not be taken: busy (the job snoozes) or Redis failing.
+fn lock_error(collection: Collection, external_id: &str, op: &'static str, e: LockError) -> SnapshotsError {
+    match e {
+        LockError::Busy { retry_in, .. } => {
+            SnapshotsError::Busy { collection: collection.path(), external_id: external_id.into(), retry_in }
+        }
+        LockError::Redis(source) => SnapshotsError::Redis { op, source },
+    }
 }

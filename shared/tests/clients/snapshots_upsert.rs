@@ -3,7 +3,8 @@
 //! costs by what the write state knows, create-only fields such as a lead's owner), idempotent
 //! creates, error details and their classification, tag/delete/owners/activities, that
 //! the API key never shows, and the per-record lease locks: a busy record snoozes, a
-//! crashed holder's lock frees within its TTL, a run that lost its lock writes no state,
+//! crashed holder's lock frees within its TTL, a read pipelined behind a lock comes back
+//! only with it, a run that lost its lock writes no state,
 //! and the lock and state keys of an id with braces share a slot on a real Redis Cluster.
 
 use std::collections::BTreeMap;
@@ -372,6 +373,28 @@ async fn a_record_being_written_by_another_run_is_busy_and_snoozes() {
     assert!(matches!(first.await.expect("join"), Ok(UpsertOutcome::Created { .. })));
     let later = env.client.upsert(&second, Collection::Locations, ext, site("B"), "b", None).await;
     assert!(matches!(later, Ok(UpsertOutcome::Updated { .. })), "free once the first run released it: {later:?}");
+}
+
+#[tokio::test]
+async fn a_read_pipelined_behind_a_lock_comes_back_only_with_the_lock() {
+    let server = RedisServer::start();
+    let redis = RedisConn::connect(&server.url(), ConnOptions::default()).await.expect("connect");
+    let _: () = redis::cmd("SET").arg("{r}:value").arg("v1").query_async(&mut redis.clone()).await.expect("SET");
+    let mut read = redis::cmd("GET");
+    read.arg("{r}:value");
+    let mine = LeaseLocks::standalone(redis.clone(), LOCK_TTL);
+    let (guard, value) = mine.acquire_and_read::<Option<String>>("{r}:lock", &read).await.expect("a free lock");
+    assert_eq!(value.as_deref(), Some("v1"));
+    assert_eq!(mine.keys(), ["{r}:lock".to_string()], "held, so renewed with the lease");
+    let other = LeaseLocks::standalone(redis.clone(), LOCK_TTL);
+    match other.acquire_and_read::<Option<String>>("{r}:lock", &read).await {
+        Err(LockError::Busy { retry_in, .. }) => assert!(retry_in > Duration::ZERO && retry_in <= LOCK_TTL),
+        other => panic!("expected Busy, got {:?}", other.map(|(_, v)| v)),
+    }
+    assert!(other.keys().is_empty(), "a busy lock is not held");
+    assert!(guard.release().await.expect("release"), "still ours");
+    let (_guard, value) = other.acquire_and_read::<Option<String>>("{r}:lock", &read).await.expect("released: free");
+    assert_eq!(value.as_deref(), Some("v1"));
 }
 
 #[tokio::test]

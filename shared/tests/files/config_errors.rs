@@ -226,6 +226,7 @@ max_snoozed = "1ms"
 tag_call = 0
 [worker]
 concurrency = 20000
+threads = 0
 lease = "5ms"
 shutdown_deadline = "2h"
 [queue]
@@ -234,13 +235,14 @@ dead_keep_age = "0s"
 done_keep_count = 0
 unique_ttl = "500ms"
 "#;
-    let err = Config::from_toml_str(file, env(&[])).expect_err("ten problems");
+    let err = Config::from_toml_str(file, env(&[])).expect_err("eleven problems");
     let msg = err.to_string();
     for expected in [
         "`retry.max_attempts`: 5000 is out of range: expected between 1 and 1000",
         "`retry.max_snoozed`: 1ms is out of range: expected between 100ms and 2592000s",
         "`retry.max_attempts_per_kind.tag_call`: 0 is out of range: expected between 1 and 1000",
         "`worker.concurrency`: 20000 is out of range: expected between 1 and 10000",
+        "`worker.threads`: 0 is out of range: expected between 1 and 256",
         "`worker.lease`: 5ms is out of range: expected between 100ms and 3600s",
         "`worker.shutdown_deadline`: 7200s is out of range: expected between 1ms and 3600s",
         "`queue.name`: \"\" is not valid",
@@ -250,7 +252,7 @@ unique_ttl = "500ms"
     ] {
         assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
     }
-    assert_eq!(err.problems().len(), 10, "each problem once: {msg}");
+    assert_eq!(err.problems().len(), 11, "each problem once: {msg}");
 }
 
 #[test]
