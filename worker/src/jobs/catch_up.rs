@@ -20,6 +20,25 @@ pub const FIRST_SYNC_SINCE: time::Duration = time::Duration::days(1);
 /// ISync batches one run reads at most (250 records each); the next run goes on from there.
 pub const MAX_BATCHES: usize = 20;
 
+/// A record's field as text: a non-blank string, or a number (RingCentral writes ids both ways).
+pub fn text(value: Option<&serde_json::Value>) -> Option<String> {
+    match value {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The unique key of a record's job: `{what}:{id}`, or for a record without an id
+/// `{what}:no-id:{content hash}` (still queued, so its job dies naming the problem with the
+/// record in its payload).
+pub fn unique_key(what: &str, id: Option<&str>, record: &serde_json::Value) -> String {
+    match id {
+        Some(id) => format!("{what}:{id}"),
+        None => format!("{what}:no-id:{}", super::value_hash(record)),
+    }
+}
+
 /// Reads `feed` and queues `job(record)` for each record it maps (`None`: not one to tag).
 /// Returns (records read, jobs newly queued, batches).
 pub async fn run(

@@ -26,11 +26,7 @@ pub async fn run(ctx: &Context, _payload: SyncCalls, _job: &JobMeta) -> Result<(
 
 /// The `tag_call` job of one call-log record, unique per call-log id.
 fn tag_job(record: &serde_json::Value) -> NewJob {
-    let text = |v: Option<&serde_json::Value>| match v {
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
+    use catch_up::text;
     let id = text(record.get("id"));
     let payload = TagCall {
         v: PAYLOAD_VERSION,
@@ -44,9 +40,6 @@ fn tag_job(record: &serde_json::Value) -> NewJob {
         result: text(record.get("result")),
         record: Some(record.clone()),
     };
-    let unique = match &id {
-        Some(id) => format!("call:{id}"),
-        None => format!("call:no-id:{}", super::value_hash(record)),
-    };
+    let unique = catch_up::unique_key("call", id.as_deref(), record);
     NewJob::new(JobKind::TagCall.as_str(), payload.encode()).unique(unique)
 }

@@ -35,11 +35,7 @@ fn tag_job(record: &Value) -> Option<NewJob> {
     if !inbound || !tagged_type {
         return None;
     }
-    let id = match record.get("id") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
+    let id = catch_up::text(record.get("id"));
     let payload = TagMessage {
         v: PAYLOAD_VERSION,
         uuid: String::new(),
@@ -48,10 +44,7 @@ fn tag_job(record: &Value) -> Option<NewJob> {
         message_id: id.clone().unwrap_or_else(|| "unknown".into()),
         message: Some(record.clone()),
     };
-    let unique = match &id {
-        Some(id) => format!("message:{id}"),
-        None => format!("message:no-id:{}", super::value_hash(record)),
-    };
+    let unique = catch_up::unique_key("message", id.as_deref(), record);
     Some(NewJob::new(JobKind::TagMessage.as_str(), payload.encode()).unique(unique))
 }
 
