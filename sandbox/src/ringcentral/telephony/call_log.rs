@@ -17,7 +17,7 @@ use super::super::guard::{self, Caller};
 use super::super::rate_limit::Group;
 use super::super::{errors, paging, RcState};
 use super::message_store::owner;
-use super::sync::{self, SyncRequest};
+use super::sync;
 use super::{date_range, multi, pairs, split_paging, Call};
 
 const EXTENSION_LOG: &str = "/restapi/v1.0/account/{accountId}/extension/{extensionId}/call-log";
@@ -177,21 +177,8 @@ fn sync(state: &RcState, extension_id: Option<u64>, raw: Option<&str>) -> Respon
         None => "/restapi/v1.0/account/~/call-log".to_string(),
     };
     let render_call = |c: &Call| render(c, &state.base_url, &list_path, View::Simple);
-    let (full, records, covered) = match feed.request(&pairs, tel.calls.len()) {
-        Err(resp) => return resp,
-        Ok(SyncRequest::Full { from, count }) => {
-            let mut newest_first: Vec<&Call> = tel.calls.iter().rev().filter(|c| in_scope(c)).collect();
-            newest_first.sort_by_key(|c| std::cmp::Reverse(c.start));
-            let records =
-                newest_first.into_iter().filter(|c| c.start >= from).take(count).map(|c| render_call(c)).collect();
-            (true, records, tel.calls.len())
-        }
-        Ok(SyncRequest::Incremental { start, count }) => {
-            let (records, covered) = sync::after(&tel.calls, start, count, in_scope, render_call);
-            (false, records, covered)
-        }
-    };
-    feed.answer(format!("{}{list_path}-sync", state.base_url), records, full, covered)
+    let uri = format!("{}{list_path}-sync", state.base_url);
+    feed.read(&pairs, &tel.calls, |c| c.start, in_scope, render_call, uri)
 }
 
 async fn sync_extension(

@@ -52,22 +52,8 @@ async fn message_sync(
             && m.availability != "Purged"
             && (types.is_empty() || types.contains(&m.message_type))
     };
-    let render = |m: &super::Message| m.record.clone();
-    let (full, records, covered) = match feed.request(&pairs, tel.messages.len()) {
-        Err(resp) => return resp,
-        Ok(sync::SyncRequest::Full { from, count }) => {
-            let mut newest_first: Vec<&super::Message> = tel.messages.iter().rev().filter(|m| in_scope(m)).collect();
-            newest_first.sort_by_key(|m| std::cmp::Reverse(m.created));
-            let records = newest_first.into_iter().filter(|m| m.created >= from).take(count).map(render).collect();
-            (true, records, tel.messages.len())
-        }
-        Ok(sync::SyncRequest::Incremental { start, count }) => {
-            let (records, covered) = sync::after(&tel.messages, start, count, in_scope, render);
-            (false, records, covered)
-        }
-    };
     let uri = format!("{}/restapi/v1.0/account/{account_id}/extension/{extension_id}/message-sync", state.base_url);
-    feed.answer(uri, records, full, covered)
+    feed.read(&pairs, &tel.messages, |m| m.created, in_scope, |m| m.record.clone(), uri)
 }
 
 /// Resolves `{accountId}` and `{extensionId}` and checks that the extension exists.

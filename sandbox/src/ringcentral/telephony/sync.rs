@@ -17,7 +17,7 @@ use super::super::errors;
 use super::parse_time;
 
 /// A checked sync request.
-pub(super) enum SyncRequest {
+enum SyncRequest {
     Full {
         from: OffsetDateTime,
         count: usize,
@@ -40,7 +40,7 @@ pub(super) struct Feed<'a> {
 impl Feed<'_> {
     /// Reads `syncType`, `recordCount`, `dateFrom` and `syncToken`; `len` is how many records
     /// the stand-in's log holds.
-    pub fn request(&self, pairs: &[(String, String)], len: usize) -> Result<SyncRequest, Response> {
+    fn request(&self, pairs: &[(String, String)], len: usize) -> Result<SyncRequest, Response> {
         let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let full = match get("syncType") {
             None => true,
@@ -91,8 +91,36 @@ impl Feed<'_> {
         }
     }
 
+    /// The whole sync over `log` (oldest first): the request read from `pairs`, then FSync's
+    /// newest `recordCount` records `in_scope` made since `dateFrom` (by `made`), or ISync's
+    /// records after the token, each `render`ed, answered at `uri` with the next token.
+    pub fn read<T>(
+        &self,
+        pairs: &[(String, String)],
+        log: &[T],
+        made: impl Fn(&T) -> OffsetDateTime,
+        in_scope: impl Fn(&T) -> bool,
+        render: impl Fn(&T) -> Value,
+        uri: String,
+    ) -> Response {
+        match self.request(pairs, log.len()) {
+            Err(resp) => resp,
+            Ok(SyncRequest::Full { from, count }) => {
+                // Newest first; among equal times, the later-made one first.
+                let mut newest_first: Vec<&T> = log.iter().rev().filter(|r| in_scope(r)).collect();
+                newest_first.sort_by_key(|r| std::cmp::Reverse(made(r)));
+                let records = newest_first.into_iter().filter(|r| made(r) >= from).take(count).map(render).collect();
+                self.answer(uri, records, true, log.len())
+            }
+            Ok(SyncRequest::Incremental { start, count }) => {
+                let (records, covered) = after(log, start, count, in_scope, render);
+                self.answer(uri, records, false, covered)
+            }
+        }
+    }
+
     /// The answer: `records`, and a token covering the log's first `covered` records.
-    pub fn answer(&self, uri: String, records: Vec<Value>, full: bool, covered: usize) -> Response {
+    fn answer(&self, uri: String, records: Vec<Value>, full: bool, covered: usize) -> Response {
         Json(json!({
             "uri": uri,
             "records": records,
@@ -108,7 +136,7 @@ impl Feed<'_> {
 
 /// The ISync part: from index `start` of `log` on, the records `in_scope`, at most `count`;
 /// returns them and how many records of the log the next token covers.
-pub(super) fn after<T>(
+fn after<T>(
     log: &[T],
     start: usize,
     count: usize,
