@@ -11,9 +11,11 @@ use super::error::Problem;
 /// Environment variables with this prefix override the file; `__` separates path segments.
 pub const ENV_PREFIX: &str = "SNAPSYNC__";
 
-/// The merged tree, which environment variable set each dotted key, and the problems met.
+/// The merged tree, the file's own tree (which keys the file set), which environment
+/// variable set each dotted key, and the problems met.
 pub(crate) struct Layers {
     pub root: Table,
+    pub file: Table,
     pub origins: HashMap<String, String>,
     pub problems: Vec<Problem>,
 }
@@ -32,9 +34,12 @@ impl Layers {
 /// Parses `text` (named `file_name` in messages) and applies `env` over it. A syntax error is
 /// one problem and leaves the file layer empty, so the environment is still checked.
 pub(crate) fn merge(text: &str, file_name: &str, env: impl IntoIterator<Item = (String, String)>) -> Layers {
-    let mut layers = Layers { root: Table::new(), origins: HashMap::new(), problems: Vec::new() };
+    let mut layers = Layers { root: Table::new(), file: Table::new(), origins: HashMap::new(), problems: Vec::new() };
     match text.parse::<Table>() {
-        Ok(root) => layers.root = root,
+        Ok(root) => {
+            layers.file = root.clone();
+            layers.root = root;
+        }
         Err(err) => layers.problems.push(syntax_problem(text, file_name, &err)),
     }
     let mut env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();

@@ -115,14 +115,11 @@ impl Config {
         let reported: Vec<Option<String>> = problems.iter().map(|p| p.key.clone()).collect();
         problems.extend(validate::across(&config).into_iter().filter(|p| !reported.contains(&p.key)));
         // Where each bad value came from: the variable that set it, else the file that did.
-        let file_tree = file.and_then(|_| text.parse::<toml::Table>().ok());
         for problem in &mut problems {
             let Some(key) = problem.key.as_deref() else { continue };
             if problem.origin.is_none() {
-                problem.origin = layers.origin(key).or_else(|| {
-                    let in_file = file_tree.as_ref().is_some_and(|tree| holds(tree, key));
-                    in_file.then(|| file.unwrap_or_default().to_owned())
-                });
+                problem.origin =
+                    layers.origin(key).or_else(|| file.filter(|_| holds(&layers.file, key)).map(str::to_owned));
             }
         }
         finish(config, problems)
